@@ -1,0 +1,34 @@
+# The README's two commands: `make run` and `make test`. Both work on a fresh
+# Linux machine with Python 3.11: they create .venv and install pinned packages.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest infra-check bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m sandbox.run
+
+test: lint typecheck pytest infra-check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+infra-check: $(STAMP)
+	bash scripts/check-infra.sh
+
+clean:
+	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache

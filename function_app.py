@@ -1,0 +1,66 @@
+"""Azure Functions entry point (Python v2 programming model): wiring only.
+
+Each function turns the ``HttpRequest`` into the core's request value, calls
+the core, and turns its answer back into an ``HttpResponse``. All behaviour
+lives in ``shared``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared import service
+from shared.settings import caller_auth_mode
+
+PAYMENT_ROUTE = (
+    "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/customerPayments/{paymentId}"
+)
+
+# With Entra callers, App Service Authentication sits in front and the core
+# demands its principal header; a function key would be one secret too many
+# for a browser, so the Functions layer is anonymous in that mode only.
+PAYMENT_AUTH_LEVEL = (
+    func.AuthLevel.ANONYMOUS if caller_auth_mode(os.environ) == "entra" else func.AuthLevel.FUNCTION
+)
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+def _core_request(req: func.HttpRequest) -> service.CoreRequest:
+    return service.CoreRequest(
+        method=req.method,
+        route_params=dict(req.route_params),
+        headers=service.lower_headers(req.headers),
+        body=req.get_body() or b"",
+    )
+
+
+def _http_response(res: service.CoreResponse) -> func.HttpResponse:
+    return func.HttpResponse(body=res.body, status_code=res.status, headers=res.headers)
+
+
+@app.function_name("payment")
+@app.route(route=PAYMENT_ROUTE, methods=["GET", "PATCH"], auth_level=PAYMENT_AUTH_LEVEL)
+async def payment(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(await service.handle_payment(_core_request(req)))
+
+
+@app.function_name("openapi")
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(service.handle_openapi(_core_request(req)))
+
+
+@app.function_name("health")
+@app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def health(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(service.handle_health(_core_request(req)))
+
+
+@app.function_name("not_found")
+@app.route(route="{*path}", auth_level=func.AuthLevel.ANONYMOUS)
+async def not_found(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(service.handle_not_found(_core_request(req)))

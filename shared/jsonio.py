@@ -1,0 +1,141 @@
+"""JSON in and out with exact numbers.
+
+Money must never pass through a binary float: every JSON number with a
+fraction or exponent is read as :class:`decimal.Decimal` and written back with
+the same digits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+# Python refuses int() on more than 4300 digits; longer literals stay Decimal
+# so that a silly number is a validation problem, not a crash.
+_MAX_INT_DIGITS = 4000
+# Plain notation for ordinary magnitudes; beyond this, scientific notation keeps
+# a hostile exponent from expanding into megabytes of zeros.
+_MAX_PLAIN_EXPONENT = 64
+
+
+class JsonBodyError(ValueError):
+    """The bytes are not one acceptable JSON document; ``str()`` says why."""
+
+
+def _parse_int(text: str) -> int | Decimal:
+    return int(text) if len(text) <= _MAX_INT_DIGITS else Decimal(text)
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonBodyError(f"{name} is not a JSON number; send a finite number")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise JsonBodyError(f'the property "{_printable(key)}" appears more than once')
+        result[key] = value
+    return result
+
+
+def _printable(text: str, limit: int = 60) -> str:
+    """A short, log-safe rendering of a caller-supplied name."""
+    shown = json.dumps(text[:limit])[1:-1]
+    return shown + ("..." if len(text) > limit else "")
+
+
+def _check_strings(value: Any) -> None:
+    """Lone surrogates parse from JSON escapes but cannot be sent as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def loads_exact(raw: bytes) -> Any:
+    """Parse UTF-8 JSON strictly: exact decimals, no duplicates, no NaN."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JsonBodyError(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    if text.startswith("\ufeff"):
+        raise JsonBodyError("the body starts with a byte order mark; send UTF-8 without a BOM")
+    try:
+        value = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_int=_parse_int,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_no_duplicates,
+        )
+        _check_strings(value)
+    except json.JSONDecodeError as exc:
+        raise JsonBodyError(
+            f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise JsonBodyError("the body is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise JsonBodyError("the body contains an invalid Unicode escape") from None
+    return value
+
+
+def format_decimal(value: Decimal) -> str:
+    """The JSON text of an exact decimal, keeping its digits (``2000.50`` stays)."""
+    if not value.is_finite():
+        raise ValueError("only finite decimals can be written as JSON")
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -_MAX_PLAIN_EXPONENT <= exponent <= _MAX_PLAIN_EXPONENT:
+        return format(value, "f")
+    return str(value)
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if value is None or isinstance(value, bool | str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, Decimal):
+        out.append(format_decimal(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        _join(((k, v) for k, v in value.items()), out, mapping=True)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        _join(((None, v) for v in value), out, mapping=False)
+        out.append("]")
+    else:
+        # A float here would mean a number was read without Decimal somewhere.
+        raise TypeError(f"cannot write {type(value).__name__} as exact JSON")
+
+
+def _join(items: Iterable[tuple[Any, Any]], out: list[str], *, mapping: bool) -> None:
+    first = True
+    for key, item in items:
+        if not first:
+            out.append(",")
+        first = False
+        if mapping:
+            if not isinstance(key, str):
+                raise TypeError("JSON object keys must be strings")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+        _encode(item, out)
+
+
+def dumps_exact(value: Any) -> bytes:
+    """Serialize to compact UTF-8 JSON, writing Decimals with their exact digits."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out).encode("utf-8")

@@ -1,0 +1,361 @@
+"""Customer payment models per API version: the one source of the field rules.
+
+Validation, the OpenAPI document and the docs table are all derived from the
+models below. Each editable property is declared once as an annotated type
+with its limits; the per-version models only choose which ones exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+)
+from pydantic_core import PydanticCustomError
+
+from shared.problems import FieldError
+
+ApiVersion = Literal["v2.0", "v1.0"]
+API_VERSIONS: tuple[ApiVersion, ...] = ("v2.0", "v1.0")
+
+GUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+TEXT_PATTERN = r"^[^\x00-\x1F\x7F]*$"
+# The JSON number grammar: a numeric string is accepted only if it would also
+# have been a valid JSON number, so "1_000", " 12", "NaN" and "0x10" are not.
+NUMBER_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+AMOUNT_LIMIT = Decimal(10) ** 12
+MAX_INT32 = 2147483647
+
+_CONTROL_RE = re.compile(r"[\x00-\x1F\x7F]")
+_NUMBER_RE = re.compile(NUMBER_PATTERN)
+_PATTERN_CODES = {
+    GUID_PATTERN: "invalid_guid",
+    DATE_PATTERN: "invalid_date",
+    TEXT_PATTERN: "control_character",
+}
+
+
+def _real_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "invalid_date", "must be a real calendar date ({value} is not)", {"value": value}
+        ) from None
+    return value
+
+
+def _to_decimal(value: Any) -> Any:
+    """Accept a JSON number or a numeric string; never a float, never a bool."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("not_a_number", "must be a number, not a boolean")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        if not _NUMBER_RE.match(value):
+            raise PydanticCustomError(
+                "not_a_number", "must be a number or a numeric string such as 1234.56"
+            )
+        return Decimal(value)
+    if isinstance(value, float):
+        # JSON is parsed with Decimal, so a float means a caller bypassed it.
+        raise PydanticCustomError("not_a_number", "binary floating point is not accepted")
+    if isinstance(value, Decimal) or value is None:
+        return value  # None fails the type check and is reported as null
+    raise PydanticCustomError("not_a_number", "must be a number or a numeric string")
+
+
+def fraction_digits(value: Decimal) -> int:
+    """Significant digits after the point, without rounding (2000.500 has 1)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0") or "0")
+    return max(0, -(exponent + trailing))
+
+
+def _amount_rules(value: Decimal, info: ValidationInfo) -> Decimal:
+    if not value.is_finite():
+        raise PydanticCustomError("not_a_number", "must be a finite number")
+    # copy_abs and comparisons are exact; abs() would round to the context.
+    if value.copy_abs() >= AMOUNT_LIMIT:
+        raise PydanticCustomError("out_of_range", "must be greater than -10^12 and less than 10^12")
+    allowed = (info.context or {}).get("amount_decimals", 2)
+    if fraction_digits(value) > allowed:
+        raise PydanticCustomError(
+            "too_many_decimals",
+            "must have at most {allowed} digits after the decimal point (got {got})",
+            {"allowed": allowed, "got": fraction_digits(value)},
+        )
+    return value
+
+
+def _text(max_length: int, description: str, min_length: int = 0) -> Any:
+    return Field(
+        min_length=min_length, max_length=max_length, pattern=TEXT_PATTERN, description=description
+    )
+
+
+# Each editable property, declared once.
+LineNumber = Annotated[
+    int,
+    Field(ge=1, le=MAX_INT32, description="Line number in the journal; changing it renumbers."),
+]
+Guid = Annotated[str, Field(pattern=GUID_PATTERN, json_schema_extra={"format": "uuid"})]
+CustomerId = Annotated[Guid, Field(description="Id of an existing customer.")]
+CustomerNumber = Annotated[str, _text(20, "Number of an existing customer.", min_length=1)]
+ContactId = Annotated[str, _text(250, "Contact id (API v1.0 only).")]
+PostingDate = Annotated[
+    str,
+    Field(
+        pattern=DATE_PATTERN,
+        json_schema_extra={"format": "date"},
+        description="Posting date, YYYY-MM-DD.",
+    ),
+    AfterValidator(_real_date),
+]
+DocumentNumber = Annotated[str, _text(20, "Document number.")]
+ExternalDocumentNumber = Annotated[str, _text(35, "External document number.")]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    AfterValidator(_amount_rules),
+    Field(description="Amount as an exact decimal: a JSON number or a numeric string."),
+]
+AppliesToInvoiceId = Annotated[Guid, Field(description="Id of a posted sales invoice.")]
+AppliesToInvoiceNumber = Annotated[str, _text(20, "Number of a posted sales invoice.")]
+Description = Annotated[str, _text(100, "Description.")]
+Comment = Annotated[str, _text(250, "Comment.")]
+
+# Absent properties stay absent: defaults are never validated or forwarded,
+# while an explicit null fails the type check like any other wrong type.
+_PATCH_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class _PaymentPatchCommon(BaseModel):
+    model_config = _PATCH_CONFIG
+
+    lineNumber: LineNumber = Field(default=cast(Any, None))
+    customerId: CustomerId = Field(default=cast(Any, None))
+    customerNumber: CustomerNumber = Field(default=cast(Any, None))
+    postingDate: PostingDate = Field(default=cast(Any, None))
+    documentNumber: DocumentNumber = Field(default=cast(Any, None))
+    externalDocumentNumber: ExternalDocumentNumber = Field(default=cast(Any, None))
+    amount: Amount = Field(default=cast(Any, None))
+    appliesToInvoiceId: AppliesToInvoiceId = Field(default=cast(Any, None))
+    appliesToInvoiceNumber: AppliesToInvoiceNumber = Field(default=cast(Any, None))
+    description: Description = Field(default=cast(Any, None))
+    comment: Comment = Field(default=cast(Any, None))
+
+
+class PaymentPatchV2(_PaymentPatchCommon):
+    """A partial update of a customer payment line, API v2.0."""
+
+    model_config = ConfigDict(title="CustomerPaymentPatchV2", **_PATCH_CONFIG)
+
+
+class PaymentPatchV1(_PaymentPatchCommon):
+    """A partial update of a customer payment line, API v1.0."""
+
+    model_config = ConfigDict(title="CustomerPaymentPatchV1", **_PATCH_CONFIG)
+
+    contactId: ContactId = Field(default=cast(Any, None))
+
+
+# --- Responses (documented, not validated: BC's answer passes through) -------
+
+_READ_ONLY: dict[str, Any] = {"json_schema_extra": {"readOnly": True}}
+
+
+class _PaymentLineCommon(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: Guid = Field(description="Id of the payment line.", **_READ_ONLY)
+    journalDisplayName: str = Field(description="Code of the journal.", **_READ_ONLY)
+    lineNumber: LineNumber
+    customerId: CustomerId
+    customerNumber: str = Field(description="Number of the customer.")
+    postingDate: PostingDate
+    documentNumber: str
+    externalDocumentNumber: str
+    amount: Decimal = Field(description="Amount with Business Central's exact digits.")
+    appliesToInvoiceId: CustomerId
+    appliesToInvoiceNumber: str
+    description: str
+    comment: str
+    lastModifiedDateTime: str = Field(
+        description="Last change, UTC.", json_schema_extra={"format": "date-time", "readOnly": True}
+    )
+    etag: str = Field(
+        description="The line's ETag: send it as If-Match to update this version.", **_READ_ONLY
+    )
+
+
+class PaymentLineV2(_PaymentLineCommon):
+    """A customer payment line as returned by the proxy, API v2.0."""
+
+    model_config = ConfigDict(title="CustomerPaymentV2", extra="allow")
+
+    journalId: Guid = Field(description="Id of the journal.", **_READ_ONLY)
+
+
+class PaymentLineV1(_PaymentLineCommon):
+    """A customer payment line as returned by the proxy, API v1.0."""
+
+    model_config = ConfigDict(title="CustomerPaymentV1", extra="allow")
+
+    contactId: str
+    dimensions: list[dict[str, Any]] = Field(
+        default_factory=list, description="Dimensions (not editable here).", **_READ_ONLY
+    )
+
+
+PATCH_MODELS: dict[ApiVersion, type[_PaymentPatchCommon]] = {
+    "v2.0": PaymentPatchV2,
+    "v1.0": PaymentPatchV1,
+}
+LINE_MODELS: dict[ApiVersion, type[_PaymentLineCommon]] = {
+    "v2.0": PaymentLineV2,
+    "v1.0": PaymentLineV1,
+}
+
+
+def _read_only_names() -> frozenset[str]:
+    names = set()
+    for model in LINE_MODELS.values():
+        for name, info in model.model_fields.items():
+            extra = info.json_schema_extra
+            if isinstance(extra, dict) and extra.get("readOnly"):
+                names.add(name)
+    return frozenset(names - {"etag"})
+
+
+READ_ONLY_PROPERTIES = _read_only_names()
+
+
+def editable_properties(version: ApiVersion) -> tuple[str, ...]:
+    return tuple(PATCH_MODELS[version].model_fields)
+
+
+# --- Validation ---------------------------------------------------------------
+
+
+def validate_update(
+    version: ApiVersion, body: Mapping[str, Any], *, amount_decimals: int
+) -> dict[str, Any] | list[FieldError]:
+    """The properties to forward, in the caller's order, or every problem found.
+
+    Values are forwarded as sent, except that a numeric-string amount becomes
+    the same exact decimal as a JSON number.
+    """
+    if not body:
+        return [FieldError("", "empty", "the body must contain at least one property to update")]
+    problems: dict[str, FieldError] = {}
+    candidates: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in READ_ONLY_PROPERTIES or name.startswith("@odata."):
+            problems[name] = FieldError(
+                name, "read_only", f'"{_shown(name)}" is read-only and cannot be changed'
+            )
+        else:
+            candidates[name] = value
+
+    model = PATCH_MODELS[version]
+    validated: BaseModel | None = None
+    try:
+        validated = model.model_validate(candidates, context={"amount_decimals": amount_decimals})
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            name = str(error["loc"][0]) if error["loc"] else ""
+            problems.setdefault(name, _field_error(version, name, error))
+
+    if problems:
+        return [problems[name] for name in body if name in problems]
+    assert validated is not None
+    return {name: getattr(validated, name) for name in body}
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= 60 and not _CONTROL_RE.search(name) else repr(name[:60])
+
+
+def _field_error(version: ApiVersion, name: str, error: Any) -> FieldError:
+    """Pydantic's error, in the proxy's stable codes, with the property named."""
+    if error["type"] == "extra_forbidden":
+        return FieldError(name, "unknown_field", _unknown_message(version, name))
+    code, message = _rule_error(error)
+    return FieldError(name, code, f"{name} {message}")
+
+
+def _rule_error(error: Any) -> tuple[str, str]:
+    kind: str = error["type"]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    value = error.get("input")
+
+    if value is None:
+        return (
+            "null_not_allowed",
+            'must not be null; omit it to leave it unchanged, or send "" to clear a text',
+        )
+    if kind == "string_too_long":
+        return (
+            "too_long",
+            f"must be at most {ctx['max_length']} characters (got {len(value)})",
+        )
+    if kind == "string_too_short":
+        return ("too_short", f"must be at least {ctx['min_length']} character")
+    if kind == "string_pattern_mismatch":
+        code = _PATTERN_CODES.get(ctx.get("pattern", ""), "invalid_format")
+        return (code, _pattern_message(code, value))
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return ("out_of_range", f"must be from 1 to {MAX_INT32}")
+    if kind == "int_type":
+        return ("wrong_type", "must be a whole number (JSON integer)")
+    if kind == "string_type":
+        return ("wrong_type", "must be a string")
+    if kind in ("decimal_type", "is_instance_of"):
+        return ("not_a_number", "must be a number or a numeric string")
+    return (kind, str(error["msg"]))
+
+
+def _pattern_message(code: str, value: str) -> str:
+    if code == "invalid_guid":
+        return "must be a GUID such as 3f2b5c1e-0a4d-4b8e-9c6f-2d1e7a9b0c3d"
+    if code == "invalid_date":
+        return "must be a date in the form YYYY-MM-DD"
+    if code == "control_character":
+        match = _CONTROL_RE.search(value)
+        where = f" (U+{ord(match.group()):04X} at position {match.start()})" if match else ""
+        return "must not contain control characters" + where
+    return "has an invalid format"
+
+
+def _unknown_message(version: ApiVersion, name: str) -> str:
+    message = f'unknown field "{_shown(name)}"'
+    known = editable_properties(version)
+    other: ApiVersion = "v1.0" if version == "v2.0" else "v2.0"
+    if name in editable_properties(other):
+        return f"{message}; it exists only in API {other}"
+    suggestion = suggest(name, known)
+    return f'{message}; did you mean "{suggestion}"?' if suggestion else message
+
+
+def suggest(name: str, known: tuple[str, ...]) -> str | None:
+    """The closest known property: same letters ignoring case, or a small edit."""
+    lowered = {k.lower(): k for k in known}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
+    return lowered[close[0]] if close else None

@@ -1,0 +1,247 @@
+"""RFC 9457 problem details: every error the proxy returns, and the one place
+where Business Central's error answers are mapped to them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from shared.jsonio import JsonBodyError, loads_exact
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    status: int
+    title: str
+    retryable: bool = False
+
+
+_TYPES = (
+    ProblemType("malformed-json", 400, "The request body is not a JSON object"),
+    ProblemType("invalid-path-parameter", 400, "A path parameter is not valid"),
+    ProblemType("invalid-if-match", 400, "The If-Match header is not an entity tag"),
+    ProblemType("unauthenticated", 401, "The caller is not authenticated"),
+    ProblemType("forbidden", 403, "The caller may not perform this request"),
+    ProblemType("not-found", 404, "Not found"),
+    ProblemType("etag-mismatch", 412, "The payment line changed since it was read"),
+    ProblemType("payload-too-large", 413, "The request body is too large"),
+    ProblemType("unsupported-media-type", 415, "The request body must be JSON"),
+    ProblemType(
+        "validation-failed", 422, "The request body is not a valid customer payment update"
+    ),
+    ProblemType("upstream-rejected", 422, "Business Central rejected the update"),
+    ProblemType("precondition-required", 428, "An If-Match header is required"),
+    ProblemType("upstream-throttled", 429, "Business Central is throttling requests", True),
+    ProblemType("proxy-misconfigured", 500, "The proxy is not configured correctly"),
+    ProblemType(
+        "upstream-auth-failed", 502, "Business Central did not accept the proxy's identity"
+    ),
+    ProblemType(
+        "identity-unavailable", 502, "No token could be obtained for Business Central", True
+    ),
+    ProblemType("upstream-error", 502, "Business Central answered with an error", True),
+    ProblemType("upstream-unavailable", 503, "Business Central is unavailable", True),
+    ProblemType("upstream-timeout", 504, "Business Central did not answer in time", True),
+)
+PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in _TYPES}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One property that breaks a rule: ``code`` is stable, ``message`` is for people."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class UpstreamError:
+    """What Business Central said, with its correlation id split off the message."""
+
+    status: int
+    code: str | None = None
+    message: str | None = None
+    correlation_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status}
+        if self.code is not None:
+            data["code"] = self.code
+        if self.message is not None:
+            data["message"] = self.message
+        if self.correlation_id is not None:
+            data["correlationId"] = self.correlation_id
+        return data
+
+
+class Problem(Exception):
+    """An error answer; raise it anywhere in the core, render it in one place."""
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str,
+        *,
+        errors: tuple[FieldError, ...] = (),
+        upstream: UpstreamError | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        if slug not in PROBLEM_TYPES:
+            raise ValueError(f"unknown problem slug {slug!r}")
+        super().__init__(f"{slug}: {detail}")
+        self.type = PROBLEM_TYPES[slug]
+        self.detail = detail
+        self.errors = errors
+        self.upstream = upstream
+        self.retry_after = retry_after
+
+    @property
+    def slug(self) -> str:
+        return self.type.slug
+
+    @property
+    def status(self) -> int:
+        return self.type.status
+
+    def as_json(self, docs_url: str, request_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"{docs_url}#{self.slug}",
+            "title": self.type.title,
+            "status": self.status,
+            "detail": self.detail,
+            "requestId": request_id,
+        }
+        if self.errors:
+            body["errors"] = [error.as_json() for error in self.errors]
+        if self.upstream is not None:
+            body["upstream"] = self.upstream.as_json()
+        return body
+
+
+# --- Business Central errors ------------------------------------------------
+
+_CORRELATION_RE = re.compile(
+    r"\s*CorrelationId:\s*([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.?\s*$"
+)
+# Anything shaped like a bearer token or JWT is cut from upstream text before
+# it is shown: an error page that echoes request headers must not leak ours.
+_SECRET_RE = re.compile(
+    r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+)
+_MAX_UPSTREAM_MESSAGE = 1000
+
+_NOT_FOUND_CODES = {
+    "BadRequest_NotFound",
+    "BadRequest_ResourceNotFound",
+    "Internal_RecordNotFound",
+    "Internal_CompanyNotFound",
+    "Internal_DataNotFoundFilter",
+}
+
+AUTH_FAILED_DETAIL = (
+    "Business Central refused the proxy's own token (HTTP {status}). The app's managed "
+    "identity is not set up in Business Central: give it the API.ReadWrite.All application "
+    "permission of Dynamics 365 Business Central, then register its client id on the "
+    '"Microsoft Entra Applications" page in Business Central with state Enabled and a '
+    "permission set that allows editing customer payment journals."
+)
+
+UNKNOWN_OUTCOME_DETAIL = (
+    "Business Central did not confirm the request in time. A change may or may not have "
+    "been applied: GET the payment line and compare it with what you sent before retrying."
+)
+
+
+def redact(text: str) -> str:
+    return _SECRET_RE.sub("<redacted>", text)
+
+
+def parse_upstream_error(status: int, body: bytes) -> UpstreamError | None:
+    """Read BC's ``{"error": {"code", "message"}}``; None when the body is not that."""
+    try:
+        data = loads_exact(body) if body else None
+    except JsonBodyError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
+        return None
+    error = data["error"]
+    code = error.get("code")
+    message = error.get("message")
+    if not isinstance(code, str) or (message is not None and not isinstance(message, str)):
+        return None
+    correlation_id = None
+    if message is not None:
+        match = _CORRELATION_RE.search(message)
+        if match:
+            correlation_id = match.group(1)
+            message = message[: match.start()].rstrip()
+        message = redact(message)[:_MAX_UPSTREAM_MESSAGE]
+    return UpstreamError(status, redact(code)[:200], message, correlation_id)
+
+
+def problem_from_upstream(status: int, body: bytes, *, if_match_sent: bool) -> Problem:
+    """Map a Business Central error answer (any status >= 300) to a problem."""
+    error = parse_upstream_error(status, body)
+    upstream = error or UpstreamError(status)
+    code = error.code if error else None
+    said = f": {error.message}" if error and error.message else ""
+
+    if status == 412 or (status == 409 and code == "Request_EntityChanged"):
+        return Problem(
+            "etag-mismatch",
+            "The payment line was changed by someone else since you read it. GET the line "
+            "again for its current ETag and values, then retry with that ETag in If-Match.",
+            upstream=upstream,
+        )
+    if status == 400 and code == "BadRequest_InvalidToken" and if_match_sent:
+        return Problem(
+            "etag-mismatch",
+            "Business Central could not validate the ETag sent in If-Match. GET the line "
+            "for its current ETag and retry with it.",
+            upstream=upstream,
+        )
+    if status in (401, 403):
+        return Problem(
+            "upstream-auth-failed", AUTH_FAILED_DETAIL.format(status=status), upstream=upstream
+        )
+    if status == 404 or code in _NOT_FOUND_CODES:
+        return Problem(
+            "not-found",
+            "Business Central has no such company, journal or payment line" + said,
+            upstream=upstream,
+        )
+    if error is not None and status in (400, 409):
+        return Problem(
+            "upstream-rejected", "Business Central rejected the update" + said, upstream=upstream
+        )
+    if status == 429:
+        return Problem(
+            "upstream-throttled",
+            "Business Central is throttling the proxy; retry after the time in Retry-After",
+            upstream=upstream,
+        )
+    if status == 503:
+        return Problem(
+            "upstream-unavailable",
+            "Business Central is unavailable; retry after the time in Retry-After",
+            upstream=upstream,
+        )
+    if status in (408, 504):
+        return Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=upstream)
+    return Problem(
+        "upstream-error",
+        f"Business Central answered HTTP {status}"
+        + (said if error else " with a body that is not its error format"),
+        upstream=upstream,
+    )
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,105 @@
+"""Per-process objects: settings, one HTTP client, one token provider.
+
+Created lazily inside the running event loop (httpx and azure-identity bind
+to it) and reused by every invocation; ``aclose_runtime`` releases them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from dataclasses import dataclass
+
+import httpx
+
+from shared.businesscentral import BusinessCentralClient, http_client
+from shared.identity import CredentialFactory, TokenProvider, credential_factory
+from shared.settings import Settings
+
+_settings: Settings | None = None
+
+
+def current_settings() -> Settings:
+    """Settings read once per process; raises SettingsError until they are valid."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env(os.environ)
+    return _settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    http: httpx.AsyncClient
+    tokens: TokenProvider
+    bc: BusinessCentralClient
+    loop: asyncio.AbstractEventLoop
+
+    async def aclose(self) -> None:
+        await self.tokens.aclose()
+        await self.http.aclose()
+
+
+# One runtime per event loop: the Functions worker has one loop, while the
+# local host and tests may run several (each owns its clients).
+_runtimes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Runtime] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    credentials: CredentialFactory | None = None,
+) -> Runtime:
+    """The process's objects; tests pass a transport or credential of their own."""
+    http = http_client(settings, transport=transport)
+    factory = credentials or credential_factory(os.environ, settings.azure_client_id)
+    tokens = TokenProvider(factory, settings.bc_scope)
+    bc = BusinessCentralClient(settings, http, tokens)
+    return Runtime(settings, http, tokens, bc, asyncio.get_running_loop())
+
+
+def get_runtime() -> Runtime:
+    loop = asyncio.get_running_loop()
+    settings = current_settings()
+    runtime = _runtimes.get(loop)
+    if runtime is None or runtime.settings is not settings:
+        if runtime is not None:
+            # Settings were re-read (tests): finish with the old clients quietly.
+            _background_close(runtime)
+        runtime = _runtimes[loop] = build_runtime(settings)
+    return runtime
+
+
+def _background_close(runtime: Runtime) -> None:
+    task = asyncio.ensure_future(runtime.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Future[None]] = set()
+
+
+def install_runtime(runtime: Runtime | None) -> None:
+    """Use ``runtime`` for the current event loop's requests (tests)."""
+    loop = asyncio.get_running_loop()
+    if runtime is None:
+        _runtimes.pop(loop, None)
+    else:
+        _runtimes[loop] = runtime
+
+
+async def aclose_runtime() -> None:
+    """Close the current loop's HTTP client and credential (shutdown, tests)."""
+    runtime = _runtimes.pop(asyncio.get_running_loop(), None)
+    if runtime is not None:
+        await runtime.aclose()
+
+
+def reset_settings() -> None:
+    """Forget cached settings so the next request reads the environment again."""
+    global _settings
+    _settings = None

@@ -1,0 +1,205 @@
+"""Typed settings, read from the environment and validated once.
+
+Errors name the setting and never echo its value: a misconfigured secret-ish
+value (a tenant id pasted in the wrong box, say) must not end up in a log or
+a response.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+GUID_RE = re.compile(
+    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+)
+# An Entra tenant is a GUID or a verified domain; either way it goes into the
+# upstream URL path, so nothing beyond DNS label characters is allowed.
+_TENANT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+_ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,30}$")
+_ROLE_RE = re.compile(r"^[\x21-\x7e]{1,120}$")
+
+DEFAULT_BASE_URL = "https://api.businesscentral.dynamics.com"
+DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
+DEFAULT_PROBLEM_DOCS_URL = (
+    "https://github.com/bc-payments-proxy/bc-payments-proxy/blob/main/docs/problems.md"
+)
+
+CallerAuth = Literal["key", "entra"]
+
+
+class SettingsError(Exception):
+    """One or more settings are missing or invalid; ``names`` lists them."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        super().__init__("; ".join(f"{name}: {why}" for name, why in self.problems.items()))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.problems)
+
+
+@dataclass(frozen=True)
+class Settings:
+    bc_tenant_id: str
+    bc_environment: str = "production"
+    bc_base_url: str = DEFAULT_BASE_URL
+    bc_scope: str = DEFAULT_SCOPE
+    azure_client_id: str | None = None
+    if_match_default: str | None = None
+    amount_decimals: int = 2
+    max_body_bytes: int = 65536
+    caller_auth: CallerAuth = "key"
+    allowed_callers: frozenset[str] = field(default_factory=frozenset)
+    required_caller_role: str | None = None
+    allowed_company_ids: frozenset[str] | None = None
+    allowed_journal_ids: frozenset[str] | None = None
+    problem_docs_url: str = DEFAULT_PROBLEM_DOCS_URL
+    sync_budget_s: float = 30.0
+    bc_max_concurrency: int = 5
+    bc_connect_timeout_s: float = 5.0
+    bc_read_timeout_s: float = 20.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every setting; raise :class:`SettingsError` naming all bad ones."""
+        reader = _Reader(environ)
+        settings = cls(
+            bc_tenant_id=reader.text("BC_TENANT_ID", None, _TENANT_RE, "a tenant GUID or domain"),
+            bc_environment=reader.text(
+                "BC_ENVIRONMENT", "production", _ENVIRONMENT_RE, "letters, digits, - and _"
+            ),
+            bc_base_url=reader.base_url("BC_BASE_URL", DEFAULT_BASE_URL),
+            bc_scope=reader.text("BC_SCOPE", DEFAULT_SCOPE, re.compile(r"^\S{1,500}$"), "a scope"),
+            azure_client_id=reader.optional_guid("AZURE_CLIENT_ID"),
+            if_match_default=reader.choice("IF_MATCH_DEFAULT", None, ("*",)),
+            amount_decimals=reader.integer("AMOUNT_DECIMALS", 2, 0, 20),
+            max_body_bytes=reader.integer("MAX_BODY_BYTES", 65536, 2, 4 * 1024 * 1024),
+            caller_auth=reader.caller_auth("CALLER_AUTH"),
+            allowed_callers=reader.id_set("ALLOWED_CALLERS") or frozenset(),
+            required_caller_role=reader.text("REQUIRED_CALLER_ROLE", "", _ROLE_RE, "a role name")
+            or None,
+            allowed_company_ids=reader.id_set("ALLOWED_COMPANY_IDS"),
+            allowed_journal_ids=reader.id_set("ALLOWED_JOURNAL_IDS"),
+            problem_docs_url=reader.base_url("PROBLEM_DOCS_URL", DEFAULT_PROBLEM_DOCS_URL),
+            sync_budget_s=reader.number("SYNC_BUDGET_S", 30.0, 1.0, 220.0),
+            bc_max_concurrency=reader.integer("BC_MAX_CONCURRENCY", 5, 1, 100),
+            bc_connect_timeout_s=reader.number("BC_CONNECT_TIMEOUT_S", 5.0, 0.1, 60.0),
+            bc_read_timeout_s=reader.number("BC_READ_TIMEOUT_S", 20.0, 0.1, 220.0),
+        )
+        if reader.problems:
+            raise SettingsError(reader.problems)
+        return settings
+
+
+def caller_auth_mode(environ: Mapping[str, str]) -> CallerAuth:
+    """The caller authentication mode, needed before the app's routes exist.
+
+    An invalid value falls back to ``key`` (the stricter Functions auth level);
+    the full settings check then reports it on every payment request.
+    """
+    value = environ.get("CALLER_AUTH", "").strip().lower()
+    return "entra" if value == "entra" else "key"
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._env = environ
+        self.problems: dict[str, str] = {}
+
+    def _raw(self, name: str) -> str | None:
+        value = self._env.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def text(self, name: str, default: str | None, pattern: re.Pattern[str], what: str) -> str:
+        value = self._raw(name)
+        if value is None:
+            if default is None:
+                self.problems[name] = "is required"
+                return ""
+            return default
+        if not pattern.match(value):
+            self.problems[name] = f"must be {what}"
+        return value
+
+    def base_url(self, name: str, default: str) -> str:
+        value = self._raw(name) or default
+        parts = urlsplit(value)
+        loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+        if (
+            parts.scheme not in {"https", "http"}
+            or (parts.scheme == "http" and not loopback)
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or parts.username
+            or parts.password
+        ):
+            self.problems[name] = "must be an https URL (http only for a loopback address)"
+        return value.rstrip("/")
+
+    def optional_guid(self, name: str) -> str | None:
+        value = self._raw(name)
+        if value is not None and not GUID_RE.match(value):
+            self.problems[name] = "must be a GUID"
+        return value
+
+    def choice(self, name: str, default: str | None, allowed: tuple[str, ...]) -> str | None:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if value not in allowed:
+            self.problems[name] = "must be one of " + ", ".join(allowed) + " or unset"
+        return value
+
+    def caller_auth(self, name: str) -> CallerAuth:
+        value = (self._raw(name) or "key").lower()
+        if value == "entra":
+            return "entra"
+        if value != "key":
+            self.problems[name] = "must be key or entra"
+        return "key"
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            self.problems[name] = f"must be a whole number from {low} to {high}"
+            return default
+        if not low <= number <= high:
+            self.problems[name] = f"must be a whole number from {low} to {high}"
+        return number
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not low <= number <= high:
+            self.problems[name] = f"must be a number from {low:g} to {high:g}"
+            return default
+        return number
+
+    def id_set(self, name: str) -> frozenset[str] | None:
+        """Comma-separated GUIDs, compared case-insensitively; unset means no limit."""
+        value = self._raw(name)
+        if value is None:
+            return None
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items or not all(GUID_RE.match(item) for item in items):
+            self.problems[name] = "must be a comma-separated list of GUIDs"
+        return frozenset(item.lower() for item in items)

@@ -1,0 +1,196 @@
+"""Unit-level fixtures: settings from a controlled environment, Business Central
+faked with httpx.MockTransport, and a counting stand-in for the credential."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from azure.core.credentials import AccessToken
+
+from shared import runtime as runtime_module
+from shared.settings import Settings
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+COMPANY = "6f3c1a9e-1b2c-4d3e-8f90-0a1b2c3d4e5f"
+JOURNAL = "7a4d2b0f-2c3d-4e5f-9a01-1b2c3d4e5f60"
+PAYMENT = "8b5e3c10-3d4e-4f60-8b12-2c3d4e5f6071"
+ETAG = 'W/"JzE5OzEyMzQ1Njc4OTAxMjM0NTY3ODkwMTswMDsn"'
+NEW_ETAG = 'W/"JzE5Ozk4NzY1NDMyMTA5ODc2NTQzMjEwOTswMDsn"'
+
+BASE_ENV = {
+    "BC_TENANT_ID": TENANT,
+    "BC_ENVIRONMENT": "production",
+    "BC_BASE_URL": "https://bc.example.test",
+}
+
+
+def payment_path(
+    version: str = "v2.0", journal_set: str = "customerPaymentJournals"
+) -> dict[str, str]:
+    return {
+        "apiVersion": version,
+        "companyId": COMPANY,
+        "journalSet": journal_set,
+        "journalId": JOURNAL,
+        "paymentId": PAYMENT,
+    }
+
+
+def bc_line(**changes: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "@odata.context": "https://bc.example.test/$metadata#customerPayments/$entity",
+        "@odata.etag": NEW_ETAG,
+        "id": PAYMENT,
+        "journalId": JOURNAL,
+        "journalDisplayName": "CASH",
+        "lineNumber": 10000,
+        "customerId": "9c6f4d21-4e5f-4071-9c23-3d4e5f607182",
+        "customerNumber": "10000",
+        "postingDate": "2026-11-27",
+        "documentNumber": "G00001",
+        "externalDocumentNumber": "",
+        "amount": 2000.5,
+        "appliesToInvoiceId": "00000000-0000-0000-0000-000000000000",
+        "appliesToInvoiceNumber": "",
+        "description": "",
+        "comment": "",
+        "lastModifiedDateTime": "2026-11-27T10:00:00Z",
+    }
+    line.update(changes)
+    return line
+
+
+def bc_error(status: int, code: str, message: str) -> httpx.Response:
+    text = f"{message}  CorrelationId:  0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0."
+    return httpx.Response(status, json={"error": {"code": code, "message": text}})
+
+
+class CountingCredential:
+    """Stands in for azure-identity where no identity endpoint runs (unit level)."""
+
+    def __init__(self, lifetime_s: float = 3600, delay_s: float = 0.01, fail: bool = False) -> None:
+        self.calls = 0
+        self.closed = 0
+        self.lifetime_s = lifetime_s
+        self.delay_s = delay_s
+        self.fail = fail
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        self.calls += 1
+        await asyncio.sleep(self.delay_s)
+        if self.fail:
+            raise RuntimeError("identity endpoint answered 500")
+        return AccessToken(f"token-{self.calls}", int(time.time() + self.lifetime_s))
+
+    async def close(self) -> None:
+        self.closed += 1
+
+    async def __aenter__(self) -> CountingCredential:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()
+
+
+@dataclass
+class FakeBusinessCentral:
+    """Records what the proxy sent; answers with ``responder``."""
+
+    responder: Callable[[httpx.Request], httpx.Response]
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.responder(request)
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+    def last_json(self) -> Any:
+        return json.loads(self.last.content)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A clean proxy environment; tests may add to it before the first request."""
+    for name in (
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+        "AZURE_CLIENT_ID",
+        "CALLER_AUTH",
+        "ALLOWED_CALLERS",
+        "REQUIRED_CALLER_ROLE",
+        "ALLOWED_COMPANY_IDS",
+        "ALLOWED_JOURNAL_IDS",
+        "IF_MATCH_DEFAULT",
+        "AMOUNT_DECIMALS",
+        "MAX_BODY_BYTES",
+        "BC_SCOPE",
+        "PROBLEM_DOCS_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in BASE_ENV.items():
+        monkeypatch.setenv(name, value)
+    runtime_module.reset_settings()
+    yield BASE_ENV
+    runtime_module.reset_settings()
+
+
+@pytest.fixture
+def credential() -> CountingCredential:
+    return CountingCredential()
+
+
+Reconfigure = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+async def bc(
+    env: dict[str, str], credential: CountingCredential
+) -> AsyncIterator[FakeBusinessCentral]:
+    """Install a runtime whose Business Central is a MockTransport."""
+    fake = FakeBusinessCentral(lambda request: httpx.Response(200, json=bc_line()))
+    runtime = _install(fake, credential)
+    yield fake
+    runtime_module.install_runtime(None)
+    await runtime.aclose()
+
+
+def _install(fake: FakeBusinessCentral, credential: CountingCredential) -> runtime_module.Runtime:
+    runtime = runtime_module.build_runtime(
+        runtime_module.current_settings(),
+        transport=httpx.MockTransport(fake),
+        credentials=lambda: credential,
+    )
+    runtime_module.install_runtime(runtime)
+    return runtime
+
+
+@pytest.fixture
+async def reconfigure(
+    bc: FakeBusinessCentral, credential: CountingCredential, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Reconfigure]:
+    """Change settings mid-test, keeping the fake Business Central and credential."""
+    installed: list[runtime_module.Runtime] = []
+
+    async def apply(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        runtime_module.reset_settings()
+        installed.append(_install(bc, credential))
+
+    yield apply
+    for runtime in installed:
+        await runtime.aclose()
+
+
+def settings_with(**values: str) -> Settings:
+    return Settings.from_env({**BASE_ENV, **values})

@@ -1,0 +1,151 @@
+"""The Functions adapter: binding metadata, and real HttpRequest objects sent
+through the registered functions (the host itself cannot run here)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+import function_app
+from tests.unit.conftest import COMPANY, ETAG, JOURNAL, PAYMENT, FakeBusinessCentral
+
+PAYMENT_URL = (
+    f"http://localhost/api/v2.0/companies/{COMPANY}/customerPaymentJournals/{JOURNAL}"
+    f"/customerPayments/{PAYMENT}"
+)
+
+
+_seen: dict[int, dict[str, Any]] = {}
+
+
+def functions(module: ModuleType) -> dict[str, Any]:
+    # get_functions() may be called once per app: a second call re-validates
+    # the already-indexed names and fails, so the index is kept per app object.
+    app = module.app
+    if id(app) not in _seen:
+        _seen[id(app)] = {fn.get_function_name(): fn for fn in app.get_functions()}
+    return _seen[id(app)]
+
+
+def trigger(fn: Any) -> Any:
+    return fn.get_trigger()
+
+
+def test_routes_methods_and_auth_levels() -> None:
+    found = functions(function_app)
+    assert set(found) == {"payment", "openapi", "health", "not_found"}
+    payment = trigger(found["payment"])
+    assert payment.route == (
+        "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/customerPayments/{paymentId}"
+    )
+    assert sorted(str(m.value) for m in payment.methods) == ["GET", "PATCH"]
+    assert payment.auth_level == func.AuthLevel.FUNCTION
+    for name, route in (("openapi", "openapi.json"), ("health", "health")):
+        assert trigger(found[name]).route == route
+        assert trigger(found[name]).auth_level == func.AuthLevel.ANONYMOUS
+        assert [str(m.value) for m in trigger(found[name]).methods] == ["GET"]
+    assert trigger(found["not_found"]).route == "{*path}"
+    assert trigger(found["not_found"]).auth_level == func.AuthLevel.ANONYMOUS
+
+
+def test_function_json_has_the_function_auth_level() -> None:
+    bindings = json.loads(functions(function_app)["payment"].get_function_json())["bindings"]
+    http_in = next(b for b in bindings if b["type"] == "httpTrigger")
+    assert http_in["authLevel"] == "FUNCTION"
+
+
+@pytest.fixture
+def entra_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    monkeypatch.setenv("CALLER_AUTH", "entra")
+    module = importlib.reload(function_app)
+    yield module
+    monkeypatch.delenv("CALLER_AUTH")
+    importlib.reload(function_app)
+
+
+def test_entra_mode_makes_payment_routes_anonymous(entra_app: ModuleType) -> None:
+    assert trigger(functions(entra_app)["payment"]).auth_level == func.AuthLevel.ANONYMOUS
+
+
+async def call(name: str, request: func.HttpRequest) -> func.HttpResponse:
+    response: func.HttpResponse = await functions(function_app)[name].get_user_function()(request)
+    return response
+
+
+async def test_patch_through_the_registered_function(bc: FakeBusinessCentral) -> None:
+    request = func.HttpRequest(
+        "PATCH",
+        PAYMENT_URL,
+        headers={"Content-Type": "application/json", "If-Match": ETAG, "X-Request-Id": "abc"},
+        route_params={
+            "apiVersion": "v2.0",
+            "companyId": COMPANY,
+            "journalSet": "customerPaymentJournals",
+            "journalId": JOURNAL,
+            "paymentId": PAYMENT,
+        },
+        body=b'{"amount": 10.10}',
+    )
+    response = await call("payment", request)
+    assert response.status_code == 200
+    assert response.headers["ETag"]
+    assert response.headers["x-request-id"] == "abc"
+    assert bc.last.content == b'{"amount":10.10}'
+    assert bc.last.headers["if-match"] == ETAG
+
+
+async def test_bad_version_through_the_registered_function(bc: FakeBusinessCentral) -> None:
+    request = func.HttpRequest(
+        "GET",
+        "http://localhost/api/v9/companies/x",
+        route_params={
+            "apiVersion": "v9",
+            "companyId": "x",
+            "journalSet": "customerPaymentJournals",
+            "journalId": "y",
+            "paymentId": "z",
+        },
+        body=b"",
+    )
+    response = await call("payment", request)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json" or response.headers[
+        "Content-Type"
+    ].startswith("application/problem+json")
+    assert bc.requests == []
+
+
+async def test_health_makes_no_upstream_call(bc: FakeBusinessCentral) -> None:
+    response = await call(
+        "health", func.HttpRequest("GET", "http://localhost/api/health", body=b"")
+    )
+    assert response.status_code == 200
+    assert json.loads(response.get_body()) == {"status": "ok"}
+    assert bc.requests == []
+
+
+async def test_openapi_is_served(env: dict[str, str]) -> None:
+    response = await call(
+        "openapi", func.HttpRequest("GET", "http://localhost/api/openapi.json", body=b"")
+    )
+    document = json.loads(response.get_body())
+    assert response.status_code == 200
+    assert document["openapi"].startswith("3.1")
+
+
+async def test_unknown_route_is_a_not_found_problem(env: dict[str, str]) -> None:
+    response = await call(
+        "not_found",
+        func.HttpRequest(
+            "DELETE", "http://localhost/api/nothing", route_params={"path": "nothing"}, body=b""
+        ),
+    )
+    body = json.loads(response.get_body())
+    assert response.status_code == 404
+    assert body["type"].endswith("#not-found")

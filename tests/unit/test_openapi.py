@@ -1,0 +1,102 @@
+"""The OpenAPI document is derived from the models, not written by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from annotated_types import MaxLen, MinLen
+
+from shared.openapi import openapi_document
+from shared.payments import API_VERSIONS, PATCH_MODELS, ApiVersion, editable_properties
+from tests.unit.conftest import settings_with
+
+ROUTE = (
+    "/{v}/companies/{{companyId}}/customerPaymentJournals/{{journalId}}"
+    "/customerPayments/{{paymentId}}"
+)
+
+
+def patch_schema(document: dict[str, Any], version: ApiVersion) -> dict[str, Any]:
+    ref = document["paths"][ROUTE.format(v=version)]["patch"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]["$ref"]
+    schema: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return schema
+
+
+@pytest.mark.parametrize("version", API_VERSIONS)
+def test_patch_schema_mirrors_the_model(version: ApiVersion) -> None:
+    schema = patch_schema(openapi_document(settings_with()), version)
+    assert schema["additionalProperties"] is False
+    assert schema["minProperties"] == 1
+    assert "required" not in schema
+    assert list(schema["properties"]) == list(editable_properties(version))
+    for name, info in PATCH_MODELS[version].model_fields.items():
+        prop = schema["properties"][name]
+        assert "default" not in prop
+        for meta in info.metadata:
+            if isinstance(meta, MaxLen):
+                assert prop["maxLength"] == meta.max_length
+            if isinstance(meta, MinLen):
+                assert prop["minLength"] == meta.min_length
+
+
+def test_formats_patterns_and_ranges_are_visible() -> None:
+    props = patch_schema(openapi_document(settings_with()), "v1.0")["properties"]
+    assert props["customerId"]["format"] == "uuid"
+    assert "pattern" in props["customerId"]
+    assert props["postingDate"]["format"] == "date"
+    assert props["lineNumber"]["minimum"] == 1
+    assert props["lineNumber"]["maximum"] == 2147483647
+    assert props["description"]["maxLength"] == 100
+    assert props["contactId"]["maxLength"] == 250
+    number, string = props["amount"]["anyOf"]
+    assert number["multipleOf"] == 0.01
+    assert number["exclusiveMaximum"] == 10**12
+    assert string["type"] == "string"
+
+
+def test_amount_step_follows_the_setting() -> None:
+    document = openapi_document(settings_with(AMOUNT_DECIMALS="4"))
+    number = patch_schema(document, "v2.0")["properties"]["amount"]["anyOf"][0]
+    assert number["multipleOf"] == 0.0001
+
+
+def test_if_match_is_required_unless_a_default_is_set() -> None:
+    def if_match(document: dict[str, Any]) -> dict[str, Any]:
+        params = document["paths"][ROUTE.format(v="v2.0")]["patch"]["parameters"]
+        return next(p for p in params if p["name"] == "If-Match")
+
+    assert if_match(openapi_document(settings_with()))["required"] is True
+    assert if_match(openapi_document(settings_with(IF_MATCH_DEFAULT="*")))["required"] is False
+
+
+def test_security_follows_caller_auth() -> None:
+    assert "functionKey" in openapi_document(settings_with())["components"]["securitySchemes"]
+    entra = openapi_document(settings_with(CALLER_AUTH="entra"))
+    assert "functionKey" not in entra["components"]["securitySchemes"]
+
+
+def test_every_problem_status_is_documented_for_patch() -> None:
+    responses = openapi_document(settings_with())["paths"][ROUTE.format(v="v2.0")]["patch"][
+        "responses"
+    ]
+    for status in (
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "412",
+        "413",
+        "415",
+        "422",
+        "428",
+        "429",
+        "500",
+        "502",
+        "503",
+        "504",
+    ):
+        assert status in responses
