@@ -1,0 +1,176 @@
+"""End-to-end fixtures: the sandbox and the local host serving the real
+function_app, each on a free loopback port, with the real azure-identity
+ManagedIdentityCredential and the real httpx client in between."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import function_app
+from sandbox.localhost import create_local_host
+from sandbox.serving import BackgroundServer
+from shared import runtime as runtime_module
+from tests.sandbox_fixtures import RunningSandbox, start_sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+PROXY_SETTINGS = (
+    "CALLER_AUTH",
+    "ALLOWED_CALLERS",
+    "REQUIRED_CALLER_ROLE",
+    "ALLOWED_COMPANY_IDS",
+    "ALLOWED_JOURNAL_IDS",
+    "IF_MATCH_DEFAULT",
+    "AMOUNT_DECIMALS",
+    "MAX_BODY_BYTES",
+    "SYNC_BUDGET_S",
+    "BC_MAX_CONCURRENCY",
+    "BC_CONNECT_TIMEOUT_S",
+    "BC_READ_TIMEOUT_S",
+    "AZURE_CLIENT_ID",
+    "BC_SCOPE",
+    "PROBLEM_DOCS_URL",
+)
+
+
+@dataclass
+class Proxy:
+    """The local host serving function_app, and handy ways to call it."""
+
+    server: BackgroundServer
+    sandbox: RunningSandbox
+    http: httpx.Client
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.url}/api"
+
+    def line(self, company: int = 0, line: int = 0) -> dict[str, Any]:
+        c = self.sandbox.seed["companies"][company]
+        return {
+            "company": c["id"],
+            "journal": c["journals"][0]["id"],
+            "payment": c["journals"][0]["payments"][line]["id"],
+        }
+
+    def payment_url(
+        self,
+        version: str = "v2.0",
+        company: int = 0,
+        line: int = 0,
+        journal_set: str = "customerPaymentJournals",
+    ) -> str:
+        ids = self.line(company, line)
+        return (
+            f"{self.url}/{version}/companies/{ids['company']}/{journal_set}/{ids['journal']}"
+            f"/customerPayments/{ids['payment']}"
+        )
+
+    def get(self, url: str | None = None, **kwargs: Any) -> httpx.Response:
+        return self.http.get(url or self.payment_url(), **kwargs)
+
+    def patch(
+        self,
+        body: Any,
+        *,
+        if_match: str | None = "*",
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if if_match is not None:
+            sent["If-Match"] = if_match
+        content = body if isinstance(body, bytes) else _exact_json(body)
+        return self.http.patch(url or self.payment_url(), content=content, headers=sent)
+
+    def run_in_host(self, coroutine: Any) -> Any:
+        assert self.server.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self.server.loop).result(30)
+
+
+def _exact_json(value: Any) -> bytes:
+    from shared.jsonio import dumps_exact
+
+    return dumps_exact(value)
+
+
+def stored_line(sandbox: RunningSandbox, company: int = 0, line: int = 0) -> dict[str, Any]:
+    """The line as the sandbox holds it, read directly (not through the proxy)."""
+    response = httpx.get(
+        sandbox.payment_url("v2.0", company, 0, line), headers=sandbox.auth_headers(), timeout=10
+    )
+    response.raise_for_status()
+    data: dict[str, Any] = response.json(parse_float=Decimal)
+    return data
+
+
+def bc_requests(sandbox: RunningSandbox, method: str | None = None) -> list[dict[str, Any]]:
+    """What the proxy sent to Business Central: it always sends a client
+    request id, which the tests' own direct reads do not."""
+    return [
+        r
+        for r in sandbox.requests()
+        if "x-ms-client-request-id" in r["headers"] and (method is None or r["method"] == method)
+    ]
+
+
+@pytest.fixture(scope="session")
+def e2e_sandbox() -> Iterator[RunningSandbox]:
+    with start_sandbox() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
+    saved = {
+        name: os.environ.get(name)
+        for name in (*e2e_sandbox.environment_variables(), *PROXY_SETTINGS)
+    }
+    for name in PROXY_SETTINGS:
+        os.environ.pop(name, None)
+    os.environ.update(e2e_sandbox.environment_variables())
+    runtime_module.reset_settings()
+    host = create_local_host(
+        function_app.app, host_json=ROOT / "host.json", on_shutdown=[runtime_module.aclose_runtime]
+    )
+    server = BackgroundServer(host).start()
+    with httpx.Client(timeout=60) as http:
+        yield Proxy(server, e2e_sandbox, http)
+    server.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    runtime_module.reset_settings()
+
+
+Configure = Callable[..., None]
+
+
+@pytest.fixture
+def proxy(e2e_proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
+    """The proxy with default settings, over a freshly reset sandbox."""
+    e2e_proxy.sandbox.reset()
+    yield e2e_proxy
+    runtime_module.reset_settings()
+
+
+@pytest.fixture
+def configure(proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> Configure:
+    """Change the proxy's settings for one test (the app re-reads them)."""
+
+    def apply(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        runtime_module.reset_settings()
+
+    return apply

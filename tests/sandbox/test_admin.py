@@ -1,0 +1,278 @@
+"""The admin API: seed, reset, request log, latency, fault rules, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.app import create_sandbox_app
+from sandbox.seed import ENVIRONMENT, TENANT_ID
+from tests.sandbox.helpers import bc_error, exact
+
+# --- seed and reset --------------------------------------------------------------------
+
+
+def test_seed_lists_fixed_ids_that_exist(sandbox, client):
+    seed = sandbox.seed
+    assert (seed["tenant"], seed["environment"]) == (TENANT_ID, ENVIRONMENT)
+    assert len(seed["companies"]) >= 2
+    for company in seed["companies"]:
+        assert any(len(j["payments"]) >= 3 for j in company["journals"])
+        customer_ids = {c["id"] for c in company["customers"]}
+        assert all(i["customerId"] in customer_ids for i in company["invoices"])
+        for journal in company["journals"]:
+            for payment in journal["payments"]:
+                uuid.UUID(payment["id"])
+                line = exact(
+                    client.get(
+                        f"{sandbox.api_url()}/companies({company['id']})/customerPaymentJournals"
+                        f"({journal['id']})/customerPayments({payment['id']})"
+                    )
+                )
+                assert line["amount"] == payment["amount"]
+                assert line["customerId"] == payment["customerId"]
+
+
+def test_seed_is_the_same_for_every_app_instance(sandbox):
+    other = create_sandbox_app(identity_header="another")
+
+    async def fetch() -> Any:
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            return exact(await http.get("/_sandbox/seed"))
+
+    assert asyncio.run(fetch()) == sandbox.seed
+
+
+def test_reset_restores_data_and_clears_faults_latency_and_log(sandbox, client, http):
+    url = sandbox.payment_url()
+    original = client.get(url)
+    assert client.patch(url, json={"amount": 1}, headers={"If-Match": "*"}).status_code == 200
+    sandbox.add_faults({"path": "companies", "status": 500, "times": 5})
+    sandbox.set_latency(5000)
+    sandbox.reset()
+    restored = client.get(url)
+    assert restored.status_code == 200
+    assert restored.json() == original.json()
+    assert restored.headers["etag"] == original.headers["etag"]
+    assert len(sandbox.requests()) == 1
+    assert http.get(f"{sandbox.url}/_sandbox/faults").json() == {"rules": []}
+
+
+# --- request log ---------------------------------------------------------------------
+
+
+def test_request_log_shows_requests_with_redacted_token(sandbox, client, http):
+    url = sandbox.payment_url()
+    client.patch(
+        url + "?$select=amount",
+        content=b'{"amount": 12.340, "comment": "x"}',
+        headers={"If-Match": "*", "Content-Type": "application/json", "X-Request-ID": "abc-1"},
+    )
+    client.post(f"{sandbox.api_url()}/companies", content=b"not json")
+    client.get(url)
+    http.get(sandbox.identity_endpoint)  # not a Business Central request
+    log = sandbox.requests()
+    assert [entry["method"] for entry in log] == ["PATCH", "POST", "GET"]
+    patch = log[0]
+    assert patch["path"] == url.removeprefix(sandbox.url)
+    assert patch["query"] == "$select=amount"
+    assert patch["headers"]["authorization"] == "Bearer <redacted>"
+    assert patch["headers"]["x-request-id"] == "abc-1"
+    assert all(name == name.lower() for name in patch["headers"])
+    assert patch["body"] == {"amount": Decimal("12.340"), "comment": "x"}
+    assert log[1]["body"] == "not json"
+    assert log[2]["body"] is None
+    raw = http.get(f"{sandbox.url}/_sandbox/requests").text
+    assert '"amount":12.340' in raw  # exactly the digits that were sent
+    assert sandbox.token() not in raw
+    assert not re.search(r"Bearer (?!<redacted>)", raw)
+
+
+# --- latency ------------------------------------------------------------------------------
+
+
+def test_latency_delays_business_central_answers_only(sandbox, client, http):
+    sandbox.set_latency(300)
+    started = time.monotonic()
+    assert client.get(f"{sandbox.api_url()}/companies").status_code == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    http.get(f"{sandbox.url}/_sandbox/concurrency")
+    assert time.monotonic() - started < 0.3
+
+
+@pytest.mark.parametrize("body", [{"ms": -1}, {"ms": "100"}, {}])
+def test_latency_rejects_bad_values(sandbox, http, body):
+    assert http.post(f"{sandbox.url}/_sandbox/latency", json=body).status_code == 400
+
+
+# --- fault rules ---------------------------------------------------------------------------
+
+
+def test_status_rule_answers_with_envelope_and_retry_after_then_expires(sandbox, client):
+    sandbox.add_faults(
+        {
+            "method": "PATCH",
+            "path": "customerPayments",
+            "times": 2,
+            "status": 429,
+            "code": "Application_TooManyRequests",
+            "retryAfter": 1,
+        }
+    )
+    url = sandbox.payment_url()
+    for _ in range(2):
+        response = client.patch(url, json={"amount": 5}, headers={"If-Match": "*"})
+        bc_error(response, 429, "Application_TooManyRequests")
+        assert response.headers["retry-after"] == "1"
+    assert exact(client.get(url))["amount"] == Decimal("2000.5")  # not processed
+    assert client.patch(url, json={"amount": 5}, headers={"If-Match": "*"}).status_code == 200
+    assert [e["method"] for e in sandbox.requests()] == ["PATCH", "PATCH", "GET", "PATCH"]
+
+
+def test_rule_method_and_path_select_requests(sandbox, client):
+    sandbox.add_faults({"method": "PATCH", "path": "customerPayments", "status": 503})
+    assert client.get(sandbox.payment_url()).status_code == 200
+    assert client.get(f"{sandbox.api_url()}/companies").status_code == 200
+    patched = client.patch(sandbox.payment_url(), json={"amount": 5}, headers={"If-Match": "*"})
+    assert patched.status_code == 503
+
+
+def test_rules_apply_in_the_order_added(sandbox, client):
+    sandbox.add_faults(
+        {"path": "companies", "status": 500, "code": "First"},
+        {"path": "companies", "status": 502, "code": "Second"},
+    )
+    url = f"{sandbox.api_url()}/companies"
+    bc_error(client.get(url), 500, "First")
+    bc_error(client.get(url), 502, "Second")
+    assert client.get(url).status_code == 200
+
+
+def test_raw_body_rule_sends_a_malformed_answer(sandbox, client):
+    sandbox.add_faults({"path": "companies", "status": 502, "rawBody": "<html>Bad gateway"})
+    response = client.get(f"{sandbox.api_url()}/companies")
+    assert response.status_code == 502
+    assert response.text == "<html>Bad gateway"
+
+
+def test_drop_before_closes_the_connection_without_processing(sandbox, client):
+    sandbox.add_faults({"method": "PATCH", "path": "customerPayments", "drop": "before"})
+    url = sandbox.payment_url()
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        client.patch(url, json={"amount": 7}, headers={"If-Match": "*"})
+    assert exact(client.get(url))["amount"] == Decimal("2000.5")
+    assert sandbox.requests()[0]["body"] == {"amount": 7}
+
+
+def test_drop_after_applies_the_change_then_closes_the_connection(sandbox, client):
+    sandbox.add_faults({"method": "PATCH", "path": "customerPayments", "drop": "after"})
+    url = sandbox.payment_url()
+    before = client.get(url).headers["etag"]
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        client.patch(url, json={"amount": 7}, headers={"If-Match": before})
+    after = client.get(url)
+    assert exact(after)["amount"] == 7
+    assert after.headers["etag"] != before
+
+
+async def test_drop_is_seen_by_an_async_client_too(sandbox):
+    sandbox.add_faults({"path": "companies", "drop": "before"})
+    async with httpx.AsyncClient(headers=sandbox.auth_headers()) as client:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await client.get(f"{sandbox.api_url()}/companies")
+        # The pool recovers: the next request gets a fresh connection.
+        assert (await client.get(f"{sandbox.api_url()}/companies")).status_code == 200
+
+
+def test_delay_rule_processes_normally_but_answers_later(sandbox, client):
+    sandbox.add_faults({"method": "PATCH", "path": "customerPayments", "delayMs": 300})
+    url = sandbox.payment_url()
+    started = time.monotonic()
+    response = client.patch(url, json={"amount": 9}, headers={"If-Match": "*"})
+    assert time.monotonic() - started >= 0.3
+    assert response.status_code == 200
+    assert exact(response)["amount"] == 9
+    started = time.monotonic()
+    client.patch(url, json={"amount": 10}, headers={"If-Match": "*"})
+    assert time.monotonic() - started < 0.3
+
+
+def test_a_delayed_answer_times_out_a_client_while_the_change_lands(sandbox, client):
+    sandbox.add_faults({"method": "PATCH", "path": "customerPayments", "delayMs": 500})
+    url = sandbox.payment_url()
+    with pytest.raises(httpx.ReadTimeout):
+        client.patch(url, json={"amount": 11}, headers={"If-Match": "*"}, timeout=0.1)
+    assert exact(client.get(url))["amount"] == 11
+    # Let the delayed answer finish so it does not count as in flight later.
+    deadline = time.monotonic() + 5
+    while sandbox.concurrency()["current"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sandbox.concurrency()["current"] == 0
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"path": "x"},
+        {"path": "x", "drop": "sideways"},
+        {"path": "x", "drop": "before", "status": 500},
+        {"path": "x", "status": 500, "times": 0},
+        {"path": "x", "status": 42},
+        {"path": "x", "status": 500, "colour": "red"},
+        "not an object",
+    ],
+)
+def test_invalid_rules_are_refused(sandbox, http, rule):
+    response = http.post(f"{sandbox.url}/_sandbox/faults", json={"rules": [rule]})
+    assert response.status_code == 400
+    assert http.get(f"{sandbox.url}/_sandbox/faults").json() == {"rules": []}
+
+
+def test_delete_removes_all_rules(sandbox, client, http):
+    sandbox.add_faults({"path": "companies", "status": 500, "times": 10})
+    assert http.delete(f"{sandbox.url}/_sandbox/faults").json() == {"rules": []}
+    assert client.get(f"{sandbox.api_url()}/companies").status_code == 200
+
+
+# --- concurrency ------------------------------------------------------------------------------
+
+
+async def test_concurrency_reports_requests_in_flight_and_the_maximum(sandbox):
+    sandbox.set_latency(300)
+    url = f"{sandbox.api_url()}/companies"
+    async with httpx.AsyncClient(headers=sandbox.auth_headers(), timeout=10) as client:
+        pending = asyncio.gather(*(client.get(url) for _ in range(4)))
+        await asyncio.sleep(0.15)
+        during = (await client.get(f"{sandbox.url}/_sandbox/concurrency")).json()
+        responses = await pending
+        after = (await client.get(f"{sandbox.url}/_sandbox/concurrency")).json()
+    assert all(r.status_code == 200 for r in responses)
+    assert during == {"current": 4, "max": 4}
+    assert after == {"current": 0, "max": 4}
+    sandbox.reset()
+    assert sandbox.concurrency() == {"current": 0, "max": 0}
+
+
+# --- loopback only -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client_host", "status"),
+    [("10.1.2.3", 403), ("192.168.0.7", 403), ("127.0.0.1", 200), ("::1", 200)],
+)
+async def test_admin_api_answers_loopback_clients_only(client_host, status):
+    app = create_sandbox_app(identity_header="h")
+    transport = httpx.ASGITransport(app=app, client=(client_host, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as http:
+        for method, path in [("GET", "seed"), ("POST", "reset"), ("GET", "requests")]:
+            response = await http.request(method, f"/_sandbox/{path}")
+            assert response.status_code == status, (method, path)
