@@ -1,0 +1,220 @@
+// Entry point for `azd up`: a resource group holding the Business Central payments proxy on
+// Azure Functions Flex Consumption. One module per concern under app/.
+
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; part of the resource group name and of every resource name hash.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region for all resources; it must offer Flex Consumption.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Resource group name; empty means rg-<environmentName>.')
+param resourceGroupName string = ''
+
+// ---- Business Central ----
+
+@description('Entra tenant (id or domain) in the Business Central URL. Empty means the tenant of this deployment, which is the tenant the managed identity gets its tokens from.')
+param bcTenantId string = ''
+
+@description('Business Central environment name.')
+param bcEnvironment string = 'production'
+
+@description('Comma-separated company ids the proxy may touch; empty means all.')
+param allowedCompanyIds string = ''
+
+@description('Comma-separated journal ids the proxy may touch; empty means all.')
+param allowedJournalIds string = ''
+
+@description('Fraction digits allowed in amount; empty leaves the proxy default (2).')
+param amountDecimals string = ''
+
+@description('Request body limit in bytes; empty leaves the proxy default (65536).')
+param maxBodyBytes string = ''
+
+@description('"*" makes a missing If-Match mean "*" (risks lost updates); empty keeps If-Match required.')
+@allowed([
+  ''
+  '*'
+])
+param ifMatchDefault string = ''
+
+@description('Grant the identity Business Central API.ReadWrite.All through the Microsoft Graph Bicep extension. Needs Graph permissions the deployer may lack; see docs/deploy.md for the manual way.')
+param grantBusinessCentralAppRole bool = false
+
+// ---- Callers ----
+
+@description('Client id of an Entra app registration for the API. Set: App Service Authentication is enabled and CALLER_AUTH=entra. Empty: function keys (CALLER_AUTH=key).')
+param authClientId string = ''
+
+@description('With Entra callers: comma-separated application/object ids allowed to call.')
+param allowedCallers string = ''
+
+@description('With Entra callers: app role every caller must hold.')
+param requiredCallerRole string = ''
+
+@description('Comma-separated browser origins allowed by CORS; empty allows none. "*" is dropped, never applied.')
+param allowedOrigins string = ''
+
+// ---- Scale ----
+
+@minValue(1)
+@maxValue(1000)
+@description('Upper bound of Flex instances. Business Central serves 5 concurrent requests per identity, so more instances mostly queue there.')
+param maximumInstanceCount int = 40
+
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var functionAppName = 'func-api-${resourceToken}'
+var deploymentContainerName = 'app-package-${resourceToken}'
+var callerAuth = empty(authClientId) ? 'key' : 'entra'
+// Origins never contain spaces, so removing them all is a safe trim.
+var corsOrigins = filter(split(replace(allowedOrigins, ' ', ''), ','), origin => length(origin) > 0 && origin != '*')
+
+// Settings that are unset unless given, so the proxy's own defaults apply.
+var optionalProxySettings = union(
+  empty(allowedCallers) ? {} : {
+    ALLOWED_CALLERS: allowedCallers
+  },
+  empty(requiredCallerRole) ? {} : {
+    REQUIRED_CALLER_ROLE: requiredCallerRole
+  },
+  empty(allowedCompanyIds) ? {} : {
+    ALLOWED_COMPANY_IDS: allowedCompanyIds
+  },
+  empty(allowedJournalIds) ? {} : {
+    ALLOWED_JOURNAL_IDS: allowedJournalIds
+  },
+  empty(amountDecimals) ? {} : {
+    AMOUNT_DECIMALS: amountDecimals
+  },
+  empty(maxBodyBytes) ? {} : {
+    MAX_BODY_BYTES: maxBodyBytes
+  },
+  empty(ifMatchDefault) ? {} : {
+    IF_MATCH_DEFAULT: ifMatchDefault
+  }
+)
+
+var proxySettings = union({
+  BC_TENANT_ID: empty(bcTenantId) ? tenant().tenantId : bcTenantId
+  BC_ENVIRONMENT: bcEnvironment
+  CALLER_AUTH: callerAuth
+}, optionalProxySettings)
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    deploymentContainerName: deploymentContainerName
+    location: location
+    tags: tags
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    principalId: identity.outputs.principalId
+  }
+}
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    proxySettings: proxySettings
+    allowedOrigins: corsOrigins
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+  // The host reaches storage with the identity as soon as it starts: grant first.
+  dependsOn: [
+    rbac
+  ]
+}
+
+module auth 'app/auth.bicep' = if (!empty(authClientId)) {
+  name: 'auth'
+  scope: rg
+  params: {
+    functionAppName: functionApp.outputs.name
+    clientId: authClientId
+  }
+}
+
+module businessCentralAppRole 'app/bc-app-role.bicep' = if (grantBusinessCentralAppRole) {
+  name: 'bc-app-role'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_NAME string = functionApp.outputs.name
+output SERVICE_API_NAME string = functionApp.outputs.name
+output SERVICE_API_URI string = functionApp.outputs.uri
+output FUNCTION_APP_URL string = functionApp.outputs.uri
+output CALLER_AUTH string = callerAuth
+output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId

@@ -1,0 +1,571 @@
+"""Static checks of infra/*.bicep, read through pycep-parser's JSON form of each template.
+
+Neither the Bicep CLI nor Azure is available to the tests, so these assertions are the
+safety net for the properties the deployment promises: no storage keys, identity-based
+host storage, Entra-only telemetry, narrow role assignments, no FTP or basic auth, Flex
+Consumption with Python 3.11, and the proxy's settings.
+
+pycep keeps an identifier reference and a string literal alike as a plain str, so a test
+that follows a reference (a parameter, a variable) says so explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from pycep import BicepParser
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "infra"
+BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
+
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
+STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+BUSINESS_CENTRAL_APP_ID = "996def3d-b36c-4153-8607-a6fd3c01b89f"
+
+# Settings the Flex Consumption plan rejects or ignores (runtime and deployment live in
+# functionAppConfig instead). A prefix ending in "*" matches any name that starts with it.
+FLEX_DEPRECATED_SETTINGS = (
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_EXTENSION_VERSION",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_CONTENT*",
+    "SCM_DO_BUILD_DURING_DEPLOYMENT",
+    "ENABLE_ORYX_BUILD",
+    "WEBSITE_NODE_DEFAULT_VERSION",
+)
+
+PROXY_SETTINGS = ("BC_TENANT_ID", "BC_ENVIRONMENT", "CALLER_AUTH")
+OPTIONAL_PROXY_SETTINGS = (
+    "ALLOWED_CALLERS",
+    "REQUIRED_CALLER_ROLE",
+    "ALLOWED_COMPANY_IDS",
+    "ALLOWED_JOURNAL_IDS",
+    "AMOUNT_DECIMALS",
+    "MAX_BODY_BYTES",
+    "IF_MATCH_DEFAULT",
+)
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+@cache
+def parse(relative: str) -> dict[str, Any]:
+    """The pycep JSON form of infra/<relative>, parsed once per test session."""
+    # pycep types its result as a TypedDict; the tests index it freely.
+    return cast("dict[str, Any]", BicepParser().parse(file_path=INFRA / relative))
+
+
+def walk(node: Any) -> Iterator[Any]:
+    """Every node of a parsed tree, depth first: dicts, lists and leaves, keys included."""
+    yield node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def strings(node: Any) -> list[str]:
+    return [item for item in walk(node) if isinstance(item, str)]
+
+
+def resources_of_type(tree: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """Declared (not `existing`) resources of one type, by symbolic name, as their body."""
+    found: dict[str, dict[str, Any]] = {}
+    for symbol, resource in tree.get("resources", {}).items():
+        if resource["type"] == resource_type and not resource["existing"]:
+            found[symbol] = body(resource)
+    return found
+
+
+def only_resource(tree: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    found = resources_of_type(tree, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.values()))
+
+
+def body(declaration: dict[str, Any]) -> dict[str, Any]:
+    """A resource's or module's body, under its `if (...)` wrapper when it has one."""
+    config: dict[str, Any] = declaration["config"]
+    if "condition" in config and "config" in config:
+        inner: dict[str, Any] = config["config"]
+        return inner
+    return config
+
+
+def condition(declaration: dict[str, Any]) -> Any:
+    return declaration["config"].get("condition")
+
+
+def at(node: Any, path: str) -> Any:
+    """Follow a slash-separated path of keys; KeyError names the missing step."""
+    for key in path.split("/"):
+        if not isinstance(node, dict) or key not in node:
+            raise KeyError(f"{key!r} missing on the way to {path!r}")
+        node = node[key]
+    return node
+
+
+def function_calls(node: Any, name: str) -> list[dict[str, Any]]:
+    return [
+        item["function"]
+        for item in walk(node)
+        if isinstance(item, dict)
+        and isinstance(item.get("function"), dict)
+        and item["function"].get("type") == name
+    ]
+
+
+def name_value_settings(node: Any) -> dict[str, Any]:
+    """App settings written as {name, value} objects anywhere under node."""
+    return {
+        item["name"]: item["value"]
+        for item in walk(node)
+        if isinstance(item, dict)
+        and set(item) == {"name", "value"}
+        and isinstance(item["name"], str)
+    }
+
+
+def setting_names_anywhere(tree: dict[str, Any]) -> set[str]:
+    """Every name that could be an app setting: object keys and string values."""
+    return {item.strip("'") for item in strings(tree)}
+
+
+def module_path(declaration: dict[str, Any]) -> str:
+    path: str = declaration["detail"]["path"]
+    return path
+
+
+def check_infra_skip_paths() -> list[str]:
+    script = (REPO / "scripts" / "check-infra.sh").read_text(encoding="utf-8")
+    match = re.search(r"^UNREADABLE_BY_CHECKOV='([^']*)'", script, re.MULTILINE)
+    assert match, "scripts/check-infra.sh no longer defines UNREADABLE_BY_CHECKOV"
+    return match.group(1).split()
+
+
+# ---- parsing ------------------------------------------------------------------------------
+
+
+def test_infra_has_the_expected_files() -> None:
+    names = {path.relative_to(INFRA).as_posix() for path in BICEP_FILES}
+    assert {
+        "main.bicep",
+        "app/identity.bicep",
+        "app/storage.bicep",
+        "app/monitoring.bicep",
+        "app/rbac.bicep",
+        "app/function-app.bicep",
+        "app/auth.bicep",
+        "app/bc-app-role.bicep",
+    } <= names
+
+
+@pytest.mark.parametrize("path", BICEP_FILES, ids=lambda path: path.relative_to(INFRA).as_posix())
+def test_every_bicep_file_parses(path: Path) -> None:
+    tree = parse(path.relative_to(INFRA).as_posix())
+    assert tree.get("resources") or tree.get("modules"), f"{path.name} declares nothing"
+
+
+def test_only_the_graph_file_is_hidden_from_checkov() -> None:
+    # checkov's older parser cannot read `extension`; everything else must stay visible to it.
+    skipped = check_infra_skip_paths()
+    assert skipped == ["infra/app/bc-app-role.bicep"]
+    for path in BICEP_FILES:
+        relative = path.relative_to(REPO).as_posix()
+        uses_extension = bool(parse(path.relative_to(INFRA).as_posix()).get("extensions"))
+        assert uses_extension == (relative in skipped), relative
+
+
+def test_main_modules_point_at_existing_files() -> None:
+    modules = parse("main.bicep")["modules"]
+    for symbol, declaration in modules.items():
+        assert declaration["type"] == "local", (
+            f"{symbol}: registry modules hide resources from checks"
+        )
+        assert (INFRA / module_path(declaration)).is_file(), symbol
+
+
+# ---- storage ------------------------------------------------------------------------------
+
+
+def test_storage_account_has_no_keys_no_public_blobs_and_tls12() -> None:
+    account = only_resource(parse("app/storage.bicep"), "Microsoft.Storage/storageAccounts")
+    properties = account["properties"]
+    assert properties["allowSharedKeyAccess"] is False
+    assert properties["allowBlobPublicAccess"] is False
+    assert properties["minimumTlsVersion"] == "TLS1_2"
+    assert properties["supportsHttpsTrafficOnly"] is True
+    assert properties["defaultToOAuthAuthentication"] is True
+
+
+def test_deployment_container_is_private() -> None:
+    containers = resources_of_type(
+        parse("app/storage.bicep"), "Microsoft.Storage/storageAccounts/blobServices/containers"
+    )
+    assert containers
+    for container in containers.values():
+        assert container["properties"]["publicAccess"] == "None"
+
+
+def test_no_storage_key_or_connection_string_anywhere() -> None:
+    for path in BICEP_FILES:
+        tree = parse(path.relative_to(INFRA).as_posix())
+        assert not function_calls(tree, "list_keys"), path.name
+        assert not function_calls(tree, "listKeys"), path.name
+        for text in strings(tree):
+            assert "AccountKey" not in text, f"{path.name}: {text}"
+            assert "listKeys" not in text, f"{path.name}: {text}"
+        assert "AzureWebJobsStorage" not in setting_names_anywhere(tree), path.name
+
+
+# ---- function app -------------------------------------------------------------------------
+
+
+def function_app_tree() -> dict[str, Any]:
+    return parse("app/function-app.bicep")
+
+
+def site() -> dict[str, Any]:
+    return only_resource(function_app_tree(), "Microsoft.Web/sites")
+
+
+def host_settings() -> dict[str, Any]:
+    """The settings function-app.bicep puts in siteConfig.appSettings itself."""
+    tree = function_app_tree()
+    app_settings = at(site(), "properties/siteConfig/appSettings")
+    (concat,) = function_calls(app_settings, "concat")
+    referenced = [arg for arg in concat["parameters"].values() if isinstance(arg, str)]
+    assert "hostSettings" in referenced
+    assert "proxySettingList" in referenced
+    return name_value_settings(tree["variables"]["hostSettings"])
+
+
+def test_flex_consumption_plan_on_linux() -> None:
+    plan = only_resource(function_app_tree(), "Microsoft.Web/serverfarms")
+    assert plan["sku"] == {"tier": "FlexConsumption", "name": "FC1"}
+    assert plan["properties"]["reserved"] is True
+    assert site()["kind"] == "functionapp,linux"
+
+
+def test_python_311_runtime_and_scale_from_parameters() -> None:
+    config = at(site(), "properties/functionAppConfig")
+    assert config["runtime"] == {"name": "python", "version": "3.11"}
+    parameters = function_app_tree()["parameters"]
+    scale = config["scaleAndConcurrency"]
+    for name in ("maximumInstanceCount", "instanceMemoryMB"):
+        assert scale[name] == name
+        assert parameters[name]["type"] == "int"
+        main_parameter = parse("main.bicep")["parameters"][name]
+        assert main_parameter["type"] == "int"
+        assert body(parse("main.bicep")["modules"]["functionApp"])["params"][name] == name
+
+
+def test_deployment_storage_uses_the_user_assigned_identity() -> None:
+    storage = at(site(), "properties/functionAppConfig/deployment/storage")
+    assert storage["type"] == "blobContainer"
+    assert storage["authentication"] == {
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": "identityId",
+    }
+
+
+def test_https_only_tls12_and_no_ftp() -> None:
+    properties = site()["properties"]
+    assert properties["httpsOnly"] is True
+    assert properties["siteConfig"]["minTlsVersion"] == "1.2"
+    assert properties["siteConfig"]["scmMinTlsVersion"] == "1.2"
+    assert properties["siteConfig"]["ftpsState"] == "Disabled"
+
+
+def test_basic_publishing_credentials_are_off_for_ftp_and_scm() -> None:
+    policies = resources_of_type(
+        function_app_tree(), "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
+    )
+    by_name = {policy["name"]: policy for policy in policies.values()}
+    assert set(by_name) == {"ftp", "scm"}
+    for policy in by_name.values():
+        assert policy["parent"] == "functionApp"
+        assert policy["properties"] == {"allow": False}
+
+
+def test_one_user_assigned_identity_for_everything() -> None:
+    identity = site()["identity"]
+    assert identity["type"] == "UserAssigned"
+    assert list(identity["userAssignedIdentities"]) == ["'${identityId}'"]
+    settings = host_settings()
+    assert settings["AZURE_CLIENT_ID"] == "identityClientId"
+    assert settings["AzureWebJobsStorage__clientId"] == "identityClientId"
+    assert "ClientId=${identityClientId}" in settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+
+
+def test_host_storage_is_identity_based_for_blob_queue_and_table() -> None:
+    settings = host_settings()
+    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    for service in ("blob", "queue", "table"):
+        uri = settings[f"AzureWebJobsStorage__{service}ServiceUri"]
+        assert strings(uri)[-1] == service, f"{service} URI taken from {strings(uri)}"
+        assert "storage" in strings(uri)
+    assert not [name for name in settings if name == "AzureWebJobsStorage"]
+
+
+def test_application_insights_uses_entra_auth() -> None:
+    settings = host_settings()
+    assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"].endswith(";Authorization=AAD")
+    assert "APPLICATIONINSIGHTS_CONNECTION_STRING" in settings
+    assert "APPINSIGHTS_INSTRUMENTATIONKEY" not in setting_names_anywhere(function_app_tree())
+
+
+def test_no_setting_the_flex_plan_deprecates() -> None:
+    for path in BICEP_FILES:
+        names = setting_names_anywhere(parse(path.relative_to(INFRA).as_posix()))
+        for deprecated in FLEX_DEPRECATED_SETTINGS:
+            if deprecated.endswith("*"):
+                hits = [name for name in names if name.startswith(deprecated[:-1])]
+            else:
+                hits = [name for name in names if name == deprecated]
+            assert not hits, f"{path.name} sets {hits}"
+
+
+def test_cors_origins_come_from_a_parameter_and_never_wildcard() -> None:
+    cors = at(site(), "properties/siteConfig/cors")
+    assert cors["allowedOrigins"] == "allowedOrigins"
+    assert cors["supportCredentials"] is False
+    assert function_app_tree()["parameters"]["allowedOrigins"]["default"] == []
+
+    main = parse("main.bicep")
+    assert main["parameters"]["allowedOrigins"]["default"] == ""
+    assert body(main["modules"]["functionApp"])["params"]["allowedOrigins"] == "corsOrigins"
+    origins_filter = main["variables"]["corsOrigins"]["value"]
+    wildcard_guards = [
+        item
+        for item in walk(origins_filter)
+        if isinstance(item, dict)
+        and item.get("type") == "not_equals"
+        and item["operands"]["operand_2"] == "*"
+    ]
+    assert wildcard_guards, "corsOrigins must drop '*'"
+    for path in BICEP_FILES:
+        for item in walk(parse(path.relative_to(INFRA).as_posix())):
+            if isinstance(item, dict) and "allowedOrigins" in item:
+                assert "*" not in strings(item["allowedOrigins"]), path.name
+
+
+# ---- monitoring and roles -----------------------------------------------------------------
+
+
+def test_application_insights_and_log_analytics_disable_local_auth() -> None:
+    tree = parse("app/monitoring.bicep")
+    component = only_resource(tree, "Microsoft.Insights/components")
+    assert component["properties"]["DisableLocalAuth"] is True
+    workspace = only_resource(tree, "Microsoft.OperationalInsights/workspaces")
+    assert workspace["properties"]["features"]["disableLocalAuth"] is True
+
+
+def test_role_assignments_are_the_four_roles_on_the_narrowest_scope() -> None:
+    tree = parse("app/rbac.bicep")
+    variables = {name: item["value"] for name, item in tree["variables"].items()}
+    existing = {
+        symbol: resource["type"]
+        for symbol, resource in tree["resources"].items()
+        if resource["existing"]
+    }
+    expected_scope = {
+        STORAGE_BLOB_DATA_OWNER: "Microsoft.Storage/storageAccounts",
+        STORAGE_QUEUE_DATA_CONTRIBUTOR: "Microsoft.Storage/storageAccounts",
+        STORAGE_TABLE_DATA_CONTRIBUTOR: "Microsoft.Storage/storageAccounts",
+        MONITORING_METRICS_PUBLISHER: "Microsoft.Insights/components",
+    }
+    assignments = resources_of_type(tree, "Microsoft.Authorization/roleAssignments")
+    assert len(assignments) == len(expected_scope)
+    granted: dict[str, str] = {}
+    for symbol, assignment in assignments.items():
+        (role_ref,) = function_calls(
+            assignment["properties"]["roleDefinitionId"], "subscription_resource_id"
+        )
+        role_id = variables[role_ref["parameters"]["resource_name_1"]]
+        assert assignment["properties"]["principalId"] == "principalId", symbol
+        assert assignment["properties"]["principalType"] == "ServicePrincipal", symbol
+        (name_guid,) = function_calls(assignment["name"], "guid")
+        # Deterministic name from scope, principal and role: re-deploys update, never duplicate.
+        assert role_ref["parameters"]["resource_name_1"] in strings(name_guid), symbol
+        assert assignment["scope"] in strings(name_guid), symbol
+        assert "principalId" in strings(name_guid), symbol
+        granted[role_id] = existing[assignment["scope"]]
+    assert granted == expected_scope
+
+
+# ---- proxy settings and caller auth -------------------------------------------------------
+
+
+def test_proxy_settings_come_from_parameters() -> None:
+    main = parse("main.bicep")
+    settings = main["variables"]["proxySettings"]["value"]
+    (union,) = function_calls(settings, "union")
+    required = union["parameters"]["arg_1"]
+    assert set(required) == set(PROXY_SETTINGS)
+    assert required["BC_ENVIRONMENT"] == "bcEnvironment"
+    assert main["parameters"]["bcEnvironment"]["default"] == "production"
+    assert "bcTenantId" in strings(required["BC_TENANT_ID"])
+    assert required["CALLER_AUTH"] == "callerAuth"
+    assert body(main["modules"]["functionApp"])["params"]["proxySettings"] == "proxySettings"
+
+
+def test_optional_proxy_settings_are_unset_unless_given() -> None:
+    main = parse("main.bicep")
+    optional = main["variables"]["optionalProxySettings"]["value"]
+    conditionals = [
+        item["operator"]["operands"]
+        for item in walk(optional)
+        if isinstance(item, dict)
+        and isinstance(item.get("operator"), dict)
+        and item["operator"].get("type") == "conditional"
+    ]
+    guarded: dict[str, str] = {}
+    for operands in conditionals:
+        (tested,) = function_calls(operands["condition"], "empty")
+        assert operands["true_value"] == {}, operands
+        ((setting, parameter),) = operands["false_value"].items()
+        assert tested["parameters"]["item_to_test"] == parameter
+        assert main["parameters"][parameter]["default"] == "", parameter
+        guarded[setting] = parameter
+    assert set(guarded) == set(OPTIONAL_PROXY_SETTINGS)
+    allowed = [
+        decorator["argument"]
+        for decorator in main["parameters"]["ifMatchDefault"]["decorators"]
+        if decorator["type"] == "allowed"
+    ]
+    assert allowed == [["", "*"]]
+
+
+def test_caller_auth_is_entra_exactly_when_app_service_auth_is_enabled() -> None:
+    main = parse("main.bicep")
+    operands = main["variables"]["callerAuth"]["value"]["operator"]["operands"]
+    (tested,) = function_calls(operands["condition"], "empty")
+    assert tested["parameters"]["item_to_test"] == "authClientId"
+    assert (operands["true_value"], operands["false_value"]) == ("key", "entra")
+    assert main["parameters"]["authClientId"]["default"] == ""
+
+    auth_module = main["modules"]["auth"]
+    assert module_path(auth_module) == "app/auth.bicep"
+    gate = condition(auth_module)
+    assert gate["operator"]["type"] == "not"
+    (gate_test,) = function_calls(gate, "empty")
+    assert gate_test["parameters"]["item_to_test"] == "authClientId"
+    assert body(auth_module)["params"]["clientId"] == "authClientId"
+
+
+def test_app_service_authentication_returns_401_and_spares_anonymous_routes() -> None:
+    config = only_resource(parse("app/auth.bicep"), "Microsoft.Web/sites/config")
+    assert config["name"] == "authsettingsV2"
+    assert config["properties"]["platform"]["enabled"] is True
+    validation = config["properties"]["globalValidation"]
+    assert validation["requireAuthentication"] is True
+    assert validation["unauthenticatedClientAction"] == "Return401"
+    assert sorted(validation["excludedPaths"]) == ["/api/health", "/api/openapi.json"]
+    entra = config["properties"]["identityProviders"]["azureActiveDirectory"]
+    assert entra["enabled"] is True
+    assert entra["registration"]["clientId"] == "clientId"
+
+
+# ---- Business Central app role (Microsoft Graph extension) --------------------------------
+
+
+def test_business_central_app_role_is_looked_up_by_value() -> None:
+    tree = parse("app/bc-app-role.bicep")
+    assert "microsoftGraphV1" in tree["extensions"]
+    parameters = tree["parameters"]
+    assert parameters["businessCentralAppId"]["default"] == BUSINESS_CENTRAL_APP_ID
+    assert parameters["appRoleValue"]["default"] == "API.ReadWrite.All"
+
+    service_principal = tree["resources"]["businessCentral"]
+    assert service_principal["type"] == "Microsoft.Graph/servicePrincipals"
+    assert service_principal["existing"] is True
+    assert service_principal["config"]["appId"] == "businessCentralAppId"
+
+    assignment = only_resource(tree, "Microsoft.Graph/appRoleAssignedTo")
+    assert assignment["principalId"] == "principalId"
+    assert strings(assignment["resourceId"])[-1] == "id"
+    (role_filter,) = function_calls(assignment["appRoleId"], "filter")
+    assert {"businessCentral", "appRoles"} <= set(strings(role_filter["parameters"]["input_array"]))
+    lambda_body = strings(role_filter["parameters"]["expression"])
+    assert "appRoleValue" in lambda_body
+    assert "equals" in lambda_body
+    assert not [
+        text
+        for text in strings(tree)
+        if re.fullmatch(r"[0-9a-f-]{36}", text) and text != BUSINESS_CENTRAL_APP_ID
+    ], "app role id must not be hard-coded"
+
+
+def test_business_central_app_role_module_is_off_by_default() -> None:
+    main = parse("main.bicep")
+    module = main["modules"]["businessCentralAppRole"]
+    assert module_path(module) == "app/bc-app-role.bicep"
+    assert condition(module) == "grantBusinessCentralAppRole"
+    assert main["parameters"]["grantBusinessCentralAppRole"]["default"] is False
+    principal = set(strings(body(module)["params"]["principalId"]))
+    assert {"identity", "outputs", "principalId"} <= principal
+
+
+# ---- azd wiring -----------------------------------------------------------------------------
+
+
+def test_outputs_name_the_app_and_the_identity() -> None:
+    outputs = parse("main.bicep")["outputs"]
+    for name in (
+        "AZURE_FUNCTION_NAME",
+        "SERVICE_API_NAME",
+        "FUNCTION_APP_URL",
+        "MANAGED_IDENTITY_CLIENT_ID",
+        "MANAGED_IDENTITY_PRINCIPAL_ID",
+        "AZURE_RESOURCE_GROUP",
+    ):
+        assert name in outputs, name
+    assert "clientId" in strings(outputs["MANAGED_IDENTITY_CLIENT_ID"]["value"])
+    assert "principalId" in strings(outputs["MANAGED_IDENTITY_PRINCIPAL_ID"]["value"])
+
+
+def test_function_app_is_tagged_for_azd_service_api() -> None:
+    tags = site()["tags"]
+    (union,) = function_calls(tags, "union")
+    assert {"'azd-service-name'": "api"} in union["parameters"].values()
+
+
+def test_parameters_file_maps_azd_environment_values_onto_main_parameters() -> None:
+    document = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    mapped = document["parameters"]
+    declared = parse("main.bicep")["parameters"]
+    assert set(mapped) <= set(declared), set(mapped) - set(declared)
+    assert mapped["environmentName"]["value"] == "${AZURE_ENV_NAME}"
+    assert mapped["location"]["value"] == "${AZURE_LOCATION}"
+    assert mapped["bcTenantId"]["value"] == "${BC_TENANT_ID}"
+    for name, entry in mapped.items():
+        assert re.fullmatch(r"\$\{[A-Z_]+(=[^}]*)?\}", entry["value"]), name
+    required = {name for name, item in declared.items() if item["default"] is None}
+    assert required <= set(mapped), required - set(mapped)
+
+
+def test_azure_yaml_deploys_this_folder_as_a_python_function() -> None:
+    lines = [
+        line.rstrip() for line in (REPO / "azure.yaml").read_text(encoding="utf-8").splitlines()
+    ]
+    service = lines[lines.index("  api:") + 1 : lines.index("  api:") + 4]
+    assert sorted(line.strip() for line in service) == [
+        "host: function",
+        "language: python",
+        "project: .",
+    ]
+    assert "  path: infra" in lines
