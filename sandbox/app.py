@@ -136,16 +136,20 @@ def _fault_response(rule: FaultRule) -> Response:
 def _bc_endpoint(state: SandboxState) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         body = await request.body()
-        state.requests.append(_log_entry(request, body))
+        entry = _log_entry(request, body)
+        state.requests.append(entry)
         state.in_flight += 1
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
+
+        def process() -> Response:
+            # Recorded even when the answer is later dropped: it tells tests
+            # whether a write really happened (and how often).
+            response = _bc_response(_bc_process(state, request, body))
+            entry["processedStatus"] = response.status_code
+            return response
+
         try:
-            return await _with_faults(
-                state,
-                request,
-                lambda: _bc_response(_bc_process(state, request, body)),
-                latency_ms=state.latency_ms,
-            )
+            return await _with_faults(state, request, process, latency_ms=state.latency_ms)
         finally:
             state.in_flight -= 1
 
@@ -257,6 +261,9 @@ def _log_entry(request: Request, body: bytes) -> dict[str, Any]:
         "query": request.url.query,
         "headers": headers,
         "body": parsed,
+        # The status the emulator's own logic produced; None while unprocessed
+        # and when a fault rule answered or dropped the request instead.
+        "processedStatus": None,
     }
 
 

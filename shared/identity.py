@@ -38,7 +38,9 @@ def credential_factory(environ: Mapping[str, str], client_id: str | None) -> Cre
         def managed() -> AsyncTokenCredential:
             from azure.identity.aio import ManagedIdentityCredential
 
-            return ManagedIdentityCredential(client_id=client_id)
+            # The proxy retries identity failures itself, within each request's
+            # time budget; azure-core's own policy would wait up to minutes.
+            return ManagedIdentityCredential(client_id=client_id, retry_total=0)
 
         return managed
 

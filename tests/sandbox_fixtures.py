@@ -90,6 +90,10 @@ class RunningSandbox:
     def add_faults(self, *rules: dict[str, Any]) -> None:
         self._admin("POST", "faults", {"rules": list(rules)})
 
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules still active (each is gone once it has taken ``times`` requests)."""
+        return list(self._admin("GET", "faults")["rules"])
+
     def clear_faults(self) -> None:
         self._admin("DELETE", "faults")
 

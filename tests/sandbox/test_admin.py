@@ -276,3 +276,23 @@ async def test_admin_api_answers_loopback_clients_only(client_host, status):
         for method, path in [("GET", "seed"), ("POST", "reset"), ("GET", "requests")]:
             response = await http.request(method, f"/_sandbox/{path}")
             assert response.status_code == status, (method, path)
+
+
+def test_request_log_records_what_the_emulator_processed(sandbox, client):
+    url = sandbox.payment_url()
+    sandbox.add_faults(
+        {"method": "PATCH", "path": "customerPayments", "times": 1, "status": 429},
+        {"method": "PATCH", "path": "customerPayments", "times": 1, "drop": "before"},
+        {"method": "PATCH", "path": "customerPayments", "times": 1, "drop": "after"},
+    )
+    etag = client.get(url).headers["etag"]
+    assert client.patch(url, json={"amount": 1}, headers={"If-Match": etag}).status_code == 429
+    for _ in range(2):
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            client.patch(url, json={"amount": 1}, headers={"If-Match": etag})
+    stale = client.patch(url, json={"amount": 2}, headers={"If-Match": etag})
+    assert stale.status_code == 409
+    patches = [r["processedStatus"] for r in sandbox.requests() if r["method"] == "PATCH"]
+    # Fault-answered and dropped-before requests were never processed; the
+    # dropped-after one was (the write happened), and the stale one was refused.
+    assert patches == [None, None, 200, 409]

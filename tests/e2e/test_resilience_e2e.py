@@ -1,0 +1,301 @@
+"""Every fault kind of the sandbox, end to end: the final answer and problem,
+the number of upstream attempts, and what Business Central ends up holding.
+
+The rule under test: a 200 means the change is in Business Central exactly
+once; anything else says whether the change might have happened."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from shared import runtime as runtime_module
+from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
+
+pytestmark = pytest.mark.e2e
+
+PATCH_RULE = {"method": "PATCH", "path": "customerPayments"}
+
+
+def slug_of(response: httpx.Response) -> str:
+    return str(response.json()["type"]).rsplit("#", 1)[1]
+
+
+def patches(proxy: Proxy) -> list[dict[str, Any]]:
+    return bc_requests(proxy.sandbox, "PATCH")
+
+
+def current_etag(proxy: Proxy) -> str:
+    return str(stored_line(proxy.sandbox)["@odata.etag"])
+
+
+@pytest.fixture
+def quick(configure: Configure) -> Configure:
+    """A short budget so that exhausted retries end fast."""
+    configure(SYNC_BUDGET_S="4")
+    return configure
+
+
+def test_429_with_retry_after_is_retried(proxy: Proxy, quick: Configure) -> None:
+    proxy.sandbox.add_faults(
+        {
+            **PATCH_RULE,
+            "times": 2,
+            "status": 429,
+            "code": "Application_TooManyRequests",
+            "retryAfter": 1,
+        }
+    )
+    response = proxy.patch({"amount": Decimal("11.11")}, if_match=current_etag(proxy))
+    assert response.status_code == 200, response.text
+    assert len(patches(proxy)) == 3
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("11.11")
+
+
+def test_429_without_retry_after_backs_off(proxy: Proxy, quick: Configure) -> None:
+    proxy.sandbox.add_faults(
+        {**PATCH_RULE, "times": 2, "status": 429, "code": "Application_TooManyRequests"}
+    )
+    response = proxy.patch({"amount": Decimal("12.12")}, if_match=current_etag(proxy))
+    assert response.status_code == 200, response.text
+    assert len(patches(proxy)) == 3
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("12.12")
+
+
+def test_retry_after_beyond_the_budget_is_handed_to_the_caller(
+    proxy: Proxy, quick: Configure
+) -> None:
+    before = stored_line(proxy.sandbox)
+    proxy.sandbox.add_faults(
+        {
+            **PATCH_RULE,
+            "times": 5,
+            "status": 429,
+            "code": "Application_TooManyRequests",
+            "retryAfter": 60,
+        }
+    )
+    response = proxy.patch({"amount": Decimal("13.13")}, if_match="*")
+    assert (response.status_code, slug_of(response)) == (429, "upstream-throttled")
+    assert response.headers["retry-after"] == "60"
+    assert len(patches(proxy)) == 1
+    assert stored_line(proxy.sandbox) == before
+
+
+def test_503_maintenance_is_retried(proxy: Proxy, quick: Configure) -> None:
+    proxy.sandbox.add_faults(
+        {
+            **PATCH_RULE,
+            "times": 1,
+            "status": 503,
+            "code": "Internal_TenantUnavailable",
+            "retryAfter": 1,
+        }
+    )
+    response = proxy.patch({"amount": Decimal("14.14")}, if_match=current_etag(proxy))
+    assert response.status_code == 200
+    assert len(patches(proxy)) == 2
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("14.14")
+
+
+def test_503_for_the_whole_budget_is_upstream_unavailable(proxy: Proxy, quick: Configure) -> None:
+    before = stored_line(proxy.sandbox)
+    proxy.sandbox.add_faults(
+        {
+            **PATCH_RULE,
+            "times": 100,
+            "status": 503,
+            "code": "Internal_TenantUnavailable",
+            "retryAfter": 1,
+        }
+    )
+    response = proxy.patch({"amount": Decimal("15.15")}, if_match="*")
+    assert (response.status_code, slug_of(response)) == (503, "upstream-unavailable")
+    assert int(response.headers["retry-after"]) >= 1
+    assert 2 <= len(patches(proxy)) <= 5
+    assert stored_line(proxy.sandbox) == before
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_gateway_error_then_success(proxy: Proxy, quick: Configure, status: int) -> None:
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "status": status, "code": "Unknown"})
+    response = proxy.patch({"amount": Decimal("16.16")}, if_match=current_etag(proxy))
+    assert response.status_code == 200, response.text
+    assert len(patches(proxy)) == 2
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("16.16")
+
+
+def test_gateway_error_for_the_whole_budget_is_an_unknown_outcome(
+    proxy: Proxy, quick: Configure
+) -> None:
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 100, "status": 504, "code": "Unknown"})
+    response = proxy.patch({"amount": Decimal("17.17")}, if_match="*")
+    assert (response.status_code, slug_of(response)) == (504, "upstream-timeout")
+    assert "GET the payment line" in response.json()["detail"]
+
+
+def test_drop_before_processing_is_retried(proxy: Proxy, quick: Configure) -> None:
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "before"})
+    response = proxy.patch({"amount": Decimal("18.18")}, if_match=current_etag(proxy))
+    assert response.status_code == 200, response.text
+    assert len(patches(proxy)) == 2
+    stored = stored_line(proxy.sandbox)
+    assert stored["amount"] == Decimal("18.18")
+    assert response.json()["etag"] == stored["@odata.etag"]
+
+
+def test_drop_after_processing_with_an_etag_ends_200_applied_once(
+    proxy: Proxy, quick: Configure
+) -> None:
+    etag = current_etag(proxy)
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "after"})
+    response = proxy.patch({"amount": Decimal("19.19"), "comment": "once"}, if_match=etag)
+    assert response.status_code == 200, response.text
+    # The retry met the ETag the first attempt had already changed, and the
+    # line read back holds exactly what was sent: one update, reported once.
+    sent = patches(proxy)
+    assert [r["headers"]["if-match"] for r in sent] == [etag, etag]
+    assert [r["processedStatus"] for r in sent] == [200, 409]
+    stored = stored_line(proxy.sandbox)
+    assert stored["amount"] == Decimal("19.19")
+    assert response.json()["etag"] == stored["@odata.etag"]
+
+
+def test_drop_after_with_star_resends_the_same_values(proxy: Proxy, quick: Configure) -> None:
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "after"})
+    response = proxy.patch({"amount": Decimal("20.20")}, if_match="*")
+    assert response.status_code == 200, response.text
+    assert len(patches(proxy)) == 2
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("20.20")
+
+
+def test_unknown_outcome_then_conflict_without_the_values_is_412(
+    proxy: Proxy, quick: Configure
+) -> None:
+    # A gateway timeout leaves the first attempt's outcome unknown (here it was
+    # not applied); the retry meets a conflict. The line read back does not hold
+    # the update, so this is a genuine conflict, never a 200.
+    before = stored_line(proxy.sandbox)
+    proxy.sandbox.add_faults(
+        {**PATCH_RULE, "times": 1, "status": 504, "code": "Unknown"},
+        {**PATCH_RULE, "times": 1, "status": 409, "code": "Request_EntityChanged"},
+    )
+    response = proxy.patch({"comment": "mine"}, if_match=before["@odata.etag"])
+    assert (response.status_code, slug_of(response)) == (412, "etag-mismatch")
+    assert len(patches(proxy)) == 2
+    assert stored_line(proxy.sandbox) == before
+
+
+def test_delay_beyond_the_read_timeout(proxy: Proxy, configure: Configure) -> None:
+    configure(SYNC_BUDGET_S="6", BC_READ_TIMEOUT_S="1")
+    etag = current_etag(proxy)
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "delayMs": 2500})
+    response = proxy.patch({"amount": Decimal("21.21")}, if_match=etag)
+    assert response.status_code == 200, response.text
+    assert len(patches(proxy)) == 2
+    stored = stored_line(proxy.sandbox)
+    assert stored["amount"] == Decimal("21.21")
+    assert response.json()["etag"] == stored["@odata.etag"]
+
+
+def test_401_once_refreshes_the_token(proxy: Proxy, quick: Configure) -> None:
+    assert proxy.get().status_code == 200  # warm: a token is cached
+    tokens = proxy.sandbox.token_requests()
+    proxy.sandbox.add_faults(
+        {**PATCH_RULE, "times": 1, "status": 401, "code": "Authentication_InvalidCredentials"}
+    )
+    response = proxy.patch({"amount": Decimal("22.22")}, if_match=current_etag(proxy))
+    assert response.status_code == 200, response.text
+    assert len(patches(proxy)) == 2
+    assert proxy.sandbox.token_requests() == tokens + 1
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("22.22")
+
+
+def test_identity_endpoint_500_then_healthy(proxy: Proxy, quick: Configure) -> None:
+    runtime_module.reset_settings()  # cold: the next request needs a token
+    proxy.sandbox.add_faults({"path": "/msi/token", "times": 1, "status": 500, "code": "Unknown"})
+    response = proxy.patch({"amount": Decimal("23.23")})
+    assert response.status_code == 200, response.text
+    assert proxy.sandbox.token_requests() == 2  # the failed one and one retry
+    assert proxy.sandbox.faults() == []  # the failing answer was given
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("23.23")
+
+
+def test_identity_endpoint_always_failing(proxy: Proxy, quick: Configure) -> None:
+    runtime_module.reset_settings()
+    before = stored_line(proxy.sandbox)
+    proxy.sandbox.add_faults(
+        {"path": "/msi/token", "times": 1000, "status": 500, "code": "Unknown"}
+    )
+    response = proxy.patch({"amount": Decimal("24.24")})
+    assert (response.status_code, slug_of(response)) == (502, "identity-unavailable")
+    assert patches(proxy) == []
+    assert stored_line(proxy.sandbox) == before
+
+
+def test_malformed_json_from_business_central(proxy: Proxy, quick: Configure) -> None:
+    before = stored_line(proxy.sandbox)
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "status": 200, "rawBody": "{not json"})
+    response = proxy.patch({"amount": Decimal("25.25")})
+    # The answer claimed success, but the line does not hold the update.
+    assert (response.status_code, slug_of(response)) == (502, "upstream-error")
+    assert stored_line(proxy.sandbox) == before
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "status": 500, "rawBody": "<html>oops"})
+    response = proxy.patch({"amount": Decimal("25.25")})
+    assert (response.status_code, slug_of(response)) == (502, "upstream-error")
+    assert stored_line(proxy.sandbox) == before
+
+
+def test_burst_never_exceeds_the_concurrency_limit(proxy: Proxy, configure: Configure) -> None:
+    configure(BC_MAX_CONCURRENCY="3")
+    proxy.sandbox.set_latency(40)
+    urls = [proxy.payment_url(company=c, line=n) for c in (0, 1) for n in range(3)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(
+            pool.map(
+                lambda i: (
+                    proxy.patch({"comment": f"burst {i}"}, url=urls[i % len(urls)]).status_code
+                ),
+                range(50),
+            )
+        )
+    assert statuses == [200] * 50
+    seen = proxy.sandbox.concurrency()
+    assert 1 <= seen["max"] <= 3
+
+
+def test_every_attempt_is_logged_without_secrets(
+    proxy: Proxy, quick: Configure, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    proxy.sandbox.add_faults(
+        {
+            **PATCH_RULE,
+            "times": 1,
+            "status": 503,
+            "code": "Internal_TenantUnavailable",
+            "retryAfter": 1,
+        }
+    )
+    response = proxy.patch(
+        {"comment": "secret-comment-value"}, headers={"x-request-id": "log-test-1"}
+    )
+    assert response.status_code == 200
+    attempts = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "shared.businesscentral" and "log-test-1" in r.getMessage()
+    ]
+    assert len(attempts) == 2
+    assert "attempt 1 upstream 503" in attempts[0]
+    assert "retrying in 1.00 s" in attempts[0]
+    assert "correlation " in attempts[0]
+    assert "attempt 2 upstream 200" in attempts[1]
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert "secret-comment-value" not in everything
+    assert "eyJ" not in everything  # no token (JWT) in any log line
+    assert proxy.sandbox.identity_header not in everything
