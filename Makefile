@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest infra-check bench clean
+.PHONY: run test lint typecheck pytest infra-check bench fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+# schemathesis against the local host and the sandbox, from /api/openapi.json:
+# at least 2,000 cases (FUZZ_CASES), a summary at the end, exit 1 on any failure.
+FUZZ_CASES ?= 2000
+fuzz: $(STAMP)
+	$(BIN)/python -m scripts.fuzz --cases $(FUZZ_CASES)
 
 infra-check: $(STAMP)
 	bash scripts/check-infra.sh

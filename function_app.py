@@ -12,8 +12,13 @@ import os
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import service
-from shared.settings import caller_auth_mode
+from shared import logsafety, service
+from shared.settings import caller_auth_mode, startup_check
+
+# Before anything can log: no token, key or identity secret reaches a log line.
+logsafety.install()
+# A bad setting is reported now, by name, not only at the first request.
+STARTUP_SETTINGS_PROBLEMS = startup_check(os.environ)
 
 PAYMENT_ROUTE = (
     "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/customerPayments/{paymentId}"

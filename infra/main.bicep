@@ -55,10 +55,10 @@ param grantBusinessCentralAppRole bool = false
 @description('Client id of an Entra app registration for the API. Set: App Service Authentication is enabled and CALLER_AUTH=entra. Empty: function keys (CALLER_AUTH=key).')
 param authClientId string = ''
 
-@description('With Entra callers: comma-separated application/object ids allowed to call.')
+@description('With Entra callers (authClientId set): comma-separated application/object ids allowed to call. Ignored without authClientId: the caller principal is only trustworthy behind App Service Authentication.')
 param allowedCallers string = ''
 
-@description('With Entra callers: app role every caller must hold.')
+@description('With Entra callers (authClientId set): app role every caller must hold. Ignored without authClientId.')
 param requiredCallerRole string = ''
 
 @description('Comma-separated browser origins allowed by CORS; empty allows none. "*" is dropped, never applied.')
@@ -85,16 +85,20 @@ var tags = {
 var functionAppName = 'func-api-${resourceToken}'
 var deploymentContainerName = 'app-package-${resourceToken}'
 var callerAuth = empty(authClientId) ? 'key' : 'entra'
+// Caller checks trust a header that only App Service Authentication vouches
+// for, so without it (no authClientId) they are not configured at all.
+var entraAllowedCallers = empty(authClientId) ? '' : allowedCallers
+var entraRequiredRole = empty(authClientId) ? '' : requiredCallerRole
 // Origins never contain spaces, so removing them all is a safe trim.
 var corsOrigins = filter(split(replace(allowedOrigins, ' ', ''), ','), origin => length(origin) > 0 && origin != '*')
 
 // Settings that are unset unless given, so the proxy's own defaults apply.
 var optionalProxySettings = union(
-  empty(allowedCallers) ? {} : {
-    ALLOWED_CALLERS: allowedCallers
+  empty(entraAllowedCallers) ? {} : {
+    ALLOWED_CALLERS: entraAllowedCallers
   },
-  empty(requiredCallerRole) ? {} : {
-    REQUIRED_CALLER_ROLE: requiredCallerRole
+  empty(entraRequiredRole) ? {} : {
+    REQUIRED_CALLER_ROLE: entraRequiredRole
   },
   empty(allowedCompanyIds) ? {} : {
     ALLOWED_COMPANY_IDS: allowedCompanyIds

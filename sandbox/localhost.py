@@ -47,7 +47,6 @@ import azure.functions as func
 from azure.functions._abc import TraceContext  # not re-exported by the package
 from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 logger = logging.getLogger("sandbox.localhost")
@@ -549,6 +548,8 @@ class _FunctionsEndpoint:
             if function.methods is not None and method not in function.methods:
                 continue
             body = await _read_body(receive)
+            if body is None:
+                return
             request = _to_request(scope, path, body, route_params)
             await self._invoke(function, request, scope, send)
             return
@@ -592,16 +593,17 @@ async def _call(function: HttpFunction, request: func.HttpRequest) -> Any:
     return await result if inspect.isawaitable(result) else result
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or None if the client went away before sending it all
+    (the Functions host never invokes a function with a cut-off body)."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 def _to_request(
@@ -663,10 +665,9 @@ def create_local_host(
             except Exception:
                 logger.exception("shutdown callback %r failed", callback)
 
-    app = Starlette(
-        routes=[Route("/{path:path}", endpoint=_FunctionsEndpoint(functions), methods=None)],
-        lifespan=lifespan,
-        max_body_size=MAX_REQUEST_BYTES,
-    )
+    app = Starlette(lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
+    # Every path goes to the function router, whatever it contains: Starlette's
+    # own path patterns would not match a path with an encoded line break.
+    app.router.default = _FunctionsEndpoint(functions)
     app.state.functions = functions
     return app

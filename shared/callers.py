@@ -18,18 +18,34 @@ from shared.businesscentral import PaymentRef
 from shared.problems import Problem
 from shared.settings import Settings
 
-_ID_CLAIMS = {
-    "appid",
-    "azp",
-    "oid",
-    "http://schemas.microsoft.com/identity/claims/objectidentifier",
-}
-_ROLE_CLAIMS = {"roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"}
+# Claim types as App Service Authentication writes them for Entra tokens (after
+# its default claim mapping): the calling application is "appid" (v1.0 tokens)
+# or "azp" (v2.0); the caller's object id (a service principal for client
+# credentials, a user for delegated tokens) is "oid" mapped to the long URI.
+_ID_CLAIMS = frozenset(
+    {
+        "appid",
+        "azp",
+        "oid",
+        "http://schemas.microsoft.com/identity/claims/objectidentifier",
+    }
+)
+# App roles arrive as "roles" claims; the principal's role_typ names the type
+# its role claims use (usually the long URI below), so both are honoured.
+_ROLE_CLAIMS = frozenset({"roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"})
+# auth_typ of the Microsoft Entra provider; another provider's claims (GitHub,
+# a custom OpenID Connect issuer) must never count as an Entra app or role.
+_ENTRA_AUTH_TYPE = "aad"
+# Real principals are a few kilobytes; anything far larger is not one.
 _MAX_PRINCIPAL_BYTES = 16384
 
 
 def principal_claims(header: str | None) -> list[tuple[str, str]] | None:
-    """The (type, value) claims of the principal header; None if absent or unreadable."""
+    """The (type, value) claims of an Entra principal header; None if absent or unreadable.
+
+    Role claims are reported with the type "roles", whatever type the
+    principal's role_typ gave them.
+    """
     if not header or len(header) > _MAX_PRINCIPAL_BYTES:
         return None
     try:
@@ -38,25 +54,34 @@ def principal_claims(header: str | None) -> list[tuple[str, str]] | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
         return None
-    claims = []
+    auth_type = data.get("auth_typ")
+    if not isinstance(auth_type, str) or auth_type.lower() != _ENTRA_AUTH_TYPE:
+        return None
     role_type = data.get("role_typ")
+    claims = []
     for claim in data["claims"]:
-        if isinstance(claim, dict) and isinstance(claim.get("typ"), str):
-            value = claim.get("val")
-            if isinstance(value, str):
-                kind = "roles" if claim["typ"] == role_type else claim["typ"]
-                claims.append((kind, value))
+        if not isinstance(claim, dict):
+            continue
+        kind, value = claim.get("typ"), claim.get("val")
+        if isinstance(kind, str) and isinstance(value, str):
+            is_role = kind in _ROLE_CLAIMS or (isinstance(role_type, str) and kind == role_type)
+            claims.append(("roles" if is_role else kind, value))
     return claims
+
+
+def caller_ids(claims: list[tuple[str, str]]) -> set[str]:
+    """The application and object ids of the caller, lower-case."""
+    return {value.strip().lower() for kind, value in claims if kind in _ID_CLAIMS}
+
+
+def caller_roles(claims: list[tuple[str, str]]) -> set[str]:
+    """The caller's app roles (case-sensitive, as Entra issues them)."""
+    return {value for kind, value in claims if kind == "roles"}
 
 
 def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
     """401/403 unless the caller principal satisfies the caller settings."""
-    enforce = (
-        settings.caller_auth == "entra"
-        or bool(settings.allowed_callers)
-        or settings.required_caller_role is not None
-    )
-    if not enforce:
+    if not settings.checks_callers:
         return
     claims = principal_claims(headers.get("x-ms-client-principal"))
     if claims is None:
@@ -65,15 +90,11 @@ def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
             "Sign in with Microsoft Entra ID: this proxy accepts only callers authenticated "
             "by App Service Authentication.",
         )
-    if settings.allowed_callers:
-        ids = {value.lower() for kind, value in claims if kind in _ID_CLAIMS}
-        if not ids & settings.allowed_callers:
-            raise Problem("forbidden", "This caller is not on the proxy's list of allowed callers.")
+    if settings.allowed_callers and not caller_ids(claims) & settings.allowed_callers:
+        raise Problem("forbidden", "This caller is not on the proxy's list of allowed callers.")
     role = settings.required_caller_role
-    if role is not None:
-        roles = {value for kind, value in claims if kind in _ROLE_CLAIMS}
-        if role not in roles:
-            raise Problem("forbidden", f'The caller lacks the required app role "{role}".')
+    if role is not None and role not in caller_roles(claims):
+        raise Problem("forbidden", f'The caller lacks the required app role "{role}".')
 
 
 def check_scope(settings: Settings, ref: PaymentRef) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # Python refuses int() on more than 4300 digits; longer literals stay Decimal
@@ -26,6 +26,16 @@ class JsonBodyError(ValueError):
 
 def _parse_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= _MAX_INT_DIGITS else Decimal(text)
+
+
+def _parse_float(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        # Valid JSON, but an exponent no decimal can hold (beyond 10^±999999999999999999).
+        raise JsonBodyError(
+            "a number in the body has an exponent too large to handle exactly"
+        ) from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -72,7 +82,7 @@ def loads_exact(raw: bytes) -> Any:
     try:
         value = json.loads(
             text,
-            parse_float=Decimal,
+            parse_float=_parse_float,
             parse_int=_parse_int,
             parse_constant=_reject_constant,
             object_pairs_hook=_no_duplicates,

@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
@@ -65,11 +65,22 @@ def _to_decimal(value: Any) -> Any:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, str):
-        if not _NUMBER_RE.match(value):
+        # fullmatch: "$" alone would let "12\n" through.
+        if not _NUMBER_RE.fullmatch(value):
             raise PydanticCustomError(
                 "not_a_number", "must be a number or a numeric string such as 1234.56"
             )
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            # An exponent beyond what any decimal can hold ("1e99999999999999999999").
+            if re.search(r"[eE]-", value):
+                raise PydanticCustomError(
+                    "too_many_decimals", "has far too many digits after the decimal point"
+                ) from None
+            raise PydanticCustomError(
+                "out_of_range", "must be greater than -10^12 and less than 10^12"
+            ) from None
     if isinstance(value, float):
         # JSON is parsed with Decimal, so a float means a caller bypassed it.
         raise PydanticCustomError("not_a_number", "binary floating point is not accepted")
@@ -82,7 +93,10 @@ def fraction_digits(value: Decimal) -> int:
     """Significant digits after the point, without rounding (2000.500 has 1)."""
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0") or "0")
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return 0  # zero, however written (0.000)
+    trailing = len(digits) - len(significant)
     return max(0, -(exponent + trailing))
 
 
@@ -102,6 +116,13 @@ def _amount_rules(value: Decimal, info: ValidationInfo) -> Decimal:
     return value
 
 
+class StoredUpperCase:
+    """Marks a Business Central Code field: BC stores it upper-case."""
+
+
+UPPER = StoredUpperCase()
+
+
 def _text(max_length: int, description: str, min_length: int = 0) -> Any:
     return Field(
         min_length=min_length, max_length=max_length, pattern=TEXT_PATTERN, description=description
@@ -115,7 +136,7 @@ LineNumber = Annotated[
 ]
 Guid = Annotated[str, Field(pattern=GUID_PATTERN, json_schema_extra={"format": "uuid"})]
 CustomerId = Annotated[Guid, Field(description="Id of an existing customer.")]
-CustomerNumber = Annotated[str, _text(20, "Number of an existing customer.", min_length=1)]
+CustomerNumber = Annotated[str, _text(20, "Number of an existing customer.", min_length=1), UPPER]
 ContactId = Annotated[str, _text(250, "Contact id (API v1.0 only).")]
 PostingDate = Annotated[
     str,
@@ -126,8 +147,8 @@ PostingDate = Annotated[
     ),
     AfterValidator(_real_date),
 ]
-DocumentNumber = Annotated[str, _text(20, "Document number.")]
-ExternalDocumentNumber = Annotated[str, _text(35, "External document number.")]
+DocumentNumber = Annotated[str, _text(20, "Document number."), UPPER]
+ExternalDocumentNumber = Annotated[str, _text(35, "External document number."), UPPER]
 Amount = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
@@ -135,7 +156,7 @@ Amount = Annotated[
     Field(description="Amount as an exact decimal: a JSON number or a numeric string."),
 ]
 AppliesToInvoiceId = Annotated[Guid, Field(description="Id of a posted sales invoice.")]
-AppliesToInvoiceNumber = Annotated[str, _text(20, "Number of a posted sales invoice.")]
+AppliesToInvoiceNumber = Annotated[str, _text(20, "Number of a posted sales invoice."), UPPER]
 Description = Annotated[str, _text(100, "Description.")]
 Comment = Annotated[str, _text(250, "Comment.")]
 
@@ -359,3 +380,31 @@ def suggest(name: str, known: tuple[str, ...]) -> str | None:
         return lowered[name.lower()]
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
     return lowered[close[0]] if close else None
+
+
+# --- Comparing an update with a stored line -------------------------------------
+
+
+def _comparable(model: type[BaseModel], name: str, value: Any) -> Any:
+    info = model.model_fields.get(name)
+    if isinstance(value, str) and info is not None:
+        if any(isinstance(m, StoredUpperCase) for m in info.metadata):
+            return value.upper()
+        if (
+            isinstance(info.json_schema_extra, dict)
+            and info.json_schema_extra.get("format") == "uuid"
+        ):
+            return value.lower()
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
+
+
+def holds_values(line: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+    """Whether a stored line already holds every value of an update, as Business
+    Central would store it (Code fields upper-case, GUIDs in any case)."""
+    model = PaymentPatchV1  # the superset of editable properties
+    return all(
+        name in line and _comparable(model, name, line[name]) == _comparable(model, name, value)
+        for name, value in changes.items()
+    )

@@ -3,6 +3,7 @@ where Business Central's error answers are mapped to them."""
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -159,8 +160,20 @@ UNKNOWN_OUTCOME_DETAIL = (
 )
 
 
+# The managed identity endpoint's secret (App Service: IDENTITY_HEADER; older
+# platforms: MSI_SECRET). Short values are not secrets worth a replace.
+SECRET_VARIABLES = ("IDENTITY_HEADER", "MSI_SECRET")
+_MIN_SECRET_LENGTH = 8
+
+
 def redact(text: str) -> str:
-    return _SECRET_RE.sub("<redacted>", text)
+    """``text`` without bearer tokens, JWTs or the identity endpoint's secret."""
+    text = _SECRET_RE.sub("<redacted>", text)
+    for name in SECRET_VARIABLES:
+        secret = os.environ.get(name, "")
+        if len(secret) >= _MIN_SECRET_LENGTH and secret in text:
+            text = text.replace(secret, "<redacted>")
+    return text
 
 
 def parse_upstream_error(status: int, body: bytes) -> UpstreamError | None:

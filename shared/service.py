@@ -6,6 +6,7 @@ error is a :class:`Problem` raised on the way and rendered once, at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -22,19 +23,22 @@ from shared.businesscentral import ForwardHeaders, PaymentRef
 from shared.callers import check_caller, check_scope
 from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.openapi import openapi_document
-from shared.payments import API_VERSIONS, ApiVersion, validate_update
-from shared.problems import Problem, problem_from_upstream
+from shared.payments import API_VERSIONS, ApiVersion, holds_values, validate_update
+from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem, problem_from_upstream
+from shared.resilience import Budget
 from shared.runtime import current_settings, get_runtime
 from shared.settings import DEFAULT_PROBLEM_DOCS_URL, GUID_RE, Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
 JOURNAL_SETS = ("customerPaymentJournals", "customerPaymentsJournals")
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_ENTITY_TAG_RE = re.compile(r'^(W/)?"[\x21\x23-\x7e]*"$')
+# \Z rather than $: "$" also matches before a trailing newline.
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+_ENTITY_TAG_RE = re.compile(r'^(W/)?"[\x21\x23-\x7e]*"\Z')
 _MAX_IF_MATCH = 1024
-_TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
-_LANGUAGE_RE = re.compile(r"^[A-Za-z0-9 ,;=.*-]{1,200}$")
+_TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\Z")
+_LANGUAGE_RE = re.compile(r"^[A-Za-z0-9 ,;=.*-]{1,200}\Z")
+_LENGTH_RE = re.compile(r"^[0-9]{1,19}\Z")
 _MEDIA_TYPES = ("application/json", "application/merge-patch+json")
 
 
@@ -177,12 +181,20 @@ def if_match_of(settings: Settings, headers: Mapping[str, str]) -> str:
 
 def check_body_size(settings: Settings, headers: Mapping[str, str], body: bytes) -> None:
     """Before anything parses: the declared length and the actual one."""
-    declared = headers.get("content-length", "")
-    size = max(len(body), int(declared) if declared.isdigit() and len(declared) < 20 else 0)
+    header = headers.get("content-length", "").strip()
+    declared = int(header) if _LENGTH_RE.match(header) else None
+    size = max(len(body), declared or 0)
     if size > settings.max_body_bytes:
         raise Problem(
             "payload-too-large",
             f"The body is {size} bytes; the limit is {settings.max_body_bytes} bytes.",
+        )
+    if declared is not None and len(body) < declared:
+        # A body cut off in transit may still be valid JSON: never act on it.
+        raise Problem(
+            "malformed-json",
+            f"The body is shorter ({len(body)} bytes) than its Content-Length ({declared}): "
+            "it was cut off.",
         )
 
 
@@ -225,23 +237,14 @@ async def handle_payment(request: CoreRequest) -> CoreResponse:
     started = time.monotonic()
     docs_url = None
     try:
-        try:
-            settings = current_settings()
-        except SettingsError as exc:
-            log.error("request %s: invalid settings: %s", request_id, ", ".join(exc.names))
-            raise Problem(
-                "proxy-misconfigured",
-                "The proxy's settings are incomplete or invalid: "
-                + ", ".join(exc.names)
-                + ". An administrator must fix the app settings.",
-            ) from None
+        settings = _settings_or_problem(request_id)
         docs_url = settings.problem_docs_url
         check_route(request.route_params)
         check_caller(settings, headers)
         ref = parse_route(request.route_params)
         check_scope(settings, ref)
         response = await (
-            _read(ref, headers, request_id)
+            _get(settings, ref, headers, request_id)
             if request.method.upper() == "GET"
             else _update(settings, ref, request, request_id)
         )
@@ -268,13 +271,26 @@ async def handle_payment(request: CoreRequest) -> CoreResponse:
     return response
 
 
-async def _read(ref: PaymentRef, headers: Mapping[str, str], request_id: str) -> CoreResponse:
-    runtime = get_runtime()
-    upstream = await runtime.bc.send("GET", ref, forward_headers(headers, request_id, None))
+async def _read(
+    ref: PaymentRef, forward: ForwardHeaders, budget: Budget
+) -> tuple[dict[str, Any], str | None]:
+    result = await get_runtime().bc.request("GET", ref, forward, budget)
+    upstream = result.response
     if upstream.status_code != 200:
         raise problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=False)
-    line, etag = normalize_line(upstream)
+    return normalize_line(upstream)
+
+
+def _line_response(line: dict[str, Any], etag: str | None, request_id: str) -> CoreResponse:
     return json_response(200, line, request_id, **({"ETag": etag} if etag else {}))
+
+
+async def _get(
+    settings: Settings, ref: PaymentRef, headers: Mapping[str, str], request_id: str
+) -> CoreResponse:
+    forward = forward_headers(headers, request_id, None)
+    line, etag = await _read(ref, forward, Budget(settings.sync_budget_s))
+    return _line_response(line, etag, request_id)
 
 
 async def _update(
@@ -285,25 +301,59 @@ async def _update(
     check_content_type(headers)
     if_match = if_match_of(settings, headers)
     data = parse_body(request.body)
-    result = validate_update(ref.version, data, amount_decimals=settings.amount_decimals)
-    if isinstance(result, list):
-        count = len(result)
+    changes = validate_update(ref.version, data, amount_decimals=settings.amount_decimals)
+    if isinstance(changes, list):
+        count = len(changes)
         raise Problem(
             "validation-failed",
             f"{count} propert{'y is' if count == 1 else 'ies are'} invalid",
-            errors=tuple(result),
+            errors=tuple(changes),
         )
-    runtime = get_runtime()
+    budget = Budget(settings.sync_budget_s)
     forward = forward_headers(headers, request_id, if_match)
-    upstream = await runtime.bc.send("PATCH", ref, forward, dumps_exact(result))
-    if not 200 <= upstream.status_code < 300:
-        raise problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=True)
+    result = await get_runtime().bc.request("PATCH", ref, forward, budget, dumps_exact(changes))
+    upstream = result.response
+    if 200 <= upstream.status_code < 300:
+        try:
+            line, etag = normalize_line(upstream)
+        except Problem as unreadable:
+            # A success with an unreadable body: believe only what the line shows.
+            line, etag = await _read(ref, _without_if_match(forward), budget)
+            if not holds_values(line, changes):
+                raise unreadable from None
+        return _line_response(line, etag, request_id)
+    if result.maybe_applied and upstream.status_code in (409, 412):
+        return await _settle_unknown_outcome(ref, forward, budget, changes, upstream, request_id)
+    raise problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=True)
+
+
+async def _settle_unknown_outcome(
+    ref: PaymentRef,
+    forward: ForwardHeaders,
+    budget: Budget,
+    changes: dict[str, Any],
+    conflict: httpx.Response,
+    request_id: str,
+) -> CoreResponse:
+    """An earlier attempt may have been applied, and the retry met a changed ETag.
+
+    Either that attempt changed the line (it now holds exactly what was sent:
+    the update happened once) or someone else did (a genuine conflict).
+    """
     try:
-        line, etag = normalize_line(upstream)
-    except Problem:
-        # The update was applied; read the line back rather than report failure.
-        return await _read(ref, headers, request_id)
-    return json_response(200, line, request_id, **({"ETag": etag} if etag else {}))
+        line, etag = await _read(ref, _without_if_match(forward), budget)
+    except Problem as problem:
+        raise Problem(
+            "upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=problem.upstream
+        ) from None
+    if holds_values(line, changes):
+        log.info("request %s: earlier attempt was applied; line holds the update", request_id)
+        return _line_response(line, etag, request_id)
+    raise problem_from_upstream(conflict.status_code, conflict.content, if_match_sent=True)
+
+
+def _without_if_match(forward: ForwardHeaders) -> ForwardHeaders:
+    return dataclasses.replace(forward, if_match=None)
 
 
 # --- the other routes -------------------------------------------------------------

@@ -7,20 +7,26 @@ a response.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+# \Z, not $: "$" also matches before a trailing newline, and a path id such as
+# "<guid>%0A" must never pass as a GUID into the upstream URL.
 GUID_RE = re.compile(
-    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\Z"
 )
 # An Entra tenant is a GUID or a verified domain; either way it goes into the
 # upstream URL path, so nothing beyond DNS label characters is allowed.
-_TENANT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-_ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,30}$")
-_ROLE_RE = re.compile(r"^[\x21-\x7e]{1,120}$")
+_TENANT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+_ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,30}\Z")
+_ROLE_RE = re.compile(r"^[\x21-\x7e]{1,120}\Z")
+_DIGITS_RE = re.compile(r"^[0-9]{1,12}\Z")
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.businesscentral.dynamics.com"
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
@@ -74,7 +80,9 @@ class Settings:
                 "BC_ENVIRONMENT", "production", _ENVIRONMENT_RE, "letters, digits, - and _"
             ),
             bc_base_url=reader.base_url("BC_BASE_URL", DEFAULT_BASE_URL),
-            bc_scope=reader.text("BC_SCOPE", DEFAULT_SCOPE, re.compile(r"^\S{1,500}$"), "a scope"),
+            bc_scope=reader.text(
+                "BC_SCOPE", DEFAULT_SCOPE, re.compile(r"^[\x21-\x7e]{1,500}\Z"), "a scope"
+            ),
             azure_client_id=reader.optional_guid("AZURE_CLIENT_ID"),
             if_match_default=reader.choice("IF_MATCH_DEFAULT", None, ("*",)),
             amount_decimals=reader.integer("AMOUNT_DECIMALS", 2, 0, 20),
@@ -91,9 +99,37 @@ class Settings:
             bc_connect_timeout_s=reader.number("BC_CONNECT_TIMEOUT_S", 5.0, 0.1, 60.0),
             bc_read_timeout_s=reader.number("BC_READ_TIMEOUT_S", 20.0, 0.1, 220.0),
         )
+        reader.check_platform_authentication(settings)
         if reader.problems:
             raise SettingsError(reader.problems)
         return settings
+
+    @property
+    def checks_callers(self) -> bool:
+        """Whether requests must carry an App Service Authentication principal."""
+        return (
+            self.caller_auth == "entra"
+            or bool(self.allowed_callers)
+            or self.required_caller_role is not None
+        )
+
+
+def startup_check(environ: Mapping[str, str]) -> list[str]:
+    """Validate the settings when the app starts; log and return the bad names.
+
+    Never raises: the app must still start so that every payment request can
+    answer 500 proxy-misconfigured naming the setting. Values are never logged.
+    """
+    try:
+        Settings.from_env(environ)
+    except SettingsError as exc:
+        log.error(
+            "invalid settings: %s. Payment requests answer 500 proxy-misconfigured "
+            "until they are fixed.",
+            ", ".join(exc.names),
+        )
+        return exc.names
+    return []
 
 
 def caller_auth_mode(environ: Mapping[str, str]) -> CallerAuth:
@@ -168,15 +204,38 @@ class _Reader:
             self.problems[name] = "must be key or entra"
         return "key"
 
+    def check_platform_authentication(self, settings: Settings) -> None:
+        """Caller checks need App Service Authentication in front when hosted.
+
+        Only that platform feature strips a caller-sent X-MS-CLIENT-PRINCIPAL;
+        without it anyone who can reach the app (with a function key, say)
+        could write their own principal. App Service tells the app whether
+        it is on through WEBSITE_AUTH_ENABLED; off the platform (local runs,
+        tests) there is nothing to ask.
+        """
+        hosted = any(self._raw(name) for name in ("WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"))
+        if not hosted or not settings.checks_callers:
+            return
+        if (self._raw("WEBSITE_AUTH_ENABLED") or "").lower() in ("true", "1"):
+            return
+        name = (
+            "CALLER_AUTH"
+            if settings.caller_auth == "entra"
+            else ("ALLOWED_CALLERS" if settings.allowed_callers else "REQUIRED_CALLER_ROLE")
+        )
+        self.problems.setdefault(
+            name, "needs App Service Authentication enabled on the function app"
+        )
+
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         value = self._raw(name)
         if value is None:
             return default
-        try:
-            number = int(value)
-        except ValueError:
+        # int() would also take "1_000", "+5" and non-ASCII digits.
+        if not _DIGITS_RE.match(value):
             self.problems[name] = f"must be a whole number from {low} to {high}"
             return default
+        number = int(value)
         if not low <= number <= high:
             self.problems[name] = f"must be a whole number from {low} to {high}"
         return number

@@ -19,26 +19,10 @@ import function_app
 from sandbox.localhost import create_local_host
 from sandbox.serving import BackgroundServer
 from shared import runtime as runtime_module
+from tests.proxy_env import SETTING_NAMES
 from tests.sandbox_fixtures import RunningSandbox, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-PROXY_SETTINGS = (
-    "CALLER_AUTH",
-    "ALLOWED_CALLERS",
-    "REQUIRED_CALLER_ROLE",
-    "ALLOWED_COMPANY_IDS",
-    "ALLOWED_JOURNAL_IDS",
-    "IF_MATCH_DEFAULT",
-    "AMOUNT_DECIMALS",
-    "MAX_BODY_BYTES",
-    "SYNC_BUDGET_S",
-    "BC_MAX_CONCURRENCY",
-    "BC_CONNECT_TIMEOUT_S",
-    "BC_READ_TIMEOUT_S",
-    "AZURE_CLIENT_ID",
-    "BC_SCOPE",
-    "PROBLEM_DOCS_URL",
-)
 
 
 @dataclass
@@ -132,9 +116,9 @@ def e2e_sandbox() -> Iterator[RunningSandbox]:
 def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
     saved = {
         name: os.environ.get(name)
-        for name in (*e2e_sandbox.environment_variables(), *PROXY_SETTINGS)
+        for name in (*e2e_sandbox.environment_variables(), *SETTING_NAMES)
     }
-    for name in PROXY_SETTINGS:
+    for name in SETTING_NAMES:
         os.environ.pop(name, None)
     os.environ.update(e2e_sandbox.environment_variables())
     runtime_module.reset_settings()

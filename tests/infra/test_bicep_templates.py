@@ -439,6 +439,14 @@ def test_optional_proxy_settings_are_unset_unless_given() -> None:
         assert operands["true_value"] == {}, operands
         ((setting, parameter),) = operands["false_value"].items()
         assert tested["parameters"]["item_to_test"] == parameter
+        if parameter in main["variables"]:
+            # Caller checks trust a header only App Service Authentication
+            # vouches for: without authClientId they stay unset.
+            gate = main["variables"][parameter]["value"]["operator"]["operands"]
+            (gate_test,) = function_calls(gate["condition"], "empty")
+            assert gate_test["parameters"]["item_to_test"] == "authClientId"
+            assert gate["true_value"] == ""
+            parameter = gate["false_value"]
         assert main["parameters"][parameter]["default"] == "", parameter
         guarded[setting] = parameter
     assert set(guarded) == set(OPTIONAL_PROXY_SETTINGS)

@@ -16,6 +16,7 @@ from azure.core.credentials import AccessToken
 
 from shared import runtime as runtime_module
 from shared.settings import Settings
+from tests.proxy_env import IDENTITY_NAMES, SETTING_NAMES
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 COMPANY = "6f3c1a9e-1b2c-4d3e-8f90-0a1b2c3d4e5f"
@@ -28,6 +29,8 @@ BASE_ENV = {
     "BC_TENANT_ID": TENANT,
     "BC_ENVIRONMENT": "production",
     "BC_BASE_URL": "https://bc.example.test",
+    # Retries stop at this budget; short, so that failure paths end quickly.
+    "SYNC_BUDGET_S": "2",
 }
 
 
@@ -121,21 +124,7 @@ class FakeBusinessCentral:
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A clean proxy environment; tests may add to it before the first request."""
-    for name in (
-        "IDENTITY_ENDPOINT",
-        "IDENTITY_HEADER",
-        "AZURE_CLIENT_ID",
-        "CALLER_AUTH",
-        "ALLOWED_CALLERS",
-        "REQUIRED_CALLER_ROLE",
-        "ALLOWED_COMPANY_IDS",
-        "ALLOWED_JOURNAL_IDS",
-        "IF_MATCH_DEFAULT",
-        "AMOUNT_DECIMALS",
-        "MAX_BODY_BYTES",
-        "BC_SCOPE",
-        "PROBLEM_DOCS_URL",
-    ):
+    for name in (*SETTING_NAMES, *IDENTITY_NAMES):
         monkeypatch.delenv(name, raising=False)
     for name, value in BASE_ENV.items():
         monkeypatch.setenv(name, value)

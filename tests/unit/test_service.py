@@ -408,7 +408,6 @@ async def test_missing_tenant_is_proxy_misconfigured(
         (bc_error(400, "Application_StringExceededLength", "Too long."), 422, "upstream-rejected"),
         (bc_error(400, "BadRequest", "Bad."), 422, "upstream-rejected"),
         (bc_error(500, "Internal_ServerError", "Oops."), 502, "upstream-error"),
-        (httpx.Response(502, text="<html>Bad gateway</html>"), 502, "upstream-error"),
         (httpx.Response(400, text="not json"), 502, "upstream-error"),
         (httpx.Response(200, text="{broken"), 502, "upstream-error"),
     ],
@@ -419,6 +418,19 @@ async def test_upstream_answers_map_to_problems(
     bc.responder = lambda request: upstream
     response = await handle_payment(patch_request({"comment": "x"}))
     assert (response.status, slug(response)) == (status, expected)
+
+
+async def test_gateway_errors_end_by_outcome(bc: FakeBusinessCentral) -> None:
+    # A 502 from a gateway on a PATCH leaves the outcome unknown; on a GET it is
+    # simply an upstream error. Both are retried until the budget ends.
+    bc.responder = lambda request: httpx.Response(502, text="<html>Bad gateway</html>")
+    patched = await handle_payment(patch_request({"comment": "x"}))
+    assert (patched.status, slug(patched)) == (504, "upstream-timeout")
+    attempts = len(bc.requests)
+    assert attempts > 1
+    read = await handle_payment(CoreRequest("GET", payment_path(), {}))
+    assert (read.status, slug(read)) == (502, "upstream-error")
+    assert len(bc.requests) > attempts + 1
 
 
 async def test_upstream_details_are_reported(bc: FakeBusinessCentral) -> None:
@@ -496,3 +508,23 @@ async def test_tokens_are_reused_across_requests(
         await handle_payment(patch_request({"comment": "x"}))
     assert credential.calls == 1
     assert {r.headers["authorization"] for r in bc.requests} == {"Bearer token-1"}
+
+
+async def test_a_body_cut_off_in_transit_is_never_acted_on(bc: FakeBusinessCentral) -> None:
+    # Complete JSON, but shorter than announced: the rest never arrived.
+    response = await handle_payment(
+        patch_request(b'{"comment": "x"}', headers={"content-length": "40"})
+    )
+    assert (response.status, slug(response)) == (400, "malformed-json")
+    assert "cut off" in problem(response)["detail"]
+    assert bc.requests == []
+
+
+async def test_identity_secret_echoed_upstream_is_redacted(
+    bc: FakeBusinessCentral, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IDENTITY_HEADER", "s3cr3t-identity-header-value")
+    bc.responder = lambda request: bc_error(400, "BadRequest", "saw s3cr3t-identity-header-value")
+    response = await handle_payment(patch_request({"comment": "x"}))
+    assert b"s3cr3t-identity-header-value" not in response.body
+    assert problem(response)["upstream"]["message"] == "saw <redacted>"

@@ -1,0 +1,62 @@
+"""Keep secrets out of every log record, whichever library writes it.
+
+The proxy's own code never logs a token, but azure-identity, azure-core,
+httpx and httpcore log at DEBUG, and error messages they build may quote an
+answer that echoes our request. Redacting where a record is *created* covers
+every logger and every handler, including ones the Functions worker (or a
+test) attaches later.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+from shared.problems import redact
+
+# Function keys travel as ?code=... or in x-functions-key.
+_KEY_RE = re.compile(r"(?i)([?&]code=|x-functions-key[\"']?\s*[:=]\s*[\"']?)[^&\s\"',;]+")
+REDACTED = "<redacted>"
+
+_lock = threading.Lock()
+_installed = False
+
+
+def scrub(text: str) -> str:
+    """``text`` without bearer tokens, JWTs, function keys or the identity secret."""
+    return _KEY_RE.sub(lambda match: match.group(1) + REDACTED, redact(text))
+
+
+def scrub_record(record: logging.LogRecord) -> None:
+    """Redact a record's message, traceback and stack in place."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string is for logging itself to report
+        return
+    clean = scrub(message)
+    if clean != message:
+        record.msg, record.args = clean, ()
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        # Formatters use exc_text when it is set, so the raw traceback is never printed.
+        record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info)
+
+
+def install() -> None:
+    """Scrub every log record of this process from now on (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            scrub_record(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
