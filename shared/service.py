@@ -318,7 +318,7 @@ async def _update(
             line, etag = normalize_line(upstream)
         except Problem as unreadable:
             # A success with an unreadable body: believe only what the line shows.
-            line, etag = await _read(ref, _without_if_match(forward), budget)
+            line, etag = await _read_back(ref, forward, budget)
             if not holds_values(line, changes):
                 raise unreadable from None
         return _line_response(line, etag, request_id)
@@ -340,20 +340,24 @@ async def _settle_unknown_outcome(
     Either that attempt changed the line (it now holds exactly what was sent:
     the update happened once) or someone else did (a genuine conflict).
     """
-    try:
-        line, etag = await _read(ref, _without_if_match(forward), budget)
-    except Problem as problem:
-        raise Problem(
-            "upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=problem.upstream
-        ) from None
+    line, etag = await _read_back(ref, forward, budget)
     if holds_values(line, changes):
         log.info("request %s: earlier attempt was applied; line holds the update", request_id)
         return _line_response(line, etag, request_id)
     raise problem_from_upstream(conflict.status_code, conflict.content, if_match_sent=True)
 
 
-def _without_if_match(forward: ForwardHeaders) -> ForwardHeaders:
-    return dataclasses.replace(forward, if_match=None)
+async def _read_back(
+    ref: PaymentRef, forward: ForwardHeaders, budget: Budget
+) -> tuple[dict[str, Any], str | None]:
+    """Read the line after a PATCH whose effect is in doubt; when even that
+    fails, the honest answer is that the outcome is unknown."""
+    try:
+        return await _read(ref, dataclasses.replace(forward, if_match=None), budget)
+    except Problem as problem:
+        raise Problem(
+            "upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=problem.upstream
+        ) from None
 
 
 # --- the other routes -------------------------------------------------------------
