@@ -76,7 +76,6 @@ class TokenProvider:
         self._credential: AsyncTokenCredential | None = None
         self._cached: _Cached | None = None
         self._inflight: asyncio.Task[_Cached] | None = None
-        self.fetches = 0
 
     async def get_token(self) -> str:
         cached = self._cached
@@ -90,7 +89,6 @@ class TokenProvider:
     async def _fetch(self) -> _Cached:
         if self._credential is None:
             self._credential = self._factory()
-        self.fetches += 1
         fetched_at = self._clock()
         try:
             info = await self._credential.get_token(self._scope)

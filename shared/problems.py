@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,7 +253,3 @@ def problem_from_upstream(status: int, body: bytes, *, if_match_sent: bool) -> P
         + (said if error else " with a body that is not its error format"),
         upstream=upstream,
     )
-
-
-def new_request_id() -> str:
-    return str(uuid.uuid4())
