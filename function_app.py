@@ -13,6 +13,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared import logsafety, service
+from shared.http import CoreRequest, CoreResponse, lower_headers
 from shared.settings import caller_auth_mode, startup_check
 
 # Before anything can log: no token, key or identity secret reaches a log line.
@@ -34,16 +35,17 @@ PAYMENT_AUTH_LEVEL = (
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 
-def _core_request(req: func.HttpRequest) -> service.CoreRequest:
-    return service.CoreRequest(
+def _core_request(req: func.HttpRequest) -> CoreRequest:
+    return CoreRequest(
         method=req.method,
         route_params=dict(req.route_params),
-        headers=service.lower_headers(req.headers),
+        headers=lower_headers(req.headers),
         body=req.get_body() or b"",
+        query=dict(req.params),
     )
 
 
-def _http_response(res: service.CoreResponse) -> func.HttpResponse:
+def _http_response(res: CoreResponse) -> func.HttpResponse:
     return func.HttpResponse(body=res.body, status_code=res.status, headers=res.headers)
 
 

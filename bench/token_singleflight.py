@@ -22,7 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sandbox.localhost import create_local_host  # noqa: E402
+from funchost.http import create_local_host  # noqa: E402
 from sandbox.serving import serve_in_thread  # noqa: E402
 from tests.sandbox_fixtures import RunningSandbox, start_sandbox  # noqa: E402
 

@@ -16,7 +16,7 @@ DefaultAzureCredential (e.g. your ``az login``).
 Every other setting in the environment (allow-lists, limits, CALLER_AUTH...)
 reaches the app untouched. Both servers run in this process and event loop;
 Ctrl-C or SIGTERM stops them (the proxy first, then the sandbox) and exits 0.
-Function keys are not checked locally (see sandbox.localhost).
+Function keys are not checked locally (see funchost.http).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import azure.functions as func
 import httpx
 import uvicorn
 
-from sandbox.localhost import HttpFunction, ShutdownCallback, create_local_host
+from funchost.http import HttpFunction, ShutdownCallback, create_local_host
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"

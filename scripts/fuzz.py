@@ -134,7 +134,7 @@ def running_proxy(environ: dict[str, str] | None = None) -> Iterator[tuple[str, 
 
     Yields the proxy's base URL and the path ids of a seeded payment line.
     """
-    from sandbox.localhost import create_local_host
+    from funchost.http import create_local_host
     from sandbox.serving import BackgroundServer
     from shared import runtime as runtime_module
     from tests.sandbox_fixtures import start_sandbox

@@ -10,224 +10,40 @@ import dataclasses
 import functools
 import json
 import logging
-import re
 import time
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
 from shared.businesscentral import ForwardHeaders, PaymentRef
 from shared.callers import check_caller, check_scope
-from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
+from shared.http import (
+    CoreRequest,
+    CoreResponse,
+    json_response,
+    problem_response,
+    request_id_of,
+)
+from shared.jsonio import dumps_exact
+from shared.lines import normalize_line
 from shared.openapi import openapi_document
-from shared.payments import API_VERSIONS, ApiVersion, holds_values, validate_update
+from shared.parsing import (
+    check_body_size,
+    check_content_type,
+    check_route,
+    forward_headers,
+    if_match_of,
+    parse_body,
+    parse_route,
+)
+from shared.payments import holds_values, validate_update
 from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem, problem_from_upstream
 from shared.resilience import Budget
 from shared.runtime import current_settings, get_runtime
-from shared.settings import DEFAULT_PROBLEM_DOCS_URL, GUID_RE, Settings, SettingsError
+from shared.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
-
-JOURNAL_SETS = ("customerPaymentJournals", "customerPaymentsJournals")
-# \Z rather than $: "$" also matches before a trailing newline.
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
-_ENTITY_TAG_RE = re.compile(r'^(W/)?"[\x21\x23-\x7e]*"\Z')
-_MAX_IF_MATCH = 1024
-_TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\Z")
-_LANGUAGE_RE = re.compile(r"^[A-Za-z0-9 ,;=.*-]{1,200}\Z")
-_LENGTH_RE = re.compile(r"^[0-9]{1,19}\Z")
-_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
-
-
-@dataclass(frozen=True)
-class CoreRequest:
-    """What the core needs of an HTTP request; header names are lower-case."""
-
-    method: str
-    route_params: Mapping[str, str]
-    headers: Mapping[str, str]
-    body: bytes = b""
-
-
-@dataclass
-class CoreResponse:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
-
-
-def request_id_of(headers: Mapping[str, str]) -> str:
-    for name in ("x-request-id", "x-ms-client-request-id"):
-        value = headers.get(name, "")
-        if _REQUEST_ID_RE.match(value):
-            return value
-    return str(uuid.uuid4())
-
-
-# --- responses ----------------------------------------------------------------
-
-
-def json_response(status: int, data: Any, request_id: str, **headers: str) -> CoreResponse:
-    return CoreResponse(
-        status,
-        dumps_exact(data),
-        {"Content-Type": "application/json; charset=utf-8", "x-request-id": request_id, **headers},
-    )
-
-
-def problem_response(
-    problem: Problem, request_id: str, headers: Mapping[str, str], docs_url: str | None = None
-) -> CoreResponse:
-    body = problem.as_json(docs_url or DEFAULT_PROBLEM_DOCS_URL, request_id)
-    accept = headers.get("accept", "").lower()
-    # Some low-code clients parse only application/json; honour that when asked.
-    plain = "application/json" in accept and "application/problem+json" not in accept
-    media = "application/json" if plain else "application/problem+json"
-    out = {"Content-Type": f"{media}; charset=utf-8", "x-request-id": request_id}
-    if problem.retry_after is not None:
-        out["Retry-After"] = str(problem.retry_after)
-    return CoreResponse(problem.status, dumps_exact(body), out)
-
-
-# --- the payment route ----------------------------------------------------------
-
-
-def check_route(params: Mapping[str, str]) -> None:
-    """404 for an API version or entity set that does not exist."""
-    if params.get("apiVersion", "") not in API_VERSIONS:
-        raise Problem(
-            "not-found", "Unknown API version: use v2.0 or v1.0 in the path (/api/v2.0/...)."
-        )
-    if params.get("journalSet", "customerPaymentJournals") not in JOURNAL_SETS:
-        raise Problem("not-found", "No such route; see /api/openapi.json.")
-
-
-def parse_route(params: Mapping[str, str]) -> PaymentRef:
-    """The payment line's address; 400 naming every id that is not a GUID."""
-    check_route(params)
-    bad = [
-        name
-        for name in ("companyId", "journalId", "paymentId")
-        if not GUID_RE.match(params.get(name, ""))
-    ]
-    if bad:
-        names = " and ".join(bad)
-        raise Problem(
-            "invalid-path-parameter",
-            f"{names} must be a GUID such as 3f2b5c1e-0a4d-4b8e-9c6f-2d1e7a9b0c3d "
-            "(no braces, no quotes).",
-        )
-    return PaymentRef(
-        cast(ApiVersion, params["apiVersion"]),
-        params["companyId"].lower(),
-        params["journalId"].lower(),
-        params["paymentId"].lower(),
-    )
-
-
-def forward_headers(
-    headers: Mapping[str, str], request_id: str, if_match: str | None
-) -> ForwardHeaders:
-    language = headers.get("accept-language")
-    traceparent = headers.get("traceparent")
-    return ForwardHeaders(
-        request_id=request_id,
-        if_match=if_match,
-        accept_language=language if language and _LANGUAGE_RE.match(language) else None,
-        traceparent=traceparent if traceparent and _TRACEPARENT_RE.match(traceparent) else None,
-    )
-
-
-def check_content_type(headers: Mapping[str, str]) -> None:
-    value = headers.get("content-type", "")
-    media, _, params = value.partition(";")
-    charset = re.search(r"(?i)charset\s*=\s*\"?([^\";\s]+)", params)
-    if media.strip().lower() not in _MEDIA_TYPES or (
-        charset and charset.group(1).lower() not in ("utf-8", "utf8")
-    ):
-        raise Problem(
-            "unsupported-media-type",
-            "Send the body as Content-Type: application/json (UTF-8).",
-        )
-
-
-def if_match_of(settings: Settings, headers: Mapping[str, str]) -> str:
-    value = headers.get("if-match")
-    if value is None or not value.strip():
-        if settings.if_match_default is not None:
-            return settings.if_match_default
-        raise Problem(
-            "precondition-required",
-            "Send If-Match with the line's ETag: GET the payment line first and copy its ETag "
-            'header (or the "etag" property), or send If-Match: * to overwrite whatever is '
-            "there now.",
-        )
-    value = value.strip()
-    if value != "*" and (len(value) > _MAX_IF_MATCH or not _ENTITY_TAG_RE.match(value)):
-        raise Problem(
-            "invalid-if-match",
-            'If-Match must be one entity tag such as W/"JzE5OzEn" (copy the ETag header of a '
-            "GET), or *.",
-        )
-    return value
-
-
-def check_body_size(settings: Settings, headers: Mapping[str, str], body: bytes) -> None:
-    """Before anything parses: the declared length and the actual one."""
-    header = headers.get("content-length", "").strip()
-    declared = int(header) if _LENGTH_RE.match(header) else None
-    size = max(len(body), declared or 0)
-    if size > settings.max_body_bytes:
-        raise Problem(
-            "payload-too-large",
-            f"The body is {size} bytes; the limit is {settings.max_body_bytes} bytes.",
-        )
-    if declared is not None and len(body) < declared:
-        # A body cut off in transit may still be valid JSON: never act on it.
-        raise Problem(
-            "malformed-json",
-            f"The body is shorter ({len(body)} bytes) than its Content-Length ({declared}): "
-            "it was cut off.",
-        )
-
-
-def parse_body(body: bytes) -> dict[str, Any]:
-    try:
-        data = loads_exact(body)
-    except JsonBodyError as exc:
-        raise Problem("malformed-json", str(exc)[:300]) from None
-    if not isinstance(data, dict):
-        kind = {"list": "an array", "str": "a string", "bool": "a boolean", "NoneType": "null"}.get(
-            type(data).__name__, "a number"
-        )
-        raise Problem("malformed-json", f"The body must be a JSON object, but it is {kind}.")
-    return data
-
-
-def normalize_line(response: httpx.Response) -> tuple[dict[str, Any], str | None]:
-    """BC's entity without ``@odata.*``, with ``etag``; raises if it is not one."""
-    try:
-        data = loads_exact(response.content)
-    except JsonBodyError:
-        data = None
-    if not isinstance(data, dict):
-        raise Problem(
-            "upstream-error", "Business Central answered with a body that is not a payment line"
-        )
-    etag = data.get("@odata.etag")
-    if not isinstance(etag, str):
-        etag = response.headers.get("etag")
-    line = {key: value for key, value in data.items() if not key.startswith("@odata.")}
-    if etag is not None:
-        line["etag"] = etag
-    return line, etag
 
 
 async def handle_payment(request: CoreRequest) -> CoreResponse:
@@ -297,7 +113,7 @@ async def _update(
     settings: Settings, ref: PaymentRef, request: CoreRequest, request_id: str
 ) -> CoreResponse:
     headers = request.headers
-    check_body_size(settings, headers, request.body)
+    check_body_size(headers, request.body, settings.max_body_bytes)
     check_content_type(headers)
     if_match = if_match_of(settings, headers)
     data = parse_body(request.body)

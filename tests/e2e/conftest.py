@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 import function_app
-from sandbox.localhost import create_local_host
+from funchost.http import create_local_host
 from sandbox.serving import BackgroundServer
 from shared import runtime as runtime_module
 from tests.proxy_env import SETTING_NAMES

@@ -14,10 +14,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.http import CoreRequest
 from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.payments import validate_update
 from shared.problems import FieldError
-from shared.service import CoreRequest, handle_payment
+from shared.service import handle_payment
 from tests.unit.conftest import COMPANY, JOURNAL, PAYMENT, FakeBusinessCentral
 
 FAST = settings(max_examples=200, deadline=None)

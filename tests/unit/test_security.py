@@ -17,10 +17,12 @@ import pytest
 import function_app
 from shared import logsafety
 from shared.callers import caller_ids, caller_roles, principal_claims
+from shared.http import CoreRequest, CoreResponse
 from shared.jsonio import JsonBodyError, loads_exact
+from shared.parsing import parse_route
 from shared.payments import validate_update
 from shared.problems import Problem
-from shared.service import CoreRequest, CoreResponse, handle_payment, parse_route
+from shared.service import handle_payment
 from shared.settings import SettingsError, startup_check
 from tests.unit.conftest import (
     BASE_ENV,

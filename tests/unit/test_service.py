@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from shared import runtime as runtime_module
-from shared.service import CoreRequest, CoreResponse, handle_payment
+from shared.http import CoreRequest, CoreResponse
+from shared.service import handle_payment
 from tests.unit.conftest import (
     COMPANY,
     ETAG,

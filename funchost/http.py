@@ -49,7 +49,7 @@ from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-logger = logging.getLogger("sandbox.localhost")
+logger = logging.getLogger("funchost.http")
 
 DEFAULT_ROUTE_PREFIX = "api"
 # The Functions host refuses request bodies over 100 MB.

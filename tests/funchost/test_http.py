@@ -17,7 +17,7 @@ import azure.functions as func
 import httpx
 import pytest
 
-from sandbox.localhost import RouteTemplateError, create_local_host, http_functions
+from funchost.http import RouteTemplateError, create_local_host, http_functions
 from sandbox.serving import serve_in_thread
 
 
@@ -464,7 +464,7 @@ def test_a_failing_function_is_an_empty_500_logged_server_side(
     responses: tuple[httpx.Client, int], caplog: pytest.LogCaptureFixture, path: str
 ) -> None:
     http, _ = responses
-    with caplog.at_level(logging.ERROR, logger="sandbox.localhost"):
+    with caplog.at_level(logging.ERROR, logger="funchost.http"):
         response = http.get(path)
     assert response.status_code == 500
     assert response.content == b""

@@ -1,0 +1,6 @@
+"""A local stand-in for the Azure Functions host: its HTTP layer (``http``).
+
+Development and tests only, never deployed: in Azure the real host serves the
+app. Business Central and its identity endpoint are emulated separately, in
+``sandbox``.
+"""

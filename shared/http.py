@@ -1,0 +1,72 @@
+"""The core's own request and response values, and how answers are rendered.
+
+The adapters (``function_app.py``, the local host, tests) translate to and
+from these; nothing in the core sees an Azure Functions type.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.jsonio import dumps_exact
+from shared.problems import Problem
+from shared.settings import DEFAULT_PROBLEM_DOCS_URL
+
+# \Z rather than $: "$" also matches before a trailing newline.
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+
+
+@dataclass(frozen=True)
+class CoreRequest:
+    """What the core needs of an HTTP request; header names are lower-case."""
+
+    method: str
+    route_params: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes = b""
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CoreResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def request_id_of(headers: Mapping[str, str]) -> str:
+    for name in ("x-request-id", "x-ms-client-request-id"):
+        value = headers.get(name, "")
+        if _REQUEST_ID_RE.match(value):
+            return value
+    return str(uuid.uuid4())
+
+
+def json_response(status: int, data: Any, request_id: str, **headers: str) -> CoreResponse:
+    return CoreResponse(
+        status,
+        dumps_exact(data),
+        {"Content-Type": "application/json; charset=utf-8", "x-request-id": request_id, **headers},
+    )
+
+
+def problem_response(
+    problem: Problem, request_id: str, headers: Mapping[str, str], docs_url: str | None = None
+) -> CoreResponse:
+    body = problem.as_json(docs_url or DEFAULT_PROBLEM_DOCS_URL, request_id)
+    accept = headers.get("accept", "").lower()
+    # Some low-code clients parse only application/json; honour that when asked.
+    plain = "application/json" in accept and "application/problem+json" not in accept
+    media = "application/json" if plain else "application/problem+json"
+    out = {"Content-Type": f"{media}; charset=utf-8", "x-request-id": request_id}
+    if problem.retry_after is not None:
+        out["Retry-After"] = str(problem.retry_after)
+    return CoreResponse(problem.status, dumps_exact(body), out)

@@ -1,0 +1,38 @@
+"""Business Central's payment line as the proxy answers it: without
+``@odata.*`` properties, with its ``etag``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from shared.jsonio import JsonBodyError, loads_exact
+from shared.problems import Problem
+
+NOT_A_LINE_DETAIL = "Business Central answered with a body that is not a payment line"
+
+
+def normalize_entity(
+    data: Mapping[str, Any], etag_header: str | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """An entity without ``@odata.*``, with ``etag`` from the body or the header."""
+    etag = data.get("@odata.etag")
+    if not isinstance(etag, str):
+        etag = etag_header
+    line = {key: value for key, value in data.items() if not key.startswith("@odata.")}
+    if etag is not None:
+        line["etag"] = etag
+    return line, etag
+
+
+def normalize_line(response: httpx.Response) -> tuple[dict[str, Any], str | None]:
+    """BC's entity from a response; raises ``upstream-error`` if it is not one."""
+    try:
+        data = loads_exact(response.content)
+    except JsonBodyError:
+        data = None
+    if not isinstance(data, dict):
+        raise Problem("upstream-error", NOT_A_LINE_DETAIL)
+    return normalize_entity(data, response.headers.get("etag"))

@@ -1,0 +1,143 @@
+"""Request parsing: route ids, headers and body, each checked before use.
+
+Every function raises a :class:`Problem` naming what is wrong; nothing that
+has not passed through here reaches an upstream URL or body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, cast
+
+from shared.businesscentral import ForwardHeaders, PaymentRef
+from shared.jsonio import JsonBodyError, loads_exact
+from shared.payments import API_VERSIONS, ApiVersion
+from shared.problems import Problem
+from shared.settings import GUID_RE, Settings
+
+JOURNAL_SETS = ("customerPaymentJournals", "customerPaymentsJournals")
+# \Z rather than $: "$" also matches before a trailing newline.
+_ENTITY_TAG_RE = re.compile(r'^(W/)?"[\x21\x23-\x7e]*"\Z')
+_MAX_IF_MATCH = 1024
+_TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\Z")
+_LANGUAGE_RE = re.compile(r"^[A-Za-z0-9 ,;=.*-]{1,200}\Z")
+_LENGTH_RE = re.compile(r"^[0-9]{1,19}\Z")
+_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
+
+PRECONDITION_REQUIRED_DETAIL = (
+    "Send If-Match with the line's ETag: GET the payment line first and copy its ETag "
+    'header (or the "etag" property), or send If-Match: * to overwrite whatever is '
+    "there now."
+)
+INVALID_IF_MATCH_DETAIL = (
+    'If-Match must be one entity tag such as W/"JzE5OzEn" (copy the ETag header of a GET), or *.'
+)
+
+
+def check_route(params: Mapping[str, str]) -> None:
+    """404 for an API version or entity set that does not exist."""
+    if params.get("apiVersion", "") not in API_VERSIONS:
+        raise Problem(
+            "not-found", "Unknown API version: use v2.0 or v1.0 in the path (/api/v2.0/...)."
+        )
+    if params.get("journalSet", "customerPaymentJournals") not in JOURNAL_SETS:
+        raise Problem("not-found", "No such route; see /api/openapi.json.")
+
+
+def bad_guids(params: Mapping[str, str], names: tuple[str, ...]) -> None:
+    """400 naming every one of ``names`` that is not a GUID."""
+    bad = [name for name in names if not GUID_RE.match(params.get(name, ""))]
+    if bad:
+        raise Problem(
+            "invalid-path-parameter",
+            f"{' and '.join(bad)} must be a GUID such as 3f2b5c1e-0a4d-4b8e-9c6f-2d1e7a9b0c3d "
+            "(no braces, no quotes).",
+        )
+
+
+def parse_route(params: Mapping[str, str]) -> PaymentRef:
+    """The payment line's address; 400 naming every id that is not a GUID."""
+    check_route(params)
+    bad_guids(params, ("companyId", "journalId", "paymentId"))
+    return PaymentRef(
+        cast(ApiVersion, params["apiVersion"]),
+        params["companyId"].lower(),
+        params["journalId"].lower(),
+        params["paymentId"].lower(),
+    )
+
+
+def forward_headers(
+    headers: Mapping[str, str], request_id: str, if_match: str | None
+) -> ForwardHeaders:
+    language = headers.get("accept-language")
+    traceparent = headers.get("traceparent")
+    return ForwardHeaders(
+        request_id=request_id,
+        if_match=if_match,
+        accept_language=language if language and _LANGUAGE_RE.match(language) else None,
+        traceparent=traceparent if traceparent and _TRACEPARENT_RE.match(traceparent) else None,
+    )
+
+
+def check_content_type(headers: Mapping[str, str]) -> None:
+    value = headers.get("content-type", "")
+    media, _, params = value.partition(";")
+    charset = re.search(r"(?i)charset\s*=\s*\"?([^\";\s]+)", params)
+    if media.strip().lower() not in _MEDIA_TYPES or (
+        charset and charset.group(1).lower() not in ("utf-8", "utf8")
+    ):
+        raise Problem(
+            "unsupported-media-type",
+            "Send the body as Content-Type: application/json (UTF-8).",
+        )
+
+
+def is_entity_tag_or_star(value: str) -> bool:
+    """Whether ``value`` is one entity tag (weak or strong) or ``*``."""
+    return value == "*" or (len(value) <= _MAX_IF_MATCH and bool(_ENTITY_TAG_RE.match(value)))
+
+
+def if_match_of(settings: Settings, headers: Mapping[str, str]) -> str:
+    value = headers.get("if-match")
+    if value is None or not value.strip():
+        if settings.if_match_default is not None:
+            return settings.if_match_default
+        raise Problem("precondition-required", PRECONDITION_REQUIRED_DETAIL)
+    value = value.strip()
+    if not is_entity_tag_or_star(value):
+        raise Problem("invalid-if-match", INVALID_IF_MATCH_DETAIL)
+    return value
+
+
+def check_body_size(headers: Mapping[str, str], body: bytes, limit: int) -> None:
+    """Before anything parses: the declared length and the actual one."""
+    header = headers.get("content-length", "").strip()
+    declared = int(header) if _LENGTH_RE.match(header) else None
+    size = max(len(body), declared or 0)
+    if size > limit:
+        raise Problem(
+            "payload-too-large",
+            f"The body is {size} bytes; the limit is {limit} bytes.",
+        )
+    if declared is not None and len(body) < declared:
+        # A body cut off in transit may still be valid JSON: never act on it.
+        raise Problem(
+            "malformed-json",
+            f"The body is shorter ({len(body)} bytes) than its Content-Length ({declared}): "
+            "it was cut off.",
+        )
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    try:
+        data = loads_exact(body)
+    except JsonBodyError as exc:
+        raise Problem("malformed-json", str(exc)[:300]) from None
+    if not isinstance(data, dict):
+        kind = {"list": "an array", "str": "a string", "bool": "a boolean", "NoneType": "null"}.get(
+            type(data).__name__, "a number"
+        )
+        raise Problem("malformed-json", f"The body must be a JSON object, but it is {kind}.")
+    return data
