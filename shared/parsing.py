@@ -12,8 +12,8 @@ from typing import Any, cast
 
 from shared.businesscentral import ForwardHeaders, PaymentRef
 from shared.jsonio import JsonBodyError, loads_exact
-from shared.payments import API_VERSIONS, ApiVersion
-from shared.problems import Problem
+from shared.payments import API_VERSIONS, ApiVersion, validate_update
+from shared.problems import FieldError, Problem
 from shared.settings import GUID_RE, Settings
 
 JOURNAL_SETS = ("customerPaymentJournals", "customerPaymentsJournals")
@@ -141,3 +141,26 @@ def parse_body(body: bytes) -> dict[str, Any]:
         )
         raise Problem("malformed-json", f"The body must be a JSON object, but it is {kind}.")
     return data
+
+
+def validation_problem(errors: list[FieldError]) -> Problem:
+    count = len(errors)
+    return Problem(
+        "validation-failed",
+        f"{count} propert{'y is' if count == 1 else 'ies are'} invalid",
+        errors=tuple(errors),
+    )
+
+
+def prepare_update(
+    settings: Settings, version: ApiVersion, headers: Mapping[str, str], body: bytes
+) -> tuple[str, dict[str, Any]]:
+    """Every check a PATCH makes before Business Central is called, in order:
+    the If-Match to send and the exact properties to forward."""
+    check_body_size(headers, body, settings.max_body_bytes)
+    check_content_type(headers)
+    if_match = if_match_of(settings, headers)
+    changes = validate_update(version, parse_body(body), amount_decimals=settings.amount_decimals)
+    if isinstance(changes, list):
+        raise validation_problem(changes)
+    return if_match, changes

@@ -29,15 +29,12 @@ from shared.jsonio import dumps_exact
 from shared.lines import normalize_line
 from shared.openapi import openapi_document
 from shared.parsing import (
-    check_body_size,
-    check_content_type,
     check_route,
     forward_headers,
-    if_match_of,
-    parse_body,
     parse_route,
+    prepare_update,
 )
-from shared.payments import holds_values, validate_update
+from shared.payments import holds_values
 from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem, problem_from_upstream
 from shared.resilience import Budget
 from shared.runtime import current_settings, get_runtime
@@ -113,18 +110,7 @@ async def _update(
     settings: Settings, ref: PaymentRef, request: CoreRequest, request_id: str
 ) -> CoreResponse:
     headers = request.headers
-    check_body_size(headers, request.body, settings.max_body_bytes)
-    check_content_type(headers)
-    if_match = if_match_of(settings, headers)
-    data = parse_body(request.body)
-    changes = validate_update(ref.version, data, amount_decimals=settings.amount_decimals)
-    if isinstance(changes, list):
-        count = len(changes)
-        raise Problem(
-            "validation-failed",
-            f"{count} propert{'y is' if count == 1 else 'ies are'} invalid",
-            errors=tuple(changes),
-        )
+    if_match, changes = prepare_update(settings, ref.version, headers, request.body)
     budget = Budget(settings.sync_budget_s)
     forward = forward_headers(headers, request_id, if_match)
     result = await get_runtime().bc.request("PATCH", ref, forward, budget, dumps_exact(changes))
