@@ -12,7 +12,7 @@ import os
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import logsafety, service
+from shared import bulk_activities, bulk_orchestration, bulk_service, logsafety, service
 from shared.http import CoreRequest, CoreResponse, lower_headers
 from shared.settings import caller_auth_mode, startup_check
 
@@ -24,6 +24,8 @@ STARTUP_SETTINGS_PROBLEMS = startup_check(os.environ)
 PAYMENT_ROUTE = (
     "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/customerPayments/{paymentId}"
 )
+BULK_START_ROUTE = "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/bulkPaymentUpdates"
+BULK_STATUS_ROUTE = bulk_service.STATUS_ROUTE + "/{jobId}"
 
 # With Entra callers, App Service Authentication sits in front and the core
 # demands its principal header; a function key would be one secret too many
@@ -53,6 +55,44 @@ def _http_response(res: CoreResponse) -> func.HttpResponse:
 @app.route(route=PAYMENT_ROUTE, methods=["GET", "PATCH"], auth_level=PAYMENT_AUTH_LEVEL)
 async def payment(req: func.HttpRequest) -> func.HttpResponse:
     return _http_response(await service.handle_payment(_core_request(req)))
+
+
+@app.function_name("bulk_start")
+@app.route(route=BULK_START_ROUTE, methods=["POST"], auth_level=PAYMENT_AUTH_LEVEL)
+@app.durable_client_input(client_name="client")
+async def bulk_start(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    return _http_response(await bulk_service.handle_bulk_start(_core_request(req), client))
+
+
+# Anonymous for the Functions host: flows poll Location without credentials;
+# the job's own token guards it.
+@app.function_name("bulk_status")
+@app.route(route=BULK_STATUS_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@app.durable_client_input(client_name="client")
+async def bulk_status(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    return _http_response(await bulk_service.handle_bulk_status(_core_request(req), client))
+
+
+@app.function_name(bulk_orchestration.ORCHESTRATOR)
+@app.orchestration_trigger(context_name="context")
+def bulk_payment_updates(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    return bulk_orchestration.orchestrate(context)
+
+
+@app.function_name(bulk_orchestration.SEND_ACTIVITY)
+@app.activity_trigger(input_name="payload")
+async def bulk_send_batch(payload: str) -> str:
+    return await bulk_activities.send_batch_activity(payload)
+
+
+@app.function_name(bulk_orchestration.SETTLE_ACTIVITY)
+@app.activity_trigger(input_name="payload")
+async def bulk_settle_items(payload: str) -> str:
+    return await bulk_activities.settle_items_activity(payload)
 
 
 @app.function_name("openapi")

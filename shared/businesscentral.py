@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 from urllib.parse import quote
@@ -133,6 +134,10 @@ class BusinessCentralClient:
         self._policy = policy or RetryPolicy()
         self._slots = asyncio.Semaphore(settings.bc_max_concurrency)
 
+    def api_root(self, version: ApiVersion) -> str:
+        """``{base}/v2.0/{tenant}/{environment}/api/{version}``."""
+        return self._api_root(version)
+
     def _api_root(self, version: ApiVersion) -> str:
         s = self._settings
         tenant = quote(s.bc_tenant_id, safe="")
@@ -237,6 +242,68 @@ class BusinessCentralClient:
             self._log(forward, attempt, outcome, answer, wait)
             await asyncio.sleep(wait)
 
+    async def send_once(
+        self,
+        method: str,
+        url: str,
+        forward: ForwardHeaders,
+        budget: Budget,
+        body: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One attempt through the same slot and token as every request (and
+        one fresh token on 401); the caller decides what to do with the answer.
+
+        Raises :class:`NotSent` when nothing reached Business Central and
+        :class:`OutcomeLost` when it was sent but no readable answer came.
+        """
+        refreshed_token = False
+        while True:
+            try:
+                token = await self._token(budget)
+            except IdentityUnavailable:
+                raise NotSent(_identity_problem()) from None
+            try:
+                await asyncio.wait_for(self._slots.acquire(), budget.remaining())
+            except TimeoutError:
+                raise NotSent(
+                    Problem(
+                        "upstream-throttled",
+                        "Too many requests are waiting for Business Central; retry later.",
+                    )
+                ) from None
+            try:
+                headers = {
+                    **self._headers(token, forward, body is not None),
+                    **(extra_headers or {}),
+                }
+                response = await self._http.request(
+                    method, url, headers=headers, content=body, timeout=self._timeout(budget)
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                raise NotSent(
+                    Problem("upstream-unavailable", "Business Central could not be reached")
+                ) from None
+            except httpx.HTTPError:
+                raise OutcomeLost(Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL)) from None
+            finally:
+                self._slots.release()
+            if response.status_code == 401 and not refreshed_token:
+                refreshed_token = True
+                await self._tokens.invalidate(token)
+                continue
+            self._log(forward, 1, response.status_code, response, None)
+            return response
+
+    def _timeout(self, budget: Budget) -> httpx.Timeout:
+        remaining = budget.remaining()
+        return httpx.Timeout(
+            connect=min(self._settings.bc_connect_timeout_s, remaining),
+            read=min(self._settings.bc_read_timeout_s, remaining),
+            write=min(self._settings.bc_read_timeout_s, remaining),
+            pool=remaining,
+        )
+
     async def _token(self, budget: Budget) -> str:
         try:
             return await asyncio.wait_for(self._tokens.get_token(), budget.remaining())
@@ -311,6 +378,22 @@ class BusinessCentralClient:
             f", correlation {correlation}" if correlation else "",
             f", retrying in {wait:.2f} s" if wait is not None else "",
         )
+
+
+class NotSent(Exception):
+    """Nothing reached Business Central; ``problem`` says why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.slug)
+        self.problem = problem
+
+
+class OutcomeLost(Exception):
+    """The request was sent but no readable answer came: it may have been applied."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.slug)
+        self.problem = problem
 
 
 class _NotSent(Exception):

@@ -106,3 +106,16 @@ def check_scope(settings: Settings, ref: UpstreamRef) -> None:
     journals = settings.allowed_journal_ids
     if journals is not None and ref.journal_id is not None and ref.journal_id not in journals:
         raise Problem("forbidden", "This proxy is not allowed to touch payments in this journal.")
+
+
+def caller_identity(settings: Settings, headers: Mapping[str, str]) -> str:
+    """Who is calling, for scoping what a caller may see again (bulk job keys):
+    the Entra principal's ids when callers are checked; with function keys
+    alone the Functions host does not say which key was used, so every key
+    holder is one caller."""
+    if settings.checks_callers:
+        claims = principal_claims(headers.get("x-ms-client-principal"))
+        ids = caller_ids(claims) if claims is not None else set()
+        if ids:
+            return "entra:" + ",".join(sorted(ids))
+    return "function-key"

@@ -27,6 +27,7 @@ _TYPES = (
     ProblemType("unauthenticated", 401, "The caller is not authenticated"),
     ProblemType("forbidden", 403, "The caller may not perform this request"),
     ProblemType("not-found", 404, "Not found"),
+    ProblemType("outcome-unknown", 409, "Whether the update was applied is unknown"),
     ProblemType("etag-mismatch", 412, "The payment line changed since it was read"),
     ProblemType("payload-too-large", 413, "The request body is too large"),
     ProblemType("unsupported-media-type", 415, "The request body must be JSON"),
@@ -34,6 +35,11 @@ _TYPES = (
         "validation-failed", 422, "The request body is not a valid customer payment update"
     ),
     ProblemType("upstream-rejected", 422, "Business Central rejected the update"),
+    ProblemType(
+        "idempotency-key-reused",
+        422,
+        "This Idempotency-Key was already used for a different bulk update",
+    ),
     ProblemType("precondition-required", 428, "An If-Match header is required"),
     ProblemType("upstream-throttled", 429, "Business Central is throttling requests", True),
     ProblemType("proxy-misconfigured", 500, "The proxy is not configured correctly"),

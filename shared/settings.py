@@ -77,6 +77,12 @@ class Settings:
     # host: 127.0.0.1:<port>); the source of every absolute URL the proxy
     # hands out, never the request's Host header.
     website_hostname: str | None = None
+    # Bulk jobs: how much one job may hold, and how hard it may push Business
+    # Central ($batch size and batches in flight per job).
+    bulk_max_items: int = 1000
+    bulk_max_body_bytes: int = 2 * 1024 * 1024
+    bulk_batch_size: int = 100
+    bulk_max_concurrency: int = 2
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -107,6 +113,13 @@ class Settings:
             bc_connect_timeout_s=reader.number("BC_CONNECT_TIMEOUT_S", 5.0, 0.1, 60.0),
             bc_read_timeout_s=reader.number("BC_READ_TIMEOUT_S", 20.0, 0.1, 220.0),
             website_hostname=reader.text("WEBSITE_HOSTNAME", "", _HOST_RE, "a host name") or None,
+            bulk_max_items=reader.integer("BULK_MAX_ITEMS", 1000, 1, 10000),
+            bulk_max_body_bytes=reader.integer(
+                "BULK_MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 32 * 1024 * 1024
+            ),
+            # Business Central refuses a $batch of more than 100 operations.
+            bulk_batch_size=reader.integer("BULK_BATCH_SIZE", 100, 1, 100),
+            bulk_max_concurrency=reader.integer("BULK_MAX_CONCURRENCY", 2, 1, 20),
         )
         reader.check_platform_authentication(settings)
         if reader.problems:

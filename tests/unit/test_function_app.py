@@ -39,7 +39,17 @@ def trigger(fn: Any) -> Any:
 
 def test_routes_methods_and_auth_levels() -> None:
     found = functions(function_app)
-    assert set(found) == {"payment", "openapi", "health", "not_found"}
+    assert set(found) == {
+        "payment",
+        "openapi",
+        "health",
+        "not_found",
+        "bulk_start",
+        "bulk_status",
+        "bulk_payment_updates",
+        "bulk_send_batch",
+        "bulk_settle_items",
+    }
     payment = trigger(found["payment"])
     assert payment.route == (
         "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/customerPayments/{paymentId}"
@@ -52,6 +62,31 @@ def test_routes_methods_and_auth_levels() -> None:
         assert [str(m.value) for m in trigger(found[name]).methods] == ["GET"]
     assert trigger(found["not_found"]).route == "{*path}"
     assert trigger(found["not_found"]).auth_level == func.AuthLevel.ANONYMOUS
+
+
+def test_bulk_routes_start_protected_status_anonymous_with_durable_clients() -> None:
+    found = functions(function_app)
+    start, status = trigger(found["bulk_start"]), trigger(found["bulk_status"])
+    assert start.route == (
+        "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/bulkPaymentUpdates"
+    )
+    assert [str(m.value) for m in start.methods] == ["POST"]
+    assert start.auth_level == func.AuthLevel.FUNCTION
+    assert status.route == "bulkPaymentUpdates/{jobId}"
+    assert [str(m.value) for m in status.methods] == ["GET"]
+    assert status.auth_level == func.AuthLevel.ANONYMOUS
+    for name in ("bulk_start", "bulk_status"):
+        kinds = [b.type for b in found[name].get_bindings()]
+        assert "durableClient" in kinds, name
+    assert type(trigger(found["bulk_payment_updates"])).__name__ == "OrchestrationTrigger"
+    for name in ("bulk_send_batch", "bulk_settle_items"):
+        assert type(trigger(found[name])).__name__ == "ActivityTrigger"
+
+
+def test_entra_mode_protects_bulk_start_like_the_payment_routes(entra_app: ModuleType) -> None:
+    found = functions(entra_app)
+    assert trigger(found["bulk_start"]).auth_level == func.AuthLevel.ANONYMOUS
+    assert trigger(found["bulk_status"]).auth_level == func.AuthLevel.ANONYMOUS
 
 
 def test_function_json_has_the_function_auth_level() -> None:

@@ -27,6 +27,8 @@ CONTRACT_SLUGS = {
     "upstream-unavailable": 503,
     "upstream-timeout": 504,
     "proxy-misconfigured": 500,
+    "outcome-unknown": 409,
+    "idempotency-key-reused": 422,
 }
 
 

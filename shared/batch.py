@@ -1,0 +1,304 @@
+"""One Business Central ``$batch`` of payment line updates.
+
+Each operation carries its own If-Match; the batch is sent with
+``Prefer: odata.continue-on-error`` and never with ``Isolation: snapshot``,
+so one bad line neither stops nor rolls back the others. Each operation's
+answer becomes exactly what the same PATCH would have got alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from shared.businesscentral import (
+    BusinessCentralClient,
+    ForwardHeaders,
+    NotSent,
+    OutcomeLost,
+    PaymentRef,
+)
+from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
+from shared.lines import NOT_A_LINE_DETAIL, normalize_entity
+from shared.payments import ApiVersion, holds_values
+from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem, problem_from_upstream
+from shared.resilience import Budget, parse_retry_after
+
+CONTINUE_ON_ERROR = {"Prefer": "odata.continue-on-error"}
+# Throttling and unavailability: Business Central did not process the batch.
+_NOT_PROCESSED = frozenset({429, 503})
+# A gateway's answer: the batch may or may not have been processed.
+_GATEWAY = frozenset({502, 504})
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One update of a bulk job: ``index`` is its place in the request."""
+
+    index: int
+    payment_id: str
+    if_match: str
+    changes: dict[str, Any]
+
+    def ref(self, version: ApiVersion, company_id: str, journal_id: str) -> PaymentRef:
+        return PaymentRef(version, company_id, journal_id, self.payment_id)
+
+
+@dataclass(frozen=True)
+class PatchOutcome:
+    """What the same update would have got as a single PATCH."""
+
+    status: int
+    line: dict[str, Any] | None = None
+    problem: Problem | None = None
+
+    @property
+    def kind(self) -> Literal["updated", "failed", "unknown"]:
+        if self.status == 200:
+            return "updated"
+        if self.status == 504 or (
+            self.problem is not None and self.problem.slug == "outcome-unknown"
+        ):
+            return "unknown"
+        return "failed"
+
+
+def failed(problem: Problem) -> PatchOutcome:
+    return PatchOutcome(problem.status, None, problem)
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    """How one ``$batch`` went.
+
+    ``settled`` maps operation indexes to their final outcome. ``resend``
+    lists operations Business Central did not execute (a throttled batch, or
+    one that stopped at a failing operation), with the wait it asked for;
+    ``unknown`` lists those whose outcome was lost and must be settled item
+    by item, reading before resending.
+    """
+
+    settled: dict[int, PatchOutcome]
+    resend: tuple[int, ...] = ()
+    retry_after: float | None = None
+    unknown: tuple[int, ...] = ()
+    resend_problem: Problem | None = None
+
+
+def operation_url(ref: PaymentRef) -> str:
+    """The operation's URL, relative to the API root as ``$batch`` wants it."""
+    return (
+        f"companies({ref.company_id})/customerPaymentJournals({ref.journal_id})"
+        f"/customerPayments({ref.payment_id})"
+    )
+
+
+def batch_body(
+    operations: Sequence[Operation], version: ApiVersion, company_id: str, journal_id: str
+) -> dict[str, Any]:
+    return {
+        "requests": [
+            {
+                "id": str(op.index),
+                "method": "PATCH",
+                "url": operation_url(op.ref(version, company_id, journal_id)),
+                "headers": {"Content-Type": "application/json", "If-Match": op.if_match},
+                "body": op.changes,
+            }
+            for op in operations
+        ]
+    }
+
+
+async def send_batch(
+    bc: BusinessCentralClient,
+    operations: Sequence[Operation],
+    version: ApiVersion,
+    company_id: str,
+    journal_id: str,
+    forward: ForwardHeaders,
+    budget: Budget,
+) -> BatchAnswer:
+    """Send one ``$batch`` once and sort every operation by what is known of it."""
+    indexes = tuple(op.index for op in operations)
+    body = dumps_exact(batch_body(operations, version, company_id, journal_id))
+    try:
+        response = await bc.send_once(
+            "POST",
+            f"{bc.api_root(version)}/$batch",
+            dataclasses.replace(forward, if_match=None),
+            budget,
+            body,
+            CONTINUE_ON_ERROR,
+        )
+    except NotSent as exc:
+        return BatchAnswer({}, resend=indexes, resend_problem=exc.problem)
+    except OutcomeLost:
+        return BatchAnswer({}, unknown=indexes)
+    status = response.status_code
+    if status in _NOT_PROCESSED:
+        return BatchAnswer(
+            {},
+            resend=indexes,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            resend_problem=problem_from_upstream(status, response.content, if_match_sent=False),
+        )
+    if status in _GATEWAY:
+        return BatchAnswer({}, unknown=indexes)
+    if status != 200:
+        # The batch itself was refused (auth, a malformed batch): nothing ran.
+        problem = problem_from_upstream(status, response.content, if_match_sent=False)
+        return BatchAnswer({index: failed(problem) for index in indexes})
+    try:
+        data = loads_exact(response.content)
+    except JsonBodyError:
+        data = None
+    answers = _responses_by_id(data)
+    if answers is None:
+        return BatchAnswer({}, unknown=indexes)
+    return _sort_operations(operations, answers)
+
+
+def _responses_by_id(data: Any) -> dict[str, dict[str, Any]] | None:
+    if not isinstance(data, dict) or not isinstance(data.get("responses"), list):
+        return None
+    found: dict[str, dict[str, Any]] = {}
+    for item in data["responses"]:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            found[item["id"]] = item
+    return found
+
+
+def _sort_operations(
+    operations: Sequence[Operation], answers: Mapping[str, dict[str, Any]]
+) -> BatchAnswer:
+    settled: dict[int, PatchOutcome] = {}
+    resend: list[int] = []
+    unknown: list[int] = []
+    retry_after: float | None = None
+    resend_problem: Problem | None = None
+    for op in operations:
+        answer = answers.get(str(op.index))
+        status = answer.get("status") if answer is not None else None
+        if answer is None or not isinstance(status, int) or isinstance(status, bool):
+            # No answer for it: Business Central stopped before it (not executed).
+            resend.append(op.index)
+            continue
+        headers = _lower(answer.get("headers"))
+        if status in _NOT_PROCESSED:
+            resend.append(op.index)
+            wait = parse_retry_after(headers.get("retry-after"))
+            retry_after = max(retry_after or 0.0, wait) if wait is not None else retry_after
+            resend_problem = problem_from_upstream(
+                status, dumps_exact(answer.get("body")), if_match_sent=True
+            )
+        elif status in _GATEWAY or status == 408:
+            unknown.append(op.index)
+        elif 200 <= status < 300:
+            body = answer.get("body")
+            if isinstance(body, dict):
+                line, _ = normalize_entity(body, headers.get("etag"))
+                settled[op.index] = PatchOutcome(200, line)
+            else:
+                # BC says it was applied but the line is unreadable: read it back.
+                unknown.append(op.index)
+        elif status in (409, 412):
+            # A changed ETag may be this very update, applied by an earlier run
+            # of the same batch (activities run at least once): read first.
+            unknown.append(op.index)
+        else:
+            settled[op.index] = failed(
+                problem_from_upstream(status, dumps_exact(answer.get("body")), if_match_sent=True)
+            )
+    return BatchAnswer(settled, tuple(resend), retry_after, tuple(unknown), resend_problem)
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    if not isinstance(headers, dict):
+        return {}
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+# --- settling one update whose outcome is in doubt ---------------------------------
+
+
+async def settle_operations(
+    bc: BusinessCentralClient,
+    operations: Sequence[Operation],
+    version: ApiVersion,
+    company_id: str,
+    journal_id: str,
+    forward: ForwardHeaders,
+    budget_s: float,
+) -> dict[int, PatchOutcome]:
+    """Each operation settled on its own by the read-before-resend rule, each
+    with the time budget of a single PATCH; the client's concurrency limit
+    keeps these from flooding Business Central."""
+
+    async def one(op: Operation) -> tuple[int, PatchOutcome]:
+        ref = op.ref(version, company_id, journal_id)
+        op_forward = dataclasses.replace(forward, if_match=op.if_match)
+        outcome = await settle_after_unknown(bc, ref, op_forward, Budget(budget_s), op.changes)
+        return op.index, outcome
+
+    return dict(await asyncio.gather(*(one(op) for op in operations)))
+
+
+async def settle_after_unknown(
+    bc: BusinessCentralClient,
+    ref: PaymentRef,
+    forward: ForwardHeaders,
+    budget: Budget,
+    changes: dict[str, Any],
+) -> PatchOutcome:
+    """An earlier PATCH of ``changes`` with ``forward.if_match`` may or may not
+    have been applied: read before resending. Never raises Problem."""
+    try:
+        if forward.if_match != "*":
+            line = await _read(bc, ref, forward, budget)
+            if line.get("etag") != forward.if_match:
+                if holds_values(line, changes):
+                    return PatchOutcome(409, line, _outcome_unknown())
+                return failed(problem_from_upstream(412, b"", if_match_sent=True))
+        result = await bc.request("PATCH", ref, forward, budget, dumps_exact(changes))
+    except Problem as problem:
+        if problem.slug in ("upstream-timeout", "upstream-error"):
+            return failed(Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL))
+        return failed(problem)
+    upstream = result.response
+    if 200 <= upstream.status_code < 300:
+        try:
+            data = loads_exact(upstream.content)
+        except JsonBodyError:
+            data = None
+        if isinstance(data, dict):
+            return PatchOutcome(200, normalize_entity(data, upstream.headers.get("etag"))[0])
+        return failed(Problem("upstream-timeout", NOT_A_LINE_DETAIL))
+    return failed(problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=True))
+
+
+async def _read(
+    bc: BusinessCentralClient, ref: PaymentRef, forward: ForwardHeaders, budget: Budget
+) -> dict[str, Any]:
+    result = await bc.request("GET", ref, dataclasses.replace(forward, if_match=None), budget)
+    upstream = result.response
+    if upstream.status_code != 200:
+        raise Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL)
+    try:
+        data = loads_exact(upstream.content)
+    except JsonBodyError:
+        data = None
+    if not isinstance(data, dict):
+        raise Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL)
+    return normalize_entity(data, upstream.headers.get("etag"))[0]
+
+
+def _outcome_unknown() -> Problem:
+    return Problem(
+        "outcome-unknown",
+        "The line now holds the values sent, but its ETag changed: this update or someone "
+        "else's wrote them. The current line is in current.",
+    )

@@ -1,0 +1,110 @@
+"""The bulk job's activities: the only parts of a job that talk to Business
+Central, through the same client, token provider, concurrency limit and
+error mapping as a single PATCH.
+
+Durable Functions runs an activity at least once, so each is safe to repeat:
+every operation carries its own If-Match, and an operation whose outcome is
+in doubt is settled by reading the line before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from shared.batch import BatchAnswer, Operation, PatchOutcome, send_batch, settle_operations
+from shared.businesscentral import ForwardHeaders
+from shared.jsonio import dumps_exact, loads_exact
+from shared.resilience import Budget
+from shared.runtime import current_settings, get_runtime
+
+log = logging.getLogger(__name__)
+
+
+def _operations(job: Mapping[str, Any]) -> list[Operation]:
+    return [
+        Operation(int(item["index"]), str(item["id"]), str(item["ifMatch"]), dict(item["changes"]))
+        for item in job["items"]
+    ]
+
+
+def outcome_json(outcome: PatchOutcome, docs_url: str, job_id: str) -> dict[str, Any]:
+    """An item's result as the job's status shows it."""
+    data: dict[str, Any] = {"outcome": outcome.kind, "status": outcome.status}
+    if outcome.problem is None and outcome.line is not None:
+        data["etag"] = outcome.line.get("etag")
+        data["line"] = outcome.line
+    if outcome.problem is not None:
+        problem = outcome.problem.as_json(docs_url, job_id)
+        if outcome.line is not None:
+            problem["current"] = outcome.line  # outcome-unknown: the line as it is now
+        data["problem"] = problem
+    return data
+
+
+def answer_json(answer: BatchAnswer, docs_url: str, job_id: str) -> dict[str, Any]:
+    return {
+        "settled": {
+            str(index): outcome_json(outcome, docs_url, job_id)
+            for index, outcome in answer.settled.items()
+        },
+        "resend": list(answer.resend),
+        "retryAfter": answer.retry_after,
+        "unknown": list(answer.unknown),
+        "resendProblem": (
+            answer.resend_problem.as_json(docs_url, job_id) if answer.resend_problem else None
+        ),
+    }
+
+
+async def send_batch_activity(payload: str) -> str:
+    """Send one ``$batch`` of the job's updates; say what became of each."""
+    job = loads_exact(payload.encode())
+    settings = current_settings()
+    operations = _operations(job)
+    answer = await send_batch(
+        get_runtime().bc,
+        operations,
+        job["version"],
+        job["companyId"],
+        job["journalId"],
+        ForwardHeaders(request_id=str(job["jobId"])),
+        Budget(settings.sync_budget_s),
+    )
+    log.info(
+        "bulk job %s: batch of %d: %d settled, %d to resend, %d to settle one by one",
+        job["jobId"],
+        len(operations),
+        len(answer.settled),
+        len(answer.resend),
+        len(answer.unknown),
+    )
+    docs_url = str(job.get("docsUrl") or settings.problem_docs_url)
+    return dumps_exact(answer_json(answer, docs_url, str(job["jobId"]))).decode()
+
+
+async def settle_items_activity(payload: str) -> str:
+    """Settle updates whose outcome is unknown, each by read-before-resend."""
+    job = loads_exact(payload.encode())
+    settings = current_settings()
+    operations = _operations(job)
+    settled = await settle_operations(
+        get_runtime().bc,
+        operations,
+        job["version"],
+        job["companyId"],
+        job["journalId"],
+        ForwardHeaders(request_id=str(job["jobId"])),
+        settings.sync_budget_s,
+    )
+    log.info("bulk job %s: settled %d updates one by one", job["jobId"], len(settled))
+    docs_url = str(job.get("docsUrl") or settings.problem_docs_url)
+    return dumps_exact(
+        {
+            "settled": {
+                str(index): outcome_json(outcome, docs_url, str(job["jobId"]))
+                for index, outcome in settled.items()
+            }
+        }
+    ).decode()

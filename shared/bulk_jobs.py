@@ -1,0 +1,278 @@
+"""A bulk update request: its validation (the very PATCH rules, for every
+item, all problems at once), and the identities of a job (instance id,
+body hash, status token)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.batch import Operation
+from shared.jsonio import dumps_exact
+from shared.parsing import (
+    INVALID_IF_MATCH_DETAIL,
+    check_body_size,
+    check_content_type,
+    is_entity_tag_or_star,
+    parse_body,
+)
+from shared.payments import ApiVersion, shown, validate_update
+from shared.problems import FieldError, Problem
+from shared.settings import GUID_RE, Settings
+
+MAX_CLIENT_REF = 100
+MAX_ERRORS = 100
+IDEMPOTENCY_HEADER = "idempotency-key"
+# 1..255 printable ASCII characters, as the contract says.
+_IDEMPOTENCY_KEY_RE = re.compile(r"^[\x20-\x7e]{1,255}\Z")
+# Job ids are hex digests or random hex: nothing else reaches the Durable API.
+JOB_ID_RE = re.compile(r"^[0-9a-f]{32}\Z")
+_CONTROL_RE = re.compile(r"[\x00-\x1F\x7F]")
+_ITEM_KEYS = ("id", "ifMatch", "changes", "clientRef")
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One validated update; ``changes`` are exactly what a PATCH would send."""
+
+    index: int
+    payment_id: str
+    if_match: str
+    changes: dict[str, Any]
+    client_ref: str | None = None
+
+    def operation(self) -> Operation:
+        return Operation(self.index, self.payment_id, self.if_match, self.changes)
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "index": self.index,
+            "id": self.payment_id,
+            "ifMatch": self.if_match,
+            "changes": self.changes,
+        }
+        if self.client_ref is not None:
+            data["clientRef"] = self.client_ref
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BulkItem:
+        return cls(
+            int(data["index"]),
+            str(data["id"]),
+            str(data["ifMatch"]),
+            dict(data["changes"]),
+            data.get("clientRef"),
+        )
+
+
+def parse_bulk_request(
+    settings: Settings, version: ApiVersion, headers: Mapping[str, str], body: bytes
+) -> list[BulkItem]:
+    """Every item validated, or one 422 listing every problem (413/415/400 first)."""
+    check_body_size(headers, body, settings.bulk_max_body_bytes)
+    check_content_type(headers)
+    data = parse_body(body)
+    errors: list[FieldError] = [
+        FieldError(name, "unknown_field", f'unknown field "{shown(name)}"; send only "updates"')
+        for name in data
+        if name != "updates"
+    ]
+    updates = data.get("updates")
+    if not isinstance(updates, list):
+        code, message = (
+            ("required", "updates is required: a list of updates")
+            if updates is None
+            else ("wrong_type", "updates must be a list")
+        )
+        raise bulk_validation_problem([FieldError("updates", code, message), *errors])
+    if not updates:
+        errors.append(FieldError("updates", "required", "updates must hold at least one update"))
+    if len(updates) > settings.bulk_max_items:
+        errors.append(
+            FieldError(
+                "updates",
+                "too_many_items",
+                f"at most {settings.bulk_max_items} updates per job (got {len(updates)}); "
+                "split them into several jobs",
+            )
+        )
+        raise bulk_validation_problem(errors)
+    items: list[BulkItem] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(updates):
+        item = _parse_item(settings, version, index, raw, errors)
+        if item is None:
+            continue
+        if item.payment_id in seen:
+            errors.append(
+                FieldError(
+                    f"updates[{index}].id",
+                    "duplicate_id",
+                    "this line is already updated by an earlier item of the same job",
+                )
+            )
+        seen.add(item.payment_id)
+        items.append(item)
+    if errors:
+        raise bulk_validation_problem(errors)
+    return items
+
+
+def _parse_item(
+    settings: Settings, version: ApiVersion, index: int, raw: Any, errors: list[FieldError]
+) -> BulkItem | None:
+    where = f"updates[{index}]"
+    if not isinstance(raw, dict):
+        errors.append(FieldError(where, "wrong_type", f"{where} must be an object"))
+        return None
+    before = len(errors)
+    for name in raw:
+        if name not in _ITEM_KEYS:
+            errors.append(
+                FieldError(
+                    f"{where}.{shown(name)}",
+                    "unknown_field",
+                    f'unknown field "{shown(name)}"; an update has id, ifMatch, changes '
+                    "and clientRef",
+                )
+            )
+
+    payment_id = raw.get("id")
+    if payment_id is None:
+        errors.append(FieldError(f"{where}.id", "required", "id is required: the line's GUID"))
+    elif not isinstance(payment_id, str) or not GUID_RE.match(payment_id):
+        errors.append(
+            FieldError(f"{where}.id", "invalid_guid", "id must be the payment line's GUID")
+        )
+
+    if_match = raw.get("ifMatch")
+    if if_match is None:
+        if_match = settings.if_match_default
+        if if_match is None:
+            errors.append(
+                FieldError(
+                    f"{where}.ifMatch",
+                    "required",
+                    "ifMatch is required: the line's ETag (from a GET), or * to overwrite",
+                )
+            )
+    elif not isinstance(if_match, str) or not is_entity_tag_or_star(if_match.strip()):
+        errors.append(FieldError(f"{where}.ifMatch", "invalid_if_match", INVALID_IF_MATCH_DETAIL))
+    else:
+        if_match = if_match.strip()
+
+    changes = raw.get("changes")
+    validated: dict[str, Any] | None = None
+    if not isinstance(changes, dict):
+        code = "required" if changes is None else "wrong_type"
+        errors.append(
+            FieldError(f"{where}.changes", code, "changes must be an object of properties")
+        )
+    else:
+        result = validate_update(version, changes, amount_decimals=settings.amount_decimals)
+        if isinstance(result, list):
+            errors.extend(
+                FieldError(
+                    f"{where}.changes" + (f".{error.field}" if error.field else ""),
+                    error.code,
+                    error.message,
+                )
+                for error in result
+            )
+        else:
+            validated = result
+
+    client_ref = raw.get("clientRef")
+    if client_ref is not None and (
+        not isinstance(client_ref, str)
+        or len(client_ref) > MAX_CLIENT_REF
+        or _CONTROL_RE.search(client_ref)
+    ):
+        errors.append(
+            FieldError(
+                f"{where}.clientRef",
+                "invalid_client_ref",
+                f"clientRef must be text of at most {MAX_CLIENT_REF} characters "
+                "without control characters",
+            )
+        )
+
+    if len(errors) > before or validated is None:
+        return None
+    assert isinstance(payment_id, str)
+    assert isinstance(if_match, str)
+    return BulkItem(index, payment_id.lower(), if_match, validated, client_ref)
+
+
+def bulk_validation_problem(errors: list[FieldError]) -> Problem:
+    """422 with at most MAX_ERRORS entries, and one more saying how many were left out."""
+    count = len(errors)
+    shown_errors = errors[:MAX_ERRORS]
+    if count > MAX_ERRORS:
+        shown_errors.append(
+            FieldError("", "too_many_errors", f"{count - MAX_ERRORS} more problems are not listed")
+        )
+    return Problem(
+        "validation-failed",
+        f"{count} problem{'' if count == 1 else 's'} in the bulk update; nothing was started",
+        errors=tuple(shown_errors),
+    )
+
+
+# --- identities -----------------------------------------------------------------
+
+
+def idempotency_key_of(headers: Mapping[str, str]) -> str | None:
+    value = headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY_RE.match(value):
+        raise Problem(
+            "validation-failed",
+            "The Idempotency-Key header must be 1 to 255 printable ASCII characters.",
+            errors=(
+                FieldError(
+                    "Idempotency-Key",
+                    "invalid_idempotency_key",
+                    "must be 1 to 255 printable ASCII characters",
+                ),
+            ),
+        )
+    return value
+
+
+def job_id_for(caller: str, company_id: str, journal_id: str, key: str | None) -> str:
+    """The same job id for the same caller, journal and key; random without a key."""
+    if key is None:
+        return secrets.token_hex(16)
+    # Unit separators keep ("a|b", "c") and ("a", "b|c") apart.
+    material = "\x1f".join(("bulk", caller, company_id, journal_id, key))
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def body_hash(version: ApiVersion, items: list[BulkItem]) -> str:
+    """A digest of what the job will do; the same updates give the same digest."""
+    canonical = [
+        [item.payment_id, item.if_match, sorted(item.changes.items()), item.client_ref]
+        for item in items
+    ]
+    return hashlib.sha256(dumps_exact([version, canonical])).hexdigest()
+
+
+def new_status_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def token_matches(given: str, expected: str) -> bool:
+    """Compare digests in constant time, whatever the lengths of the tokens."""
+    return hmac.compare_digest(
+        hashlib.sha256(given.encode("utf-8", "replace")).digest(),
+        hashlib.sha256(expected.encode("utf-8", "replace")).digest(),
+    )

@@ -1,0 +1,317 @@
+"""How a bulk job runs: pure bookkeeping (chunks, the sliding window, waits,
+merging results in request order) and the orchestrator that drives it.
+
+The orchestrator is replayed by Durable Functions many times, so it does no
+I/O and reads no clock or randomness: everything it decides comes from its
+input and from the results of the activities it scheduled. Every payload
+between the functions is an exact JSON text (amounts stay decimals).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import deque
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from shared.jsonio import dumps_exact, loads_exact
+from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem
+
+ORCHESTRATOR = "bulk_payment_updates"
+SEND_ACTIVITY = "bulk_send_batch"
+SETTLE_ACTIVITY = "bulk_settle_items"
+
+# A throttled batch is sent at most this many more times, then its items fail.
+MAX_RESENDS = 5
+# Without Retry-After: 1, 2, 4, ... seconds; never longer than this.
+MAX_BACKOFF_S = 60.0
+# Retry-After beyond this is not waited for inside one job step.
+MAX_WAIT_S = 300.0
+# Business Central refuses the proxy itself: nothing more is sent for the job.
+STOP_SLUGS = frozenset({"upstream-auth-failed"})
+# Failures of the job rather than of its items: a job of nothing but these "Failed".
+JOB_LEVEL_SLUGS = frozenset({"upstream-auth-failed", "identity-unavailable"})
+
+Outcome = Literal["updated", "failed", "unknown"]
+
+
+def chunk(indexes: Sequence[int], size: int) -> list[tuple[int, ...]]:
+    """Consecutive slices of at most ``size`` (the last one may be shorter)."""
+    if size < 1:
+        raise ValueError("size must be at least 1")
+    return [tuple(indexes[start : start + size]) for start in range(0, len(indexes), size)]
+
+
+def resend_wait(retry_after: float | None, resend: int) -> float:
+    """Seconds before resend number ``resend`` (1, 2, ...): what Business Central
+    asked for, else a doubling backoff. Deterministic: no jitter on replay."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), MAX_WAIT_S)
+    return min(2.0 ** (resend - 1), MAX_BACKOFF_S)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of work holding a window slot: send a batch, wait before
+    sending it again, or settle items one by one."""
+
+    kind: Literal["send", "wait", "settle"]
+    indexes: tuple[int, ...]
+    resends: int = 0
+    wait_s: float = 0.0
+
+
+@dataclass
+class JobPlan:
+    """The job's bookkeeping: steps ready to run, steps holding a slot, and
+    every item's result so far. ``peak`` is the most slots ever held."""
+
+    total: int
+    max_in_flight: int
+    docs_url: str = ""
+    job_id: str = ""
+    ready: deque[Step] = field(default_factory=deque)
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    in_flight: int = 0
+    peak: int = 0
+    stopped: dict[str, Any] | None = None  # the job-level problem, once one is seen
+
+    @classmethod
+    def start(
+        cls, total: int, batch_size: int, max_in_flight: int, docs_url: str = "", job_id: str = ""
+    ) -> JobPlan:
+        plan = cls(total, max_in_flight, docs_url, job_id)
+        plan.ready.extend(Step("send", batch) for batch in chunk(range(total), batch_size))
+        return plan
+
+    @property
+    def done(self) -> int:
+        return len(self.results)
+
+    @property
+    def finished(self) -> bool:
+        return not self.ready and self.in_flight == 0
+
+    def take(self) -> Step | None:
+        """The next step, if a slot is free: the window never holds more."""
+        if self.in_flight >= self.max_in_flight or not self.ready:
+            return None
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        return self.ready.popleft()
+
+    def release(self) -> None:
+        if self.in_flight <= 0:
+            raise RuntimeError("no slot is held")
+        self.in_flight -= 1
+
+    def settle(self, results: Mapping[int, dict[str, Any]]) -> None:
+        for index, result in results.items():
+            self.results.setdefault(index, result)
+            problem = result.get("problem")
+            if self.stopped is None and isinstance(problem, dict) and _slug(problem) in STOP_SLUGS:
+                self.stop(problem, int(result.get("status", 502)))
+
+    def stop(self, problem: dict[str, Any], status: int) -> None:
+        """A job-level failure: the steps not started yet are not sent; their
+        items get the same problem (truthfully: nothing of them was sent)."""
+        self.stopped = problem
+        while self.ready:
+            step = self.ready.popleft()
+            for index in step.indexes:
+                self.results.setdefault(
+                    index, {"outcome": "failed", "status": status, "problem": problem}
+                )
+
+    def after_send(self, step: Step, answer: Mapping[str, Any]) -> Step | None:
+        """Record a batch's answer; return the step that keeps its slot, if any
+        (a wait before resending), and queue item-by-item settling."""
+        self.settle({int(k): v for k, v in answer.get("settled", {}).items()})
+        unknown = tuple(int(i) for i in answer.get("unknown", ()))
+        if unknown:
+            self.ready.appendleft(Step("settle", unknown))
+        resend = tuple(int(i) for i in answer.get("resend", ()))
+        if not resend:
+            return None
+        problem = answer.get("resendProblem")
+        retry_after = _number(answer.get("retryAfter"))
+        if self.stopped is not None:
+            self.settle({i: _failed(self.stopped) for i in resend})
+            return None
+        if step.resends >= MAX_RESENDS:
+            # Business Central kept refusing or skipping them: they are not in it.
+            final = (
+                problem
+                if isinstance(problem, dict)
+                else self._problem(
+                    "upstream-error",
+                    "Business Central did not execute this update in its batch; "
+                    "nothing was changed.",
+                )
+            )
+            self.settle({i: _failed(final) for i in resend})
+            return None
+        resends = step.resends + 1
+        if problem is None and retry_after is None:
+            # Operations Business Central skipped (it stopped at a failing one).
+            return Step("send", resend, resends)
+        return Step("wait", resend, resends, resend_wait(retry_after, resends))
+
+    def after_settle(self, step: Step, answer: Mapping[str, Any]) -> None:
+        self.settle({int(k): v for k, v in answer.get("settled", {}).items()})
+        # Whatever the settling could not decide stays unknown, never guessed.
+        self.settle({i: self.lost() for i in step.indexes if i not in self.results})
+
+    def _problem(self, slug: str, detail: str) -> dict[str, Any]:
+        return Problem(slug, detail).as_json(self.docs_url, self.job_id)
+
+    def lost(self) -> dict[str, Any]:
+        return {
+            "outcome": "unknown",
+            "status": 504,
+            "problem": self._problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL),
+        }
+
+
+def _slug(problem: Mapping[str, Any]) -> str:
+    kind = problem.get("type")
+    return kind.rsplit("#", 1)[-1] if isinstance(kind, str) else ""
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _failed(problem: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "outcome": "failed",
+        "status": int(problem.get("status", 502)),
+        "problem": dict(problem),
+    }
+
+
+# --- the result --------------------------------------------------------------------
+
+
+def item_results(items: Sequence[Mapping[str, Any]], plan: JobPlan) -> list[dict[str, Any]]:
+    """One entry per requested update, in request order."""
+    merged = []
+    for item in items:
+        index = int(item["index"])
+        result = plan.results.get(index) or plan.lost()
+        entry: dict[str, Any] = {"id": item["id"], "clientRef": item.get("clientRef")}
+        entry.update(result)
+        merged.append(entry)
+    return merged
+
+
+def counts(entries: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    tally = {"updated": 0, "failed": 0, "unknown": 0}
+    for entry in entries:
+        tally[str(entry["outcome"])] += 1
+    return tally
+
+
+def job_status(entries: Sequence[Mapping[str, Any]]) -> str:
+    """``Failed`` when the job could not run at all (every item failed for a
+    reason of the job, such as the identity); else by the items' outcomes."""
+    tally = counts(entries)
+    if entries and all(
+        e["outcome"] == "failed" and _slug(e.get("problem") or {}) in JOB_LEVEL_SLUGS
+        for e in entries
+    ):
+        return "Failed"
+    return "Completed" if tally["failed"] == 0 and tally["unknown"] == 0 else "CompletedWithErrors"
+
+
+def job_result(job: Mapping[str, Any], plan: JobPlan) -> dict[str, Any]:
+    entries = item_results(job["items"], plan)
+    return {
+        "jobId": job["jobId"],
+        "status": job_status(entries),
+        "total": len(entries),
+        "counts": counts(entries),
+        "items": entries,
+        "peakBatchesInFlight": plan.peak,
+    }
+
+
+def activity_input(job: Mapping[str, Any], step: Step) -> str:
+    """Only the step's own slice of the job, as exact JSON."""
+    wanted = set(step.indexes)
+    return dumps_exact(
+        {
+            "jobId": job["jobId"],
+            "version": job["version"],
+            "companyId": job["companyId"],
+            "journalId": job["journalId"],
+            "docsUrl": job.get("docsUrl"),
+            "items": [
+                {k: v for k, v in item.items() if k != "clientRef"}
+                for item in job["items"]
+                if item["index"] in wanted
+            ],
+        }
+    ).decode()
+
+
+# --- the orchestrator ----------------------------------------------------------------
+
+
+def orchestrate(context: Any) -> Generator[Any, Any, str]:
+    """Send the job's batches through a sliding window of at most
+    ``maxConcurrency`` steps; return the job's result as exact JSON."""
+    job = loads_exact(str(context.get_input()).encode())
+    plan = JobPlan.start(
+        len(job["items"]),
+        int(job["batchSize"]),
+        int(job["maxConcurrency"]),
+        str(job.get("docsUrl") or ""),
+        str(job["jobId"]),
+    )
+    pending: list[tuple[Any, Step]] = []
+
+    def schedule(step: Step) -> None:
+        if step.kind == "wait":
+            fire_at = context.current_utc_datetime + datetime.timedelta(seconds=step.wait_s)
+            pending.append((context.create_timer(fire_at), step))
+        else:
+            name = SEND_ACTIVITY if step.kind == "send" else SETTLE_ACTIVITY
+            pending.append((context.call_activity(name, activity_input(job, step)), step))
+
+    context.set_custom_status({"done": 0, "total": plan.total})
+    while not plan.finished:
+        while (step := plan.take()) is not None:
+            schedule(step)
+        winner = yield context.task_any([task for task, _ in pending])
+        position = next(i for i, (task, _) in enumerate(pending) if task is winner)
+        task, step = pending.pop(position)
+        if step.kind == "wait":
+            # The timer fired: the same slot now sends the batch again.
+            schedule(Step("send", step.indexes, step.resends))
+            continue
+        answer = _answer_of(task)
+        follow = None
+        if step.kind == "send":
+            if answer is None:
+                # The activity itself failed: Business Central may have run the batch.
+                plan.ready.appendleft(Step("settle", step.indexes))
+            else:
+                follow = plan.after_send(step, answer)
+        else:
+            plan.after_settle(step, answer or {})
+        if follow is not None:
+            schedule(follow)  # keeps the slot it already holds
+        else:
+            plan.release()
+        context.set_custom_status({"done": plan.done, "total": plan.total})
+    return dumps_exact(job_result(job, plan)).decode()
+
+
+def _answer_of(task: Any) -> dict[str, Any] | None:
+    result = task.result
+    if isinstance(result, Exception) or not isinstance(result, str):
+        return None
+    data = loads_exact(result.encode())
+    return data if isinstance(data, dict) else None

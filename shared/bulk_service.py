@@ -1,0 +1,277 @@
+"""The bulk use cases: start a job, report a job's status.
+
+The job runs on Durable Functions; this module sees it only through
+:class:`JobClient`, the two calls of the Durable client it needs, so the
+core never imports the Functions or Durable packages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
+
+from shared.bulk_jobs import (
+    JOB_ID_RE,
+    BulkItem,
+    body_hash,
+    idempotency_key_of,
+    job_id_for,
+    new_status_token,
+    parse_bulk_request,
+    token_matches,
+)
+from shared.bulk_orchestration import ORCHESTRATOR, JobPlan
+from shared.businesscentral import CollectionRef
+from shared.callers import caller_identity, check_scope
+from shared.handling import answer, check_query_names, settings_or_problem
+from shared.http import CoreRequest, CoreResponse, json_response, problem_response, request_id_of
+from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
+from shared.parsing import bad_guids
+from shared.payments import ApiVersion
+from shared.problems import Problem
+from shared.settings import Settings, public_base_url
+
+log = logging.getLogger(__name__)
+
+STATUS_ROUTE = "bulkPaymentUpdates"
+# Seconds a poller is asked to wait; a job of 1,000 updates takes a few seconds.
+POLL_AFTER_S = 2
+_RUNNING = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
+_NO_SUCH_JOB = "No such bulk job, or the token in the URL is not this job's."
+
+
+class JobStatus(Protocol):
+    """What the Durable client's ``get_status`` answers (false when unknown)."""
+
+    def __bool__(self) -> bool: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def runtime_status(self) -> Any: ...
+
+    @property
+    def input_(self) -> Any: ...
+
+    @property
+    def output(self) -> Any: ...
+
+    @property
+    def custom_status(self) -> Any: ...
+
+
+class JobClient(Protocol):
+    """The part of ``DurableOrchestrationClient`` the bulk routes use."""
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any | None = None,
+    ) -> str: ...
+
+    async def get_status(
+        self,
+        instance_id: str,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = False,
+    ) -> Any: ...
+
+
+# --- start ---------------------------------------------------------------------------
+
+
+async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreResponse:
+    """Validate every update, then start (or find) the job."""
+
+    async def work(settings: Settings, request_id: str) -> CoreResponse:
+        params = request.route_params
+        bad_guids(params, ("companyId", "journalId"))
+        version = cast(ApiVersion, params["apiVersion"])
+        company_id, journal_id = params["companyId"].lower(), params["journalId"].lower()
+        check_scope(settings, CollectionRef(version, company_id, journal_id))
+        check_query_names(request.query, ("validateOnly",))
+        validate_only = _validate_only(request.query)
+        items = parse_bulk_request(settings, version, request.headers, request.body)
+        if validate_only:
+            return json_response(200, {"valid": True, "total": len(items)}, request_id)
+        base = _base_url(settings)
+        key = idempotency_key_of(request.headers)
+        caller = caller_identity(settings, request.headers)
+        job_id = job_id_for(caller, company_id, journal_id, key)
+        digest = body_hash(version, items)
+        if key is not None:
+            existing = await _existing_job(jobs, job_id, digest)
+            if existing is not None:
+                return _accepted(base, job_id, existing, len(items), request_id)
+        token = new_status_token()
+        job = {
+            "jobId": job_id,
+            "version": version,
+            "companyId": company_id,
+            "journalId": journal_id,
+            "bodyHash": digest,
+            "token": token,
+            "batchSize": settings.bulk_batch_size,
+            "maxConcurrency": settings.bulk_max_concurrency,
+            "docsUrl": settings.problem_docs_url,
+            "items": [item.as_json() for item in items],
+        }
+        try:
+            await jobs.start_new(ORCHESTRATOR, job_id, dumps_exact(job).decode())
+        except Exception:
+            # The same key started a moment ago by a concurrent call: Durable
+            # refuses a second start of a running instance. That job is the answer.
+            existing = await _existing_job(jobs, job_id, digest) if key is not None else None
+            if existing is None:
+                raise
+            token = existing
+        log.info("request %s: bulk job %s started with %d updates", request_id, job_id, len(items))
+        return _accepted(base, job_id, token, len(items), request_id)
+
+    return await answer(request, "bulk start", work)
+
+
+def _validate_only(query: Mapping[str, str]) -> bool:
+    value = query.get("validateOnly")
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        raise Problem(
+            "invalid-query-parameter", 'validateOnly must be "true" or "false" when given.'
+        )
+    return value.lower() == "true"
+
+
+def _base_url(settings: Settings) -> str:
+    base = public_base_url(settings)
+    if base is None:
+        # The job's Location must be absolute, and the Host header is not trusted.
+        raise Problem(
+            "proxy-misconfigured",
+            "The proxy's settings are incomplete or invalid: WEBSITE_HOSTNAME. "
+            "An administrator must fix the app settings.",
+        )
+    return base
+
+
+async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> str | None:
+    """The token of the job already started under this id, if there is one;
+    422 when it was started with a different body."""
+    status = await jobs.get_status(job_id, show_input=True)
+    if not status:
+        return None
+    job = _job_input(status)
+    if job is None:
+        return None
+    if job.get("bodyHash") != digest:
+        raise Problem(
+            "idempotency-key-reused",
+            "This Idempotency-Key was already used for a different set of updates in this "
+            "journal. Use a new key for new updates.",
+        )
+    return str(job["token"])
+
+
+def _accepted(base: str, job_id: str, token: str, total: int, request_id: str) -> CoreResponse:
+    url = status_url(base, job_id, token)
+    body = {"jobId": job_id, "status": "Running", "statusUrl": url, "total": total}
+    return json_response(202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)})
+
+
+def status_url(base: str, job_id: str, token: str) -> str:
+    # The token is URL-safe base64: nothing to escape.
+    return f"{base}/{STATUS_ROUTE}/{job_id}?token={token}"
+
+
+def _job_input(status: Any) -> dict[str, Any] | None:
+    raw = status.input_
+    try:
+        data = loads_exact(raw.encode()) if isinstance(raw, str) else raw
+    except JsonBodyError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("token"), str):
+        return None
+    return data
+
+
+# --- status ---------------------------------------------------------------------------
+
+
+async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreResponse:
+    """A job's progress or results, for whoever holds its status URL."""
+    headers = request.headers
+    request_id = request_id_of(headers)
+    docs_url = None
+    try:
+        settings = settings_or_problem(request_id)
+        docs_url = settings.problem_docs_url
+        check_query_names(request.query, ("token",))
+        job_id = request.route_params.get("jobId", "")
+        token = request.query.get("token", "")
+        # Checked before the Durable API is asked: only job ids reach its URLs.
+        if not JOB_ID_RE.match(job_id) or not token:
+            raise Problem("not-found", _NO_SUCH_JOB)
+        status = await jobs.get_status(job_id, show_input=True)
+        job = _job_input(status) if status and status.name == ORCHESTRATOR else None
+        # One answer for "no such job" and "wrong token": a job id tells nothing.
+        if job is None or not token_matches(token, job["token"]):
+            raise Problem("not-found", _NO_SUCH_JOB)
+        response = _status_response(settings, job, status, token, request_id)
+    except Problem as problem:
+        response = problem_response(problem, request_id, headers, docs_url)
+    log.info("request %s: bulk status answered %s", request_id, response.status)
+    return response
+
+
+def _status_response(
+    settings: Settings, job: dict[str, Any], status: Any, token: str, request_id: str
+) -> CoreResponse:
+    runtime = getattr(status.runtime_status, "value", status.runtime_status)
+    total = len(job["items"])
+    if runtime in _RUNNING:
+        progress = status.custom_status if isinstance(status.custom_status, dict) else {}
+        body = {
+            "jobId": job["jobId"],
+            "status": "Running",
+            "total": total,
+            "done": int(progress.get("done", 0)),
+        }
+        url = status_url(_base_url(settings), job["jobId"], token)
+        return json_response(
+            202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)}
+        )
+    result = _job_output(status) if runtime == "Completed" else None
+    if result is None:
+        result = _stopped_job(job)
+    result.pop("peakBatchesInFlight", None)
+    return json_response(200, result, request_id)
+
+
+def _job_output(status: Any) -> dict[str, Any] | None:
+    raw = status.output
+    try:
+        data = loads_exact(raw.encode()) if isinstance(raw, str) else raw
+    except JsonBodyError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _stopped_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A job that ended without a result (it failed or was terminated): what
+    was sent is not known, so no item claims more than that."""
+    plan = JobPlan(len(job["items"]), 1, str(job.get("docsUrl") or ""), str(job["jobId"]))
+    items = [BulkItem.from_json(raw) for raw in job["items"]]
+    entries = [
+        {"id": item.payment_id, "clientRef": item.client_ref, **plan.lost()} for item in items
+    ]
+    return {
+        "jobId": job["jobId"],
+        "status": "Failed",
+        "total": len(entries),
+        "counts": {"updated": 0, "failed": 0, "unknown": len(entries)},
+        "items": entries,
+    }
