@@ -124,6 +124,24 @@ class JobPlan:
                     index, {"outcome": "failed", "status": status, "problem": problem}
                 )
 
+    def finish(self, step: Step, answer: Mapping[str, Any] | None) -> Step | None:
+        """A step ended (``answer`` is None if its activity failed). Returns the
+        step that takes over its slot, if any; otherwise the slot is free."""
+        follow: Step | None = None
+        if step.kind == "wait":
+            # The timer fired: the same slot now sends the batch again.
+            follow = Step("send", step.indexes, step.resends)
+        elif step.kind == "settle":
+            self.after_settle(step, answer or {})
+        elif answer is None:
+            # The activity itself failed: Business Central may have run the batch.
+            self.ready.appendleft(Step("settle", step.indexes))
+        else:
+            follow = self.after_send(step, answer)
+        if follow is None:
+            self.release()
+        return follow
+
     def after_send(self, step: Step, answer: Mapping[str, Any]) -> Step | None:
         """Record a batch's answer; return the step that keeps its slot, if any
         (a wait before resending), and queue item-by-item settling."""
@@ -287,24 +305,9 @@ def orchestrate(context: Any) -> Generator[Any, Any, str]:
         winner = yield context.task_any([task for task, _ in pending])
         position = next(i for i, (task, _) in enumerate(pending) if task is winner)
         task, step = pending.pop(position)
-        if step.kind == "wait":
-            # The timer fired: the same slot now sends the batch again.
-            schedule(Step("send", step.indexes, step.resends))
-            continue
-        answer = _answer_of(task)
-        follow = None
-        if step.kind == "send":
-            if answer is None:
-                # The activity itself failed: Business Central may have run the batch.
-                plan.ready.appendleft(Step("settle", step.indexes))
-            else:
-                follow = plan.after_send(step, answer)
-        else:
-            plan.after_settle(step, answer or {})
+        follow = plan.finish(step, _answer_of(task) if step.kind != "wait" else None)
         if follow is not None:
-            schedule(follow)  # keeps the slot it already holds
-        else:
-            plan.release()
+            schedule(follow)
         context.set_custom_status({"done": plan.done, "total": plan.total})
     return dumps_exact(job_result(job, plan)).decode()
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
-from azure.functions.decorators.http import HttpTrigger
 import pytest
+from azure.functions.decorators.http import HttpTrigger
 
 import function_app
 from shared import logsafety

@@ -1,0 +1,222 @@
+"""One $batch: what is sent, and how each operation's answer becomes the
+outcome the same PATCH would get alone. Business Central is a MockTransport
+here so that answers the sandbox never gives (a missing operation, an
+unreadable body) can be tried; the end-to-end tests use the sandbox."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from shared.batch import Operation, send_batch, settle_operations
+from shared.businesscentral import ForwardHeaders
+from shared.jsonio import dumps_exact
+from shared.resilience import Budget
+from shared.runtime import get_runtime
+from tests.unit.conftest import (
+    COMPANY,
+    ETAG,
+    JOURNAL,
+    NEW_ETAG,
+    FakeBusinessCentral,
+    bc_error,
+    bc_line,
+)
+
+IDS = [f"{n:08x}-1111-4000-8000-000000000000" for n in range(1, 11)]
+
+
+def ops(count: int, if_match: str = ETAG) -> list[Operation]:
+    return [Operation(i, IDS[i], if_match, {"amount": Decimal("1.10")}) for i in range(count)]
+
+
+async def send(operations: list[Operation]) -> Any:
+    return await send_batch(
+        get_runtime().bc,
+        operations,
+        "v2.0",
+        COMPANY,
+        JOURNAL,
+        ForwardHeaders("job-1"),
+        Budget(5),
+    )
+
+
+def exact(status: int, data: Any, **headers: str) -> httpx.Response:
+    """An answer with exact decimals, as Business Central writes them."""
+    return httpx.Response(
+        status, content=dumps_exact(data), headers={"content-type": "application/json", **headers}
+    )
+
+
+def batch_answer(*responses: dict[str, Any]) -> httpx.Response:
+    return exact(200, {"responses": list(responses)})
+
+
+def op_ok(index: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": str(index),
+        "status": 200,
+        "headers": {"ETag": NEW_ETAG},
+        "body": bc_line(id=IDS[index], **{"amount": Decimal("2000.5"), **changes}),
+    }
+
+
+def op_error(index: int, status: int, code: str) -> dict[str, Any]:
+    body = json.loads(bc_error(status, code, "no").content)
+    return {"id": str(index), "status": status, "headers": {}, "body": body}
+
+
+async def test_the_batch_request_is_what_business_central_documents(
+    bc: FakeBusinessCentral,
+) -> None:
+    bc.responder = lambda request: batch_answer(op_ok(0), op_ok(1))
+    await send(ops(2))
+    request = bc.last
+    assert request.method == "POST"
+    assert request.url.path.endswith("/api/v2.0/$batch")
+    assert request.headers["prefer"] == "odata.continue-on-error"
+    assert "isolation" not in request.headers
+    assert "if-match" not in request.headers
+    assert request.headers["authorization"].startswith("Bearer ")
+    sent = json.loads(request.content, parse_float=Decimal)
+    assert sent["requests"][0] == {
+        "id": "0",
+        "method": "PATCH",
+        "url": (
+            f"companies({COMPANY})/customerPaymentJournals({JOURNAL})/customerPayments({IDS[0]})"
+        ),
+        "headers": {"Content-Type": "application/json", "If-Match": ETAG},
+        "body": {"amount": Decimal("1.10")},
+    }
+
+
+async def test_each_operation_gets_its_own_outcome(bc: FakeBusinessCentral) -> None:
+    bc.responder = lambda request: batch_answer(
+        op_ok(0, amount=Decimal("1.1")),
+        op_error(1, 400, "Application_StringExceededLength"),
+        op_error(2, 404, "BadRequest_NotFound"),
+        op_error(3, 409, "Request_EntityChanged"),
+        op_error(4, 429, "Application_TooManyRequests"),
+        op_error(5, 504, "GatewayTimeout"),
+    )
+    answer = await send(ops(7))
+    assert answer.settled[0].status == 200
+    assert answer.settled[0].line is not None
+    assert answer.settled[0].line["etag"] == NEW_ETAG
+    assert answer.settled[0].line["amount"] == Decimal("1.1")
+    assert not [k for k in answer.settled[0].line if k.startswith("@odata")]
+    assert (answer.settled[1].status, answer.settled[1].problem.slug) == (422, "upstream-rejected")  # type: ignore[union-attr]
+    assert (answer.settled[2].status, answer.settled[2].problem.slug) == (404, "not-found")  # type: ignore[union-attr]
+    # A changed ETag may be this very update from an earlier run: read first.
+    assert answer.unknown == (3, 5)
+    # Throttled (4) and never answered (6): not executed, sent again.
+    assert answer.resend == (4, 6)
+    assert answer.resend_problem is not None
+    assert answer.resend_problem.slug == "upstream-throttled"
+
+
+async def test_a_throttled_batch_is_resent_with_the_wait_it_asked_for(
+    bc: FakeBusinessCentral,
+) -> None:
+    bc.responder = lambda request: httpx.Response(
+        429, headers={"Retry-After": "7"}, json={"error": {"code": "x", "message": "slow"}}
+    )
+    answer = await send(ops(3))
+    assert (answer.resend, answer.retry_after, answer.settled, answer.unknown) == (
+        (0, 1, 2),
+        7.0,
+        {},
+        (),
+    )
+    assert len(bc.requests) == 1  # one attempt: the orchestrator waits, not the activity
+
+
+async def test_lost_or_unreadable_batch_answers_are_unknown(bc: FakeBusinessCentral) -> None:
+    for responder in (
+        lambda request: httpx.Response(200, content=b"<html>gateway</html>"),
+        lambda request: httpx.Response(504, content=b""),
+        _drop,
+    ):
+        bc.responder = responder
+        answer = await send(ops(2))
+        assert answer.unknown == (0, 1)
+        assert answer.settled == {}
+
+
+def _drop(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("no answer", request=request)
+
+
+async def test_a_refused_batch_fails_every_item_without_resending(
+    bc: FakeBusinessCentral,
+) -> None:
+    bc.responder = lambda request: bc_error(403, "Authentication_InvalidCredentials", "no")
+    answer = await send(ops(2))
+    assert {o.problem.slug for o in answer.settled.values()} == {"upstream-auth-failed"}  # type: ignore[union-attr]
+    assert answer.resend == ()
+
+
+async def test_nothing_sent_means_resend(bc: FakeBusinessCentral) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    bc.responder = refuse
+    answer = await send(ops(2))
+    assert answer.resend == (0, 1)
+    assert answer.resend_problem is not None
+    assert answer.resend_problem.slug == "upstream-unavailable"
+
+
+# --- settling item by item --------------------------------------------------------
+
+
+async def settle(operations: list[Operation]) -> Any:
+    return await settle_operations(
+        get_runtime().bc, operations, "v2.0", COMPANY, JOURNAL, ForwardHeaders("job-1"), 5
+    )
+
+
+async def test_settling_reads_before_resending(bc: FakeBusinessCentral) -> None:
+    """ETag unchanged: not applied, so sent again; changed and holding the
+    values: unknown with the current line; changed without them: 412."""
+    lines = {
+        IDS[0]: bc_line(id=IDS[0], amount=Decimal("3"), **{"@odata.etag": ETAG}),
+        IDS[1]: bc_line(id=IDS[1], amount=Decimal("1.1")),
+        IDS[2]: bc_line(id=IDS[2], amount=Decimal("5")),
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        payment = request.url.path.rsplit("(", 1)[1].rstrip(")")
+        if request.method == "GET":
+            return exact(200, lines[payment])
+        assert payment == IDS[0]
+        assert request.headers["if-match"] == ETAG
+        return exact(200, bc_line(id=IDS[0], amount=Decimal("1.1")))
+
+    bc.responder = answer
+    outcomes = await settle(ops(3))
+    assert outcomes[0].kind == "updated"
+    assert outcomes[1].kind == "unknown"
+    assert outcomes[1].status == 409
+    assert outcomes[1].line["etag"] == NEW_ETAG
+    assert (outcomes[2].status, outcomes[2].problem.slug) == (412, "etag-mismatch")
+    assert [r.method for r in bc.requests].count("PATCH") == 1
+
+
+async def test_settling_with_star_simply_sends_again(bc: FakeBusinessCentral) -> None:
+    bc.responder = lambda request: exact(200, bc_line(amount=Decimal("1.1")))
+    outcomes = await settle(ops(2, if_match="*"))
+    assert {o.kind for o in outcomes.values()} == {"updated"}
+    assert [r.method for r in bc.requests] == ["PATCH", "PATCH"]
+
+
+async def test_settling_that_cannot_read_stays_unknown(bc: FakeBusinessCentral) -> None:
+    bc.responder = lambda request: httpx.Response(500, content=b"")
+    outcomes = await settle(ops(1))
+    assert outcomes[0].kind == "unknown"
+    assert outcomes[0].status == 504
+    assert [r.method for r in bc.requests] == ["GET"]

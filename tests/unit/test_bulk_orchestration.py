@@ -1,0 +1,237 @@
+"""The bulk job's pure bookkeeping: chunks, the sliding window, waits before
+resending, merging in request order, counts and job status."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.bulk_orchestration import (
+    MAX_BACKOFF_S,
+    MAX_RESENDS,
+    MAX_WAIT_S,
+    JobPlan,
+    Step,
+    activity_input,
+    chunk,
+    job_result,
+    job_status,
+    resend_wait,
+)
+from shared.jsonio import loads_exact
+from shared.problems import Problem
+
+DOCS = "https://docs.example.test/problems"
+
+
+def problem(slug: str) -> dict[str, Any]:
+    return Problem(slug, "detail").as_json(DOCS, "job")
+
+
+def updated(index: int) -> dict[str, Any]:
+    return {"outcome": "updated", "status": 200, "etag": f'W/"{index}"', "line": {"n": index}}
+
+
+def failed(slug: str = "etag-mismatch") -> dict[str, Any]:
+    body = problem(slug)
+    return {"outcome": "failed", "status": body["status"], "problem": body}
+
+
+def job(total: int) -> dict[str, Any]:
+    return {
+        "jobId": "job",
+        "version": "v2.0",
+        "companyId": "c",
+        "journalId": "j",
+        "docsUrl": DOCS,
+        "items": [
+            {"index": i, "id": f"id-{i}", "ifMatch": "*", "changes": {}, "clientRef": f"r{i}"}
+            for i in range(total)
+        ],
+    }
+
+
+@given(st.integers(0, 400), st.integers(1, 100))
+def test_chunks_cover_every_index_once_in_order(total: int, size: int) -> None:
+    batches = chunk(range(total), size)
+    assert [i for batch in batches for i in batch] == list(range(total))
+    assert all(1 <= len(batch) <= size for batch in batches)
+    assert len(batches) == math.ceil(total / size)
+
+
+def test_chunk_refuses_an_empty_size() -> None:
+    with pytest.raises(ValueError, match="size"):
+        chunk([1], 0)
+
+
+def test_resend_wait_honours_retry_after_and_backs_off_without_it() -> None:
+    assert resend_wait(7.0, 1) == 7.0
+    assert resend_wait(0.0, 3) == 0.0
+    assert resend_wait(10_000.0, 1) == MAX_WAIT_S
+    assert [resend_wait(None, n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
+    assert resend_wait(None, 30) == MAX_BACKOFF_S
+
+
+def test_take_never_exceeds_the_window() -> None:
+    plan = JobPlan.start(1000, 100, 2)
+    first, second = plan.take(), plan.take()
+    assert first is not None
+    assert second is not None
+    assert (first.indexes[0], second.indexes[0]) == (0, 100)
+    assert plan.take() is None
+    assert plan.finish(first, {"settled": {str(i): updated(i) for i in first.indexes}}) is None
+    third = plan.take()
+    assert third is not None
+    assert third.indexes[0] == 200
+    assert plan.peak == 2
+
+
+def test_throttled_batch_keeps_its_slot_waits_then_resends() -> None:
+    plan = JobPlan.start(3, 3, 1, DOCS, "job")
+    send = plan.take()
+    assert send is not None
+    answer = {"resend": [0, 1, 2], "retryAfter": 3, "resendProblem": problem("upstream-throttled")}
+    wait = plan.finish(send, answer)
+    assert wait == Step("wait", (0, 1, 2), 1, 3.0)
+    assert plan.in_flight == 1
+    again = plan.finish(wait, None)
+    assert again == Step("send", (0, 1, 2), 1)
+    assert plan.in_flight == 1
+
+
+def test_throttling_is_bounded_then_the_items_fail_with_the_throttle_problem() -> None:
+    plan = JobPlan.start(2, 2, 1, DOCS, "job")
+    step = plan.take()
+    answer = {"resend": [0, 1], "retryAfter": None, "resendProblem": problem("upstream-throttled")}
+    rounds = 0
+    while step is not None:
+        step = plan.finish(step, answer if step.kind == "send" else None)
+        rounds += step is not None and step.kind == "wait"
+    assert rounds == MAX_RESENDS
+    assert plan.finished
+    assert {plan.results[i]["status"] for i in (0, 1)} == {429}
+    assert plan.results[0]["problem"]["type"].endswith("#upstream-throttled")
+
+
+def test_operations_not_executed_are_resent_at_once() -> None:
+    plan = JobPlan.start(3, 3, 1, DOCS, "job")
+    send = plan.take()
+    assert send is not None
+    follow = plan.finish(send, {"settled": {"0": failed()}, "resend": [1, 2]})
+    assert follow == Step("send", (1, 2), 1)
+    assert plan.results[0]["status"] == 412
+
+
+def test_unknown_items_are_settled_one_by_one_and_never_guessed() -> None:
+    plan = JobPlan.start(3, 3, 1, DOCS, "job")
+    send = plan.take()
+    assert send is not None
+    assert plan.finish(send, {"settled": {"0": updated(0)}, "unknown": [1, 2]}) is None
+    settle = plan.take()
+    assert settle == Step("settle", (1, 2))
+    assert plan.finish(settle, {"settled": {"1": updated(1)}}) is None
+    assert plan.results[2]["outcome"] == "unknown"
+    assert plan.results[2]["status"] == 504
+    assert plan.finished
+
+
+def test_a_failed_send_activity_settles_its_items() -> None:
+    plan = JobPlan.start(2, 2, 1)
+    send = plan.take()
+    assert send is not None
+    assert plan.finish(send, None) is None
+    assert plan.take() == Step("settle", (0, 1))
+
+
+def test_auth_failure_stops_the_job_and_fails_what_was_not_sent() -> None:
+    plan = JobPlan.start(300, 100, 1, DOCS, "job")
+    send = plan.take()
+    assert send is not None
+    auth = failed("upstream-auth-failed")
+    assert plan.finish(send, {"settled": {str(i): auth for i in send.indexes}}) is None
+    assert plan.take() is None
+    assert plan.finished
+    result = job_result(job(300), plan)
+    assert result["status"] == "Failed"
+    assert result["counts"] == {"updated": 0, "failed": 300, "unknown": 0}
+
+
+def test_results_are_merged_in_request_order_with_ids_and_client_refs() -> None:
+    plan = JobPlan.start(4, 2, 2, DOCS, "job")
+    a, b = plan.take(), plan.take()
+    assert a is not None
+    assert b is not None
+    plan.finish(b, {"settled": {"3": failed(), "2": updated(2)}})
+    plan.finish(a, {"settled": {"1": updated(1), "0": updated(0)}})
+    result = job_result(job(4), plan)
+    assert [(e["id"], e["clientRef"], e["outcome"]) for e in result["items"]] == [
+        ("id-0", "r0", "updated"),
+        ("id-1", "r1", "updated"),
+        ("id-2", "r2", "updated"),
+        ("id-3", "r3", "failed"),
+    ]
+    assert result["counts"] == {"updated": 3, "failed": 1, "unknown": 0}
+    assert result["status"] == "CompletedWithErrors"
+
+
+def test_job_status() -> None:
+    assert job_status([updated(0), updated(1)]) == "Completed"
+    assert job_status([updated(0), failed()]) == "CompletedWithErrors"
+    assert job_status([failed(), failed()]) == "CompletedWithErrors"
+    assert job_status([failed("identity-unavailable"), failed("upstream-auth-failed")]) == "Failed"
+    assert job_status([updated(0), failed("upstream-auth-failed")]) == "CompletedWithErrors"
+
+
+def test_activity_input_holds_only_the_steps_slice() -> None:
+    data = loads_exact(activity_input(job(300), Step("send", (100, 101))).encode())
+    assert [item["index"] for item in data["items"]] == [100, 101]
+    assert "clientRef" not in data["items"][0]
+    assert "token" not in data
+    assert data["docsUrl"] == DOCS
+
+
+answers = st.sampled_from(["ok", "throttled", "skipped", "unknown", "crash"])
+
+
+@given(
+    total=st.integers(1, 60),
+    size=st.integers(1, 10),
+    cap=st.integers(1, 4),
+    script=st.lists(st.tuples(st.integers(0, 10), answers), max_size=300),
+)
+def test_window_property(total: int, size: int, cap: int, script: list[tuple[int, str]]) -> None:
+    """Whatever order steps end in and whatever Business Central answers, the
+    window never holds more than the cap, the job ends, and every item gets
+    exactly one result."""
+    plan = JobPlan.start(total, size, cap, DOCS, "job")
+    running: list[Step] = []
+    moves = iter(script)
+    while not plan.finished:
+        while (step := plan.take()) is not None:
+            running.append(step)
+        assert len(running) == plan.in_flight <= cap
+        pick, kind = next(moves, (0, "ok"))
+        step = running.pop(pick % len(running))
+        follow = plan.finish(step, _answer(step, kind))
+        if follow is not None:
+            running.append(follow)
+    assert plan.peak <= cap
+    assert sorted(plan.results) == list(range(total))
+    assert all(r["outcome"] in ("updated", "failed", "unknown") for r in plan.results.values())
+
+
+def _answer(step: Step, kind: str) -> dict[str, Any] | None:
+    if step.kind == "wait" or kind == "crash":
+        return None
+    ok = {str(i): updated(i) for i in step.indexes}
+    if step.kind == "settle" or kind == "ok":
+        return {"settled": ok}
+    if kind == "throttled":
+        return {"resend": list(step.indexes), "resendProblem": problem("upstream-throttled")}
+    if kind == "skipped":
+        return {"settled": dict(list(ok.items())[:1]), "resend": list(step.indexes[1:])}
+    return {"unknown": list(step.indexes)}
