@@ -1,0 +1,276 @@
+"""The bulk start and status use cases against a recording job client (the
+Durable extension cannot run at unit level; the end-to-end tests drive the
+real SDK client through the local stand-in)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from shared.bulk_orchestration import ORCHESTRATOR
+from shared.bulk_service import handle_bulk_start, handle_bulk_status
+from shared.http import CoreRequest, CoreResponse
+from shared.jsonio import dumps_exact, loads_exact
+from tests.unit.conftest import COMPANY, ETAG, JOURNAL
+
+HOST = "proxy.example.test"
+IDS = [f"{n:08x}-2222-4000-8000-000000000000" for n in range(1, 6)]
+
+
+@dataclass
+class Status:
+    name: str | None = None
+    runtime_status: Any = None
+    input_: Any = None
+    output: Any = None
+    custom_status: Any = None
+
+    def __bool__(self) -> bool:
+        return self.name is not None
+
+
+@dataclass
+class RecordingJobs:
+    instances: dict[str, Status] = field(default_factory=dict)
+    started: list[tuple[str, str]] = field(default_factory=list)
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any | None = None,
+    ) -> str:
+        assert instance_id is not None
+        assert isinstance(client_input, str)
+        self.started.append((orchestration_function_name, instance_id))
+        self.instances[instance_id] = Status(
+            orchestration_function_name, "Running", client_input, None, {"done": 0}
+        )
+        return instance_id
+
+    async def get_status(
+        self,
+        instance_id: str,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = False,
+    ) -> Status:
+        return self.instances.get(instance_id, Status())
+
+
+@pytest.fixture
+def jobs(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> RecordingJobs:
+    monkeypatch.setenv("WEBSITE_HOSTNAME", HOST)
+    return RecordingJobs()
+
+
+def start_request(
+    updates: list[dict[str, Any]], query: dict[str, str] | None = None, **headers: str
+) -> CoreRequest:
+    return CoreRequest(
+        "POST",
+        {
+            "apiVersion": "v2.0",
+            "companyId": COMPANY,
+            "journalSet": "customerPaymentJournals",
+            "journalId": JOURNAL,
+        },
+        {
+            "content-type": "application/json",
+            **{k.replace("_", "-"): v for k, v in headers.items()},
+        },
+        dumps_exact({"updates": updates}),
+        query or {},
+    )
+
+
+def updates(amount: str = "10.50") -> list[dict[str, Any]]:
+    return [
+        {"id": IDS[0], "ifMatch": ETAG, "changes": {"amount": Decimal(amount)}, "clientRef": "r1"},
+        {"id": IDS[1], "ifMatch": "*", "changes": {"comment": "paid"}},
+    ]
+
+
+def body(response: CoreResponse) -> Any:
+    return loads_exact(response.body)
+
+
+async def test_start_answers_202_with_an_absolute_location_and_starts_once(
+    jobs: RecordingJobs,
+) -> None:
+    response = await handle_bulk_start(start_request(updates()), jobs)
+    assert response.status == 202, response.body
+    location = response.headers["Location"]
+    parts = urlsplit(location)
+    assert (parts.scheme, parts.netloc) == ("https", HOST)
+    job_id = parts.path.rsplit("/", 1)[1]
+    assert parts.path == f"/api/bulkPaymentUpdates/{job_id}"
+    assert body(response) == {
+        "jobId": job_id,
+        "status": "Running",
+        "statusUrl": location,
+        "total": 2,
+    }
+    assert int(response.headers["Retry-After"]) >= 1
+    assert jobs.started == [(ORCHESTRATOR, job_id)]
+    job = loads_exact(jobs.instances[job_id].input_.encode())
+    assert job["token"] == parse_qs(parts.query)["token"][0]
+    assert [item["id"] for item in job["items"]] == IDS[:2]
+    assert job["items"][0]["changes"] == {"amount": Decimal("10.50")}
+    assert (job["batchSize"], job["maxConcurrency"]) == (100, 2)
+
+
+async def test_validation_failure_or_validate_only_starts_nothing(jobs: RecordingJobs) -> None:
+    bad = updates()
+    bad[1]["changes"] = {"amount": "1.234"}
+    response = await handle_bulk_start(start_request(bad), jobs)
+    assert response.status == 422
+    assert body(response)["errors"][0]["field"] == "updates[1].changes.amount"
+    checked = await handle_bulk_start(start_request(updates(), {"validateOnly": "true"}), jobs)
+    assert (checked.status, body(checked)) == (200, {"valid": True, "total": 2})
+    wrong = await handle_bulk_start(start_request(updates(), {"validateOnly": "yes"}), jobs)
+    assert wrong.status == 400
+    assert jobs.started == []
+
+
+async def test_allow_lists_are_checked_before_anything_starts(
+    jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import runtime
+
+    monkeypatch.setenv("ALLOWED_JOURNAL_IDS", IDS[4])
+    runtime.reset_settings()
+    response = await handle_bulk_start(start_request(updates()), jobs)
+    assert response.status == 403
+    assert jobs.started == []
+
+
+async def test_the_same_key_and_body_return_the_same_job(jobs: RecordingJobs) -> None:
+    first = await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
+    again = await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
+    assert first.status == again.status == 202
+    assert first.headers["Location"] == again.headers["Location"]
+    assert len(jobs.started) == 1
+    # Finished jobs too: still 202 with the same Location, never a re-run.
+    (job_id,) = jobs.instances
+    jobs.instances[job_id].runtime_status = "Completed"
+    late = await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
+    assert late.headers["Location"] == first.headers["Location"]
+    assert len(jobs.started) == 1
+
+
+async def test_the_same_key_with_another_body_is_refused(jobs: RecordingJobs) -> None:
+    await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
+    other = await handle_bulk_start(start_request(updates("11"), idempotency_key="stmt-1"), jobs)
+    assert other.status == 422
+    assert body(other)["type"].endswith("#idempotency-key-reused")
+    assert len(jobs.started) == 1
+    fresh = await handle_bulk_start(start_request(updates("11"), idempotency_key="stmt-2"), jobs)
+    assert fresh.status == 202
+    assert len(jobs.started) == 2
+
+
+async def test_without_a_public_host_name_nothing_starts(
+    jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import runtime
+
+    monkeypatch.delenv("WEBSITE_HOSTNAME")
+    runtime.reset_settings()
+    response = await handle_bulk_start(start_request(updates()), jobs)
+    assert response.status == 500
+    assert "WEBSITE_HOSTNAME" in body(response)["detail"]
+    assert jobs.started == []
+
+
+def status_request(job_id: str, token: str | None) -> CoreRequest:
+    return CoreRequest("GET", {"jobId": job_id}, {}, b"", {} if token is None else {"token": token})
+
+
+async def started(jobs: RecordingJobs) -> tuple[str, str]:
+    response = await handle_bulk_start(start_request(updates()), jobs)
+    parts = urlsplit(response.headers["Location"])
+    return parts.path.rsplit("/", 1)[1], parse_qs(parts.query)["token"][0]
+
+
+async def test_status_while_running_and_when_done(jobs: RecordingJobs) -> None:
+    job_id, token = await started(jobs)
+    jobs.instances[job_id].custom_status = {"done": 1, "total": 2}
+    running = await handle_bulk_status(status_request(job_id, token), jobs)
+    assert running.status == 202
+    assert body(running) == {"jobId": job_id, "status": "Running", "total": 2, "done": 1}
+    assert running.headers["Location"].startswith(f"https://{HOST}/api/bulkPaymentUpdates/")
+    result = {
+        "jobId": job_id,
+        "status": "Completed",
+        "total": 2,
+        "counts": {"updated": 2, "failed": 0, "unknown": 0},
+        "items": [],
+        "peakBatchesInFlight": 1,
+    }
+    jobs.instances[job_id].runtime_status = "Completed"
+    jobs.instances[job_id].output = dumps_exact(result).decode()
+    done = await handle_bulk_status(status_request(job_id, token), jobs)
+    assert done.status == 200
+    assert body(done) == {k: v for k, v in result.items() if k != "peakBatchesInFlight"}
+
+
+async def test_a_job_that_crashed_claims_nothing(jobs: RecordingJobs) -> None:
+    job_id, token = await started(jobs)
+    jobs.instances[job_id].runtime_status = "Failed"
+    response = await handle_bulk_status(status_request(job_id, token), jobs)
+    data = body(response)
+    assert (response.status, data["status"]) == (200, "Failed")
+    assert [(i["id"], i["outcome"], i["status"]) for i in data["items"]] == [
+        (IDS[0], "unknown", 504),
+        (IDS[1], "unknown", 504),
+    ]
+
+
+async def test_wrong_token_and_unknown_job_get_the_same_404(jobs: RecordingJobs) -> None:
+    job_id, token = await started(jobs)
+    answers = [
+        await handle_bulk_status(status_request(job_id, token[:-1] + "x"), jobs),
+        await handle_bulk_status(status_request(job_id, None), jobs),
+        await handle_bulk_status(status_request("0" * 32, token), jobs),
+        await handle_bulk_status(status_request("../instances", token), jobs),
+    ]
+    assert {a.status for a in answers} == {404}
+    assert len({body(a)["detail"] for a in answers}) == 1
+    assert all(token.encode() not in a.body for a in answers)
+
+
+def principal(app_id: str) -> str:
+    claims = {"auth_typ": "aad", "claims": [{"typ": "appid", "val": app_id}]}
+    return base64.b64encode(json.dumps(claims).encode()).decode()
+
+
+async def test_entra_callers_have_their_own_keys_and_poll_without_credentials(
+    jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import runtime
+
+    monkeypatch.setenv("CALLER_AUTH", "entra")
+    monkeypatch.setenv("ALLOWED_CALLERS", f"{IDS[3]},{IDS[4]}")
+    runtime.reset_settings()
+    anonymous = await handle_bulk_start(start_request(updates(), idempotency_key="k"), jobs)
+    assert anonymous.status == 401
+    first = await handle_bulk_start(
+        start_request(updates(), idempotency_key="k", x_ms_client_principal=principal(IDS[3])),
+        jobs,
+    )
+    other = await handle_bulk_start(
+        start_request(updates("99"), idempotency_key="k", x_ms_client_principal=principal(IDS[4])),
+        jobs,
+    )
+    assert first.status == other.status == 202
+    assert first.headers["Location"] != other.headers["Location"]
+    parts = urlsplit(first.headers["Location"])
+    job_id, token = parts.path.rsplit("/", 1)[1], parse_qs(parts.query)["token"][0]
+    assert (await handle_bulk_status(status_request(job_id, token), jobs)).status == 202
