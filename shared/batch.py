@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from shared.businesscentral import (
     BusinessCentralClient,
@@ -22,9 +22,16 @@ from shared.businesscentral import (
     PaymentRef,
 )
 from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
-from shared.lines import NOT_A_LINE_DETAIL, normalize_entity
-from shared.payments import ApiVersion, holds_values
-from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem, problem_from_upstream
+from shared.lines import normalize_entity
+from shared.outcomes import (
+    PatchOutcome,
+    confirm_applied,
+    refused,
+    settle_after_unknown,
+    updated,
+)
+from shared.payments import ApiVersion
+from shared.problems import Problem, problem_from_upstream
 from shared.resilience import Budget, parse_retry_after
 
 CONTINUE_ON_ERROR = {"Prefer": "odata.continue-on-error"}
@@ -45,29 +52,6 @@ class Operation:
 
     def ref(self, version: ApiVersion, company_id: str, journal_id: str) -> PaymentRef:
         return PaymentRef(version, company_id, journal_id, self.payment_id)
-
-
-@dataclass(frozen=True)
-class PatchOutcome:
-    """What the same update would have got as a single PATCH."""
-
-    status: int
-    line: dict[str, Any] | None = None
-    problem: Problem | None = None
-
-    @property
-    def kind(self) -> Literal["updated", "failed", "unknown"]:
-        if self.status == 200:
-            return "updated"
-        if self.status == 504 or (
-            self.problem is not None and self.problem.slug == "outcome-unknown"
-        ):
-            return "unknown"
-        return "failed"
-
-
-def failed(problem: Problem) -> PatchOutcome:
-    return PatchOutcome(problem.status, None, problem)
 
 
 @dataclass(frozen=True)
@@ -133,6 +117,7 @@ async def send_batch(
             budget,
             body,
             CONTINUE_ON_ERROR,
+            min_time=bc.settings.min_attempt_s,
         )
     except NotSent as exc:
         return BatchAnswer({}, resend=indexes, resend_problem=exc.problem)
@@ -151,7 +136,7 @@ async def send_batch(
     if status != 200:
         # The batch itself was refused (auth, a malformed batch): nothing ran.
         problem = problem_from_upstream(status, response.content, if_match_sent=False)
-        return BatchAnswer({index: failed(problem) for index in indexes})
+        return BatchAnswer({index: refused(problem) for index in indexes})
     try:
         data = loads_exact(response.content)
     except JsonBodyError:
@@ -159,7 +144,13 @@ async def send_batch(
     answers = _responses_by_id(data)
     if answers is None:
         return BatchAnswer({}, unknown=indexes)
-    return _sort_operations(operations, answers)
+    answer, confirm = _sort_operations(operations, answers)
+    if confirm:
+        wanted = [op for op in operations if op.index in confirm]
+        answer.settled.update(
+            await _confirm_operations(bc, wanted, version, company_id, journal_id, forward, budget)
+        )
+    return answer
 
 
 def _responses_by_id(data: Any) -> dict[str, dict[str, Any]] | None:
@@ -174,8 +165,10 @@ def _responses_by_id(data: Any) -> dict[str, dict[str, Any]] | None:
 
 def _sort_operations(
     operations: Sequence[Operation], answers: Mapping[str, dict[str, Any]]
-) -> BatchAnswer:
+) -> tuple[BatchAnswer, tuple[int, ...]]:
+    """Each operation's fate, and the ones applied without a readable line."""
     settled: dict[int, PatchOutcome] = {}
+    confirm: list[int] = []
     resend: list[int] = []
     unknown: list[int] = []
     retry_after: float | None = None
@@ -200,20 +193,19 @@ def _sort_operations(
         elif 200 <= status < 300:
             body = answer.get("body")
             if isinstance(body, dict):
-                line, _ = normalize_entity(body, headers.get("etag"))
-                settled[op.index] = PatchOutcome(200, line)
+                settled[op.index] = updated(normalize_entity(body, headers.get("etag"))[0])
             else:
-                # BC says it was applied but the line is unreadable: read it back.
-                unknown.append(op.index)
+                confirm.append(op.index)
         elif status in (409, 412):
             # A changed ETag may be this very update, applied by an earlier run
             # of the same batch (activities run at least once): read first.
             unknown.append(op.index)
         else:
-            settled[op.index] = failed(
+            settled[op.index] = refused(
                 problem_from_upstream(status, dumps_exact(answer.get("body")), if_match_sent=True)
             )
-    return BatchAnswer(settled, tuple(resend), retry_after, tuple(unknown), resend_problem)
+    sorted_answer = BatchAnswer(settled, tuple(resend), retry_after, tuple(unknown), resend_problem)
+    return sorted_answer, tuple(confirm)
 
 
 def _lower(headers: Any) -> dict[str, str]:
@@ -222,7 +214,7 @@ def _lower(headers: Any) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
-# --- settling one update whose outcome is in doubt ---------------------------------
+# --- settling updates whose outcome is in doubt ----------------------------------
 
 
 async def settle_operations(
@@ -247,58 +239,21 @@ async def settle_operations(
     return dict(await asyncio.gather(*(one(op) for op in operations)))
 
 
-async def settle_after_unknown(
+async def _confirm_operations(
     bc: BusinessCentralClient,
-    ref: PaymentRef,
+    operations: Sequence[Operation],
+    version: ApiVersion,
+    company_id: str,
+    journal_id: str,
     forward: ForwardHeaders,
     budget: Budget,
-    changes: dict[str, Any],
-) -> PatchOutcome:
-    """An earlier PATCH of ``changes`` with ``forward.if_match`` may or may not
-    have been applied: read before resending. Never raises Problem."""
-    try:
-        if forward.if_match != "*":
-            line = await _read(bc, ref, forward, budget)
-            if line.get("etag") != forward.if_match:
-                if holds_values(line, changes):
-                    return PatchOutcome(409, line, _outcome_unknown())
-                return failed(problem_from_upstream(412, b"", if_match_sent=True))
-        result = await bc.request("PATCH", ref, forward, budget, dumps_exact(changes))
-    except Problem as problem:
-        if problem.slug in ("upstream-timeout", "upstream-error"):
-            return failed(Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL))
-        return failed(problem)
-    upstream = result.response
-    if 200 <= upstream.status_code < 300:
-        try:
-            data = loads_exact(upstream.content)
-        except JsonBodyError:
-            data = None
-        if isinstance(data, dict):
-            return PatchOutcome(200, normalize_entity(data, upstream.headers.get("etag"))[0])
-        return failed(Problem("upstream-timeout", NOT_A_LINE_DETAIL))
-    return failed(problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=True))
+) -> dict[int, PatchOutcome]:
+    """Operations Business Central answered 2xx without a readable line: the
+    write happened; read the line back to say what it holds."""
 
+    async def one(op: Operation) -> tuple[int, PatchOutcome]:
+        ref = op.ref(version, company_id, journal_id)
+        op_forward = dataclasses.replace(forward, if_match=op.if_match)
+        return op.index, await confirm_applied(bc, ref, op_forward, budget, op.changes)
 
-async def _read(
-    bc: BusinessCentralClient, ref: PaymentRef, forward: ForwardHeaders, budget: Budget
-) -> dict[str, Any]:
-    result = await bc.request("GET", ref, dataclasses.replace(forward, if_match=None), budget)
-    upstream = result.response
-    if upstream.status_code != 200:
-        raise Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL)
-    try:
-        data = loads_exact(upstream.content)
-    except JsonBodyError:
-        data = None
-    if not isinstance(data, dict):
-        raise Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL)
-    return normalize_entity(data, upstream.headers.get("etag"))[0]
-
-
-def _outcome_unknown() -> Problem:
-    return Problem(
-        "outcome-unknown",
-        "The line now holds the values sent, but its ETag changed: this update or someone "
-        "else's wrote them. The current line is in current.",
-    )
+    return dict(await asyncio.gather(*(one(op) for op in operations)))

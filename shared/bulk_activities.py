@@ -13,9 +13,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from shared.batch import BatchAnswer, Operation, PatchOutcome, send_batch, settle_operations
+from shared.batch import BatchAnswer, Operation, send_batch, settle_operations
 from shared.businesscentral import ForwardHeaders
 from shared.jsonio import dumps_exact, loads_exact
+from shared.outcomes import PatchOutcome
 from shared.resilience import Budget
 from shared.runtime import current_settings, get_runtime
 
@@ -33,13 +34,11 @@ def outcome_json(outcome: PatchOutcome, docs_url: str, job_id: str) -> dict[str,
     """An item's result as the job's status shows it."""
     data: dict[str, Any] = {"outcome": outcome.kind, "status": outcome.status}
     if outcome.problem is None and outcome.line is not None:
-        data["etag"] = outcome.line.get("etag")
+        data["etag"] = outcome.etag
         data["line"] = outcome.line
     if outcome.problem is not None:
-        problem = outcome.problem.as_json(docs_url, job_id)
-        if outcome.line is not None:
-            problem["current"] = outcome.line  # outcome-unknown: the line as it is now
-        data["problem"] = problem
+        # An outcome-unknown problem carries ``current``, the line as it is now.
+        data["problem"] = outcome.problem.as_json(docs_url, job_id)
     return data
 
 
@@ -80,7 +79,7 @@ async def send_batch_activity(payload: str) -> str:
         len(answer.resend),
         len(answer.unknown),
     )
-    docs_url = str(job.get("docsUrl") or settings.problem_docs_url)
+    docs_url = str(job.get("docsUrl") or settings.problems_url)
     return dumps_exact(answer_json(answer, docs_url, str(job["jobId"]))).decode()
 
 
@@ -99,7 +98,7 @@ async def settle_items_activity(payload: str) -> str:
         settings.sync_budget_s,
     )
     log.info("bulk job %s: settled %d updates one by one", job["jobId"], len(settled))
-    docs_url = str(job.get("docsUrl") or settings.problem_docs_url)
+    docs_url = str(job.get("docsUrl") or settings.problems_url)
     return dumps_exact(
         {
             "settled": {

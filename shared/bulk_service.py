@@ -14,6 +14,7 @@ from typing import Any, Protocol, cast
 from shared.bulk_jobs import (
     JOB_ID_RE,
     BulkItem,
+    JournalRef,
     body_hash,
     idempotency_key_of,
     job_id_for,
@@ -22,15 +23,14 @@ from shared.bulk_jobs import (
     token_matches,
 )
 from shared.bulk_orchestration import ORCHESTRATOR, JobPlan
-from shared.businesscentral import CollectionRef
-from shared.callers import caller_identity, check_scope
-from shared.handling import answer, check_query_names, settings_or_problem
-from shared.http import CoreRequest, CoreResponse, json_response, problem_response, request_id_of
+from shared.callers import caller_identity, check_caller, check_scope
+from shared.handling import handle
+from shared.http import CoreRequest, CoreResponse, json_response
 from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
-from shared.parsing import bad_guids
+from shared.parsing import bad_guids, check_route
 from shared.payments import ApiVersion
 from shared.problems import Problem
-from shared.settings import Settings, public_base_url
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +87,20 @@ class JobClient(Protocol):
 async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreResponse:
     """Validate every update, then start (or find) the job."""
 
-    async def work(settings: Settings, request_id: str) -> CoreResponse:
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
         params = request.route_params
+        check_route(params)
+        check_caller(settings, request.headers)
         bad_guids(params, ("companyId", "journalId"))
         version = cast(ApiVersion, params["apiVersion"])
         company_id, journal_id = params["companyId"].lower(), params["journalId"].lower()
-        check_scope(settings, CollectionRef(version, company_id, journal_id))
-        check_query_names(request.query, ("validateOnly",))
+        check_scope(settings, JournalRef(company_id, journal_id))
+        _check_query(request.query, ("validateOnly",))
         validate_only = _validate_only(request.query)
         items = parse_bulk_request(settings, version, request.headers, request.body)
         if validate_only:
             return json_response(200, {"valid": True, "total": len(items)}, request_id)
-        base = _base_url(settings)
+        base = settings.public_base_url
         key = idempotency_key_of(request.headers)
         caller = caller_identity(settings, request.headers)
         job_id = job_id_for(caller, company_id, journal_id, key)
@@ -117,7 +119,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             "token": token,
             "batchSize": settings.bulk_batch_size,
             "maxConcurrency": settings.bulk_max_concurrency,
-            "docsUrl": settings.problem_docs_url,
+            "docsUrl": settings.problems_url,
             "items": [item.as_json() for item in items],
         }
         try:
@@ -132,7 +134,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         log.info("request %s: bulk job %s started with %d updates", request_id, job_id, len(items))
         return _accepted(base, job_id, token, len(items), request_id)
 
-    return await answer(request, "bulk start", work)
+    return await handle(request, work, name="bulk start")
 
 
 def _validate_only(query: Mapping[str, str]) -> bool:
@@ -146,23 +148,21 @@ def _validate_only(query: Mapping[str, str]) -> bool:
     return value.lower() == "true"
 
 
-def _base_url(settings: Settings) -> str:
-    base = public_base_url(settings)
-    if base is None:
-        # The job's Location must be absolute, and the Host header is not trusted.
-        raise Problem(
-            "proxy-misconfigured",
-            "The proxy's settings are incomplete or invalid: WEBSITE_HOSTNAME. "
-            "An administrator must fix the app settings.",
-        )
-    return base
+def _check_query(query: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+    # ``code`` is the function key, which the Functions host reads first.
+    for name in query:
+        if name != "code" and name not in allowed:
+            raise Problem(
+                "invalid-query-parameter",
+                f"This route takes only these query parameters: {', '.join(allowed)}.",
+            )
 
 
 async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> str | None:
     """The token of the job already started under this id, if there is one;
     422 when it was started with a different body."""
     status = await jobs.get_status(job_id, show_input=True)
-    if not status:
+    if not status or status.name != ORCHESTRATOR:
         return None
     job = _job_input(status)
     if job is None:
@@ -202,14 +202,11 @@ def _job_input(status: Any) -> dict[str, Any] | None:
 
 
 async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreResponse:
-    """A job's progress or results, for whoever holds its status URL."""
-    headers = request.headers
-    request_id = request_id_of(headers)
-    docs_url = None
-    try:
-        settings = settings_or_problem(request_id)
-        docs_url = settings.problem_docs_url
-        check_query_names(request.query, ("token",))
+    """A job's progress or results, for whoever holds its status URL (no
+    caller check: flows poll Location without credentials)."""
+
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
+        _check_query(request.query, ("token",))
         job_id = request.route_params.get("jobId", "")
         token = request.query.get("token", "")
         # Checked before the Durable API is asked: only job ids reach its URLs.
@@ -220,11 +217,9 @@ async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreRespo
         # One answer for "no such job" and "wrong token": a job id tells nothing.
         if job is None or not token_matches(token, job["token"]):
             raise Problem("not-found", _NO_SUCH_JOB)
-        response = _status_response(settings, job, status, token, request_id)
-    except Problem as problem:
-        response = problem_response(problem, request_id, headers, docs_url)
-    log.info("request %s: bulk status answered %s", request_id, response.status)
-    return response
+        return _status_response(settings, job, status, token, request_id)
+
+    return await handle(request, work, name="bulk status")
 
 
 def _status_response(
@@ -240,7 +235,7 @@ def _status_response(
             "total": total,
             "done": int(progress.get("done", 0)),
         }
-        url = status_url(_base_url(settings), job["jobId"], token)
+        url = status_url(settings.public_base_url, job["jobId"], token)
         return json_response(
             202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)}
         )

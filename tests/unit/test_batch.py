@@ -202,7 +202,7 @@ async def test_settling_reads_before_resending(bc: FakeBusinessCentral) -> None:
     assert outcomes[0].kind == "updated"
     assert outcomes[1].kind == "unknown"
     assert outcomes[1].status == 409
-    assert outcomes[1].line["etag"] == NEW_ETAG
+    assert outcomes[1].problem.current["etag"] == NEW_ETAG
     assert (outcomes[2].status, outcomes[2].problem.slug) == (412, "etag-mismatch")
     assert [r.method for r in bc.requests].count("PATCH") == 1
 

@@ -42,6 +42,7 @@ def test_routes_methods_and_auth_levels() -> None:
     assert set(found) == {
         "payment",
         "openapi",
+        "problems",
         "health",
         "not_found",
         "bulk_start",

@@ -429,7 +429,7 @@ def test_import_with_bad_settings_logs_an_error_and_still_serves(
 def test_key_mode_protects_every_route_but_the_anonymous_ones() -> None:
     found = functions(function_app)
     # bulk_status is guarded by its per-job token instead (flows poll without keys).
-    anonymous = {"openapi", "health", "not_found", "bulk_status"}
+    anonymous = {"openapi", "problems", "health", "not_found", "bulk_status"}
     for name, fn in found.items():
         if not isinstance(trigger(fn), HttpTrigger):
             continue  # orchestrator and activities: not reachable over HTTP
