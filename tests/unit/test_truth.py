@@ -233,6 +233,12 @@ class ClosingCredential:
     async def close(self) -> None:
         self.closed = True
 
+    async def __aenter__(self) -> ClosingCredential:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()
+
 
 async def test_a_concurrent_401_does_not_close_a_credential_in_use() -> None:
     made: list[ClosingCredential] = []
