@@ -47,7 +47,7 @@ from sandbox.faults import (
     RuleError,
     corrupted,
 )
-from sandbox.requestlog import RequestLog
+from sandbox.requestlog import MAX_ENTRIES, RequestLog
 from sandbox.store import BcError, Data
 from sandbox.throttle import DEFAULT_CONCURRENT, DEFAULT_QUEUE, ConcurrencyGate, Throttled
 from sandbox.tokens import TokenIssuer, TokenRejected
@@ -79,14 +79,14 @@ class Latency:
 class SandboxState:
     """Everything the admin API can inspect or change, in one place."""
 
-    def __init__(self, identity_header: str) -> None:
+    def __init__(self, identity_header: str, max_logged_requests: int = MAX_ENTRIES) -> None:
         self.identity_header = identity_header
         self.tokens = TokenIssuer(lifetime_s=DEFAULT_TOKEN_LIFETIME_S)
         self.data = Data.from_seed()
         self.bc = BusinessCentral(lambda: self.data, self._set_data)
         self.faults = FaultRules()
         self.latency = Latency()
-        self.requests = RequestLog()
+        self.requests = RequestLog(max_logged_requests)
         self.token_requests = 0
         self.gate = ConcurrencyGate()
         # How a failing $batch operation affects the rest (see sandbox.bc).
@@ -108,11 +108,16 @@ class SandboxState:
         self.stop_batch_on_error = False
 
 
-def create_sandbox_app(*, identity_header: str) -> Starlette:
-    """A fresh sandbox with the seed data and its own token signing key."""
+def create_sandbox_app(
+    *, identity_header: str, max_logged_requests: int = MAX_ENTRIES
+) -> Starlette:
+    """A fresh sandbox with the seed data and its own token signing key.
+
+    ``max_logged_requests`` bounds the request log (tests make it small).
+    """
     if not identity_header:
         raise ValueError("identity_header must not be empty")
-    state = SandboxState(identity_header)
+    state = SandboxState(identity_header, max_logged_requests)
     routes = [
         Route(IDENTITY_PATH, _identity_endpoint(state), methods=["GET"]),
         Route("/v2.0/{rest:path}", _bc_endpoint(state), methods=_BC_METHODS),

@@ -26,6 +26,10 @@ class RequestLog:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
 
+    @property
+    def max_entries(self) -> int:
+        return self._entries.maxlen or 0
+
     def record(self, request: Request, body: bytes, received: dt.datetime) -> dict[str, Any]:
         """Add an entry and return it; the caller fills in ``processedStatus``."""
         entry = _entry(request, body, received)

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from sandbox.app import SERVER_OPTIONS, create_sandbox_app
+from sandbox.requestlog import MAX_ENTRIES
 from sandbox.serving import BackgroundServer, serve_in_thread
 
 
@@ -177,10 +178,12 @@ class RunningSandbox:
 
 
 @contextmanager
-def start_sandbox(identity_header: str | None = None) -> Iterator[RunningSandbox]:
+def start_sandbox(
+    identity_header: str | None = None, max_logged_requests: int = MAX_ENTRIES
+) -> Iterator[RunningSandbox]:
     """Serve a fresh sandbox on a free loopback port until the block ends."""
     header = identity_header or secrets.token_urlsafe(24)
-    app = create_sandbox_app(identity_header=header)
+    app = create_sandbox_app(identity_header=header, max_logged_requests=max_logged_requests)
     with serve_in_thread(app, **SERVER_OPTIONS) as server, httpx.Client(timeout=10) as http:
         seed = json.loads(http.get(f"{server.url}/_sandbox/seed").text, parse_float=Decimal)
         running = RunningSandbox(server.url, header, seed, server, http)
