@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from tests.sandbox.helpers import exact
 
 
-def _journal_lines(sandbox, client, company: int = 0, journal: int = 0) -> list[dict]:
+def _journal_lines(sandbox, client, company: int = 0, journal: int = 0) -> list[dict[str, Any]]:
     c = sandbox.seed["companies"][company]
     j = c["journals"][journal]
     url = f"{sandbox.api_url()}/companies({c['id']})/customerPaymentJournals({j['id']})"
@@ -49,7 +50,11 @@ def test_added_lines_can_be_patched_with_their_etag(sandbox, client):
     [line_id] = sandbox.add_lines(1)
     url = sandbox.line_url(line_id)
     etag = client.get(url).headers["etag"]
-    patched = client.patch(url, json={"amount": Decimal("12.5")}, headers={"If-Match": etag})
+    patched = client.patch(
+        url,
+        content=b'{"amount": 12.50}',
+        headers={"If-Match": etag, "Content-Type": "application/json"},
+    )
     assert patched.status_code == 200, patched.text
     assert exact(patched)["amount"] == Decimal("12.5")
     stale = client.patch(url, json={"amount": 1}, headers={"If-Match": etag})
