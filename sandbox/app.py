@@ -12,12 +12,14 @@ A Business Central request goes through these steps:
    processing takes it here: Business Central never sees it, so it takes no
    concurrency slot (it is still delayed by the latency setting);
 3. otherwise it waits for one of its principal's slots (the token's ``oid``;
-   :mod:`sandbox.throttle`), or gets 429 when the queue is full; a request
-   whose token is refused is answered 401 without a slot, as there is no
-   principal to count it against;
-4. Business Central's logic runs, then the answer waits out the latency
-   (``ms``, plus ``perBatchOperationMs`` per ``$batch`` operation run, plus a
-   rule's ``delayMs``) while still holding the slot;
+   :mod:`sandbox.throttle`), or gets 429 ``Application_TooManyRequests``
+   when the queue is full (logged with ``processedStatus`` 429: Business
+   Central, not a rule, refused it); a request whose token is refused is
+   answered 401 without a slot, as there is no principal to count it against;
+4. Business Central's logic runs, then the answer waits out the latency in
+   force at that moment (``ms``, plus ``perBatchOperationMs`` per ``$batch``
+   operation run, plus a rule's ``delayMs``) while still holding the slot;
+   the log entry's ``delayedMs`` says how long;
 5. a ``drop: "after"`` or ``corruptBody`` rule spoils the delivery.
 """
 

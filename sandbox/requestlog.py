@@ -1,7 +1,10 @@
 """The log of Business Central requests the admin API shows.
 
 Bounded, so a long benchmark or ``make run`` session cannot grow the sandbox
-without limit: only the most recent :data:`MAX_ENTRIES` are kept. Secrets
+without limit: only the most recent :data:`MAX_ENTRIES` are kept. Each entry
+says when it was received (``receivedAt``, UTC, milliseconds), what Business
+Central's logic answered (``processedStatus``) and how long the answer was
+held back (``delayedMs``). Secrets
 never enter it (bearer tokens are redacted as the entry is made).
 """
 
@@ -71,4 +74,7 @@ def _entry(request: Request, body: bytes, received: dt.datetime) -> dict[str, An
         # The status the emulator's own logic produced; None while unprocessed
         # and when a fault rule answered or dropped the request instead.
         "processedStatus": None,
+        # How long the answer was held back (latency and a rule's delayMs);
+        # None until that is known.
+        "delayedMs": None,
     }
