@@ -69,13 +69,7 @@ async def overflow(sandbox: RunningSandbox, requests: int) -> None:
 
 async def batch_against_singles(sandbox: RunningSandbox, ids: list[str]) -> None:
     ops = [
-        {
-            "id": str(n),
-            "method": "PATCH",
-            "url": sandbox.line_url(line_id).removeprefix(sandbox.api_url() + "/"),
-            "headers": {"If-Match": "*"},
-            "body": {"comment": f"batch {n}"},
-        }
+        sandbox.patch_operation(str(n), line_id, {"comment": f"batch {n}"})
         for n, line_id in enumerate(ids)
     ]
     async with _client(sandbox) as http:

@@ -66,6 +66,25 @@ class RunningSandbox:
             f"/customerPayments({p['id']})"
         )
 
+    def patch_operation(
+        self,
+        op_id: str,
+        line_id: str,
+        body: dict[str, Any],
+        if_match: str = "*",
+        company: int = 0,
+        journal: int = 0,
+    ) -> dict[str, Any]:
+        """One PATCH for a ``$batch`` body, its URL relative to the API root."""
+        url = self.line_url(line_id, company=company, journal=journal)
+        return {
+            "id": op_id,
+            "method": "PATCH",
+            "url": url.removeprefix(self.api_url() + "/"),
+            "headers": {"Content-Type": "application/json", "If-Match": if_match},
+            "body": body,
+        }
+
     def environment_variables(self) -> dict[str, str]:
         """Settings that point the proxy at this sandbox."""
         return {

@@ -85,13 +85,7 @@ def test_five_thousand_lines_in_one_call(sandbox, client):
 def test_a_batch_can_update_added_lines(sandbox, client):
     ids = sandbox.add_lines(100)
     ops = [
-        {
-            "id": str(n),
-            "method": "PATCH",
-            "url": sandbox.line_url(line_id).removeprefix(sandbox.api_url() + "/"),
-            "headers": {"If-Match": "*"},
-            "body": {"comment": f"bulk {n}"},
-        }
+        sandbox.patch_operation(str(n), line_id, {"comment": f"bulk {n}"})
         for n, line_id in enumerate(ids)
     ]
     answers = client.post(f"{sandbox.api_url()}/$batch", json={"requests": ops}).json()
