@@ -10,6 +10,7 @@ in doubt is settled by reading the line before anything is sent again.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,7 +50,8 @@ def answer_json(answer: BatchAnswer, docs_url: str, job_id: str) -> dict[str, An
             for index, outcome in answer.settled.items()
         },
         "resend": list(answer.resend),
-        "retryAfter": answer.retry_after,
+        # Whole seconds: payloads are exact JSON, which has no binary floats.
+        "retryAfter": None if answer.retry_after is None else math.ceil(answer.retry_after),
         "unknown": list(answer.unknown),
         "resendProblem": (
             answer.resend_problem.as_json(docs_url, job_id) if answer.resend_problem else None
