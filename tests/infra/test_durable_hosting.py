@@ -27,6 +27,8 @@ def test_host_json_configures_the_task_hub_on_the_host_storage() -> None:
     assert 3 <= len(durable["hubName"]) <= 45
     # The connection is a prefix of settings, not a connection string.
     assert durable["storageProvider"] == {"connectionName": "AzureWebJobsStorage"}
+    # A job's input holds its status token: never copied into the logs.
+    assert durable["tracing"]["traceInputsAndOutputs"] is False
     settings = host_settings()
     assert {f"AzureWebJobsStorage__{s}ServiceUri" for s in ("blob", "queue", "table")} <= set(
         settings
