@@ -42,6 +42,18 @@ _GATEWAY = frozenset({502, 504})
 
 
 @dataclass(frozen=True)
+class Journal:
+    """The journal a bulk job updates: API version and validated ids."""
+
+    version: ApiVersion
+    company_id: str
+    journal_id: str
+
+    def line(self, payment_id: str) -> PaymentRef:
+        return PaymentRef(self.version, self.company_id, self.journal_id, payment_id)
+
+
+@dataclass(frozen=True)
 class Operation:
     """One update of a bulk job: ``index`` is its place in the request."""
 
@@ -49,9 +61,6 @@ class Operation:
     payment_id: str
     if_match: str
     changes: dict[str, Any]
-
-    def ref(self, version: ApiVersion, company_id: str, journal_id: str) -> PaymentRef:
-        return PaymentRef(version, company_id, journal_id, self.payment_id)
 
 
 @dataclass(frozen=True)
@@ -80,15 +89,13 @@ def operation_url(ref: PaymentRef) -> str:
     )
 
 
-def batch_body(
-    operations: Sequence[Operation], version: ApiVersion, company_id: str, journal_id: str
-) -> dict[str, Any]:
+def batch_body(operations: Sequence[Operation], journal: Journal) -> dict[str, Any]:
     return {
         "requests": [
             {
                 "id": str(op.index),
                 "method": "PATCH",
-                "url": operation_url(op.ref(version, company_id, journal_id)),
+                "url": operation_url(journal.line(op.payment_id)),
                 "headers": {"Content-Type": "application/json", "If-Match": op.if_match},
                 "body": op.changes,
             }
@@ -100,19 +107,17 @@ def batch_body(
 async def send_batch(
     bc: BusinessCentralClient,
     operations: Sequence[Operation],
-    version: ApiVersion,
-    company_id: str,
-    journal_id: str,
+    journal: Journal,
     forward: ForwardHeaders,
     budget: Budget,
 ) -> BatchAnswer:
     """Send one ``$batch`` once and sort every operation by what is known of it."""
     indexes = tuple(op.index for op in operations)
-    body = dumps_exact(batch_body(operations, version, company_id, journal_id))
+    body = dumps_exact(batch_body(operations, journal))
     try:
         response = await bc.send_once(
             "POST",
-            f"{bc.api_root(version)}/$batch",
+            f"{bc.api_root(journal.version)}/$batch",
             dataclasses.replace(forward, if_match=None),
             budget,
             body,
@@ -147,9 +152,7 @@ async def send_batch(
     answer, confirm = _sort_operations(operations, answers)
     if confirm:
         wanted = [op for op in operations if op.index in confirm]
-        answer.settled.update(
-            await _confirm_operations(bc, wanted, version, company_id, journal_id, forward, budget)
-        )
+        answer.settled.update(await _confirm_operations(bc, wanted, journal, forward, budget))
     return answer
 
 
@@ -220,9 +223,7 @@ def _lower(headers: Any) -> dict[str, str]:
 async def settle_operations(
     bc: BusinessCentralClient,
     operations: Sequence[Operation],
-    version: ApiVersion,
-    company_id: str,
-    journal_id: str,
+    journal: Journal,
     forward: ForwardHeaders,
     budget_s: float,
 ) -> dict[int, PatchOutcome]:
@@ -231,7 +232,7 @@ async def settle_operations(
     keeps these from flooding Business Central."""
 
     async def one(op: Operation) -> tuple[int, PatchOutcome]:
-        ref = op.ref(version, company_id, journal_id)
+        ref = journal.line(op.payment_id)
         op_forward = dataclasses.replace(forward, if_match=op.if_match)
         outcome = await settle_after_unknown(bc, ref, op_forward, Budget(budget_s), op.changes)
         return op.index, outcome
@@ -242,9 +243,7 @@ async def settle_operations(
 async def _confirm_operations(
     bc: BusinessCentralClient,
     operations: Sequence[Operation],
-    version: ApiVersion,
-    company_id: str,
-    journal_id: str,
+    journal: Journal,
     forward: ForwardHeaders,
     budget: Budget,
 ) -> dict[int, PatchOutcome]:
@@ -252,7 +251,7 @@ async def _confirm_operations(
     write happened; read the line back to say what it holds."""
 
     async def one(op: Operation) -> tuple[int, PatchOutcome]:
-        ref = op.ref(version, company_id, journal_id)
+        ref = journal.line(op.payment_id)
         op_forward = dataclasses.replace(forward, if_match=op.if_match)
         return op.index, await confirm_applied(bc, ref, op_forward, budget, op.changes)
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from shared.batch import BatchAnswer, Operation, send_batch, settle_operations
+from shared.batch import BatchAnswer, Journal, Operation, send_batch, settle_operations
 from shared.businesscentral import ForwardHeaders
 from shared.jsonio import dumps_exact, loads_exact
 from shared.outcomes import PatchOutcome
@@ -59,20 +59,21 @@ def answer_json(answer: BatchAnswer, docs_url: str, job_id: str) -> dict[str, An
     }
 
 
+def _read(payload: str) -> tuple[dict[str, Any], Journal, list[Operation], ForwardHeaders]:
+    job = loads_exact(payload.encode())
+    journal = Journal(job["version"], job["companyId"], job["journalId"])
+    return job, journal, _operations(job), ForwardHeaders(request_id=str(job["jobId"]))
+
+
+def _docs_url(job: Mapping[str, Any]) -> str:
+    return str(job.get("docsUrl") or current_settings().problems_url)
+
+
 async def send_batch_activity(payload: str) -> str:
     """Send one ``$batch`` of the job's updates; say what became of each."""
-    job = loads_exact(payload.encode())
-    settings = current_settings()
-    operations = _operations(job)
-    answer = await send_batch(
-        get_runtime().bc,
-        operations,
-        job["version"],
-        job["companyId"],
-        job["journalId"],
-        ForwardHeaders(request_id=str(job["jobId"])),
-        Budget(settings.sync_budget_s),
-    )
+    job, journal, operations, forward = _read(payload)
+    budget = Budget(current_settings().sync_budget_s)
+    answer = await send_batch(get_runtime().bc, operations, journal, forward, budget)
     log.info(
         "bulk job %s: batch of %d: %d settled, %d to resend, %d to settle one by one",
         job["jobId"],
@@ -81,31 +82,16 @@ async def send_batch_activity(payload: str) -> str:
         len(answer.resend),
         len(answer.unknown),
     )
-    docs_url = str(job.get("docsUrl") or settings.problems_url)
-    return dumps_exact(answer_json(answer, docs_url, str(job["jobId"]))).decode()
+    return dumps_exact(answer_json(answer, _docs_url(job), str(job["jobId"]))).decode()
 
 
 async def settle_items_activity(payload: str) -> str:
     """Settle updates whose outcome is unknown, each by read-before-resend."""
-    job = loads_exact(payload.encode())
-    settings = current_settings()
-    operations = _operations(job)
-    settled = await settle_operations(
-        get_runtime().bc,
-        operations,
-        job["version"],
-        job["companyId"],
-        job["journalId"],
-        ForwardHeaders(request_id=str(job["jobId"])),
-        settings.sync_budget_s,
-    )
+    job, journal, operations, forward = _read(payload)
+    budget_s = current_settings().sync_budget_s
+    settled = await settle_operations(get_runtime().bc, operations, journal, forward, budget_s)
     log.info("bulk job %s: settled %d updates one by one", job["jobId"], len(settled))
-    docs_url = str(job.get("docsUrl") or settings.problems_url)
+    docs_url, job_id = _docs_url(job), str(job["jobId"])
     return dumps_exact(
-        {
-            "settled": {
-                str(index): outcome_json(outcome, docs_url, str(job["jobId"]))
-                for index, outcome in settled.items()
-            }
-        }
+        {"settled": {str(i): outcome_json(o, docs_url, job_id) for i, o in settled.items()}}
     ).decode()

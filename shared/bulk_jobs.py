@@ -37,14 +37,6 @@ _ITEM_KEYS = ("id", "ifMatch", "changes", "clientRef")
 
 
 @dataclass(frozen=True)
-class JournalRef:
-    """The journal a bulk job updates (validated GUIDs, lower-case)."""
-
-    company_id: str
-    journal_id: str
-
-
-@dataclass(frozen=True)
 class BulkItem:
     """One validated update; ``changes`` are exactly what a PATCH would send."""
 

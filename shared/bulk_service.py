@@ -11,10 +11,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol, cast
 
+from shared.batch import Journal
 from shared.bulk_jobs import (
     JOB_ID_RE,
     BulkItem,
-    JournalRef,
     body_hash,
     idempotency_key_of,
     job_id_for,
@@ -94,7 +94,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         bad_guids(params, ("companyId", "journalId"))
         version = cast(ApiVersion, params["apiVersion"])
         company_id, journal_id = params["companyId"].lower(), params["journalId"].lower()
-        check_scope(settings, JournalRef(company_id, journal_id))
+        check_scope(settings, Journal(version, company_id, journal_id))
         _check_query(request.query, ("validateOnly",))
         validate_only = _validate_only(request.query)
         items = parse_bulk_request(settings, version, request.headers, request.body)
@@ -187,15 +187,18 @@ def status_url(base: str, job_id: str, token: str) -> str:
     return f"{base}/{STATUS_ROUTE}/{job_id}?token={token}"
 
 
-def _job_input(status: Any) -> dict[str, Any] | None:
-    raw = status.input_
+def _exact_object(raw: Any) -> dict[str, Any] | None:
+    """An instance's input or output: the exact JSON text this app wrote."""
     try:
         data = loads_exact(raw.encode()) if isinstance(raw, str) else raw
     except JsonBodyError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("token"), str):
-        return None
-    return data
+    return data if isinstance(data, dict) else None
+
+
+def _job_input(status: Any) -> dict[str, Any] | None:
+    data = _exact_object(status.input_)
+    return data if data is not None and isinstance(data.get("token"), str) else None
 
 
 # --- status ---------------------------------------------------------------------------
@@ -239,20 +242,11 @@ def _status_response(
         return json_response(
             202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)}
         )
-    result = _job_output(status) if runtime == "Completed" else None
+    result = _exact_object(status.output) if runtime == "Completed" else None
     if result is None:
         result = _stopped_job(job)
     result.pop("peakBatchesInFlight", None)
     return json_response(200, result, request_id)
-
-
-def _job_output(status: Any) -> dict[str, Any] | None:
-    raw = status.output
-    try:
-        data = loads_exact(raw.encode()) if isinstance(raw, str) else raw
-    except JsonBodyError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _stopped_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from shared.batch import Operation, send_batch, settle_operations
+from shared.batch import Journal, Operation, send_batch, settle_operations
 from shared.businesscentral import ForwardHeaders
 from shared.jsonio import dumps_exact
 from shared.resilience import Budget
@@ -26,6 +26,7 @@ from tests.unit.conftest import (
     bc_line,
 )
 
+THE_JOURNAL = Journal("v2.0", COMPANY, JOURNAL)
 IDS = [f"{n:08x}-1111-4000-8000-000000000000" for n in range(1, 11)]
 
 
@@ -35,13 +36,7 @@ def ops(count: int, if_match: str = ETAG) -> list[Operation]:
 
 async def send(operations: list[Operation]) -> Any:
     return await send_batch(
-        get_runtime().bc,
-        operations,
-        "v2.0",
-        COMPANY,
-        JOURNAL,
-        ForwardHeaders("job-1"),
-        Budget(5),
+        get_runtime().bc, operations, THE_JOURNAL, ForwardHeaders("job-1"), Budget(5)
     )
 
 
@@ -176,7 +171,7 @@ async def test_nothing_sent_means_resend(bc: FakeBusinessCentral) -> None:
 
 async def settle(operations: list[Operation]) -> Any:
     return await settle_operations(
-        get_runtime().bc, operations, "v2.0", COMPANY, JOURNAL, ForwardHeaders("job-1"), 5
+        get_runtime().bc, operations, THE_JOURNAL, ForwardHeaders("job-1"), 5
     )
 
 
