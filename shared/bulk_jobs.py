@@ -107,18 +107,20 @@ def parse_bulk_request(
     seen: set[str] = set()
     for index, raw in enumerate(updates):
         item = _parse_item(settings, version, index, raw, errors)
-        if item is None:
-            continue
-        if item.payment_id in seen:
-            errors.append(
-                FieldError(
-                    f"updates[{index}].id",
-                    "duplicate_id",
-                    "this line is already updated by an earlier item of the same job",
+        if item is not None:
+            items.append(item)
+        # Duplicates count whatever else is wrong with either item.
+        payment_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(payment_id, str) and GUID_RE.match(payment_id):
+            if payment_id.lower() in seen:
+                errors.append(
+                    FieldError(
+                        f"updates[{index}].id",
+                        "duplicate_id",
+                        "this line is already updated by an earlier item of the same job",
+                    )
                 )
-            )
-        seen.add(item.payment_id)
-        items.append(item)
+            seen.add(payment_id.lower())
     if errors:
         raise bulk_validation_problem(errors)
     return items

@@ -188,11 +188,17 @@ def status_url(base: str, job_id: str, token: str) -> str:
 
 
 def _exact_object(raw: Any) -> dict[str, Any] | None:
-    """An instance's input or output: the exact JSON text this app wrote."""
-    try:
-        data = loads_exact(raw.encode()) if isinstance(raw, str) else raw
-    except JsonBodyError:
-        return None
+    """An instance's input or output: the exact JSON text this app wrote. The
+    Durable client carries a text input as a JSON string, so the status may
+    show it as that string's JSON form: one more level is unwrapped then."""
+    data = raw
+    for _ in range(2):
+        if not isinstance(data, str):
+            break
+        try:
+            data = loads_exact(data.encode())
+        except JsonBodyError:
+            return None
     return data if isinstance(data, dict) else None
 
 

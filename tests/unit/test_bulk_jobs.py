@@ -109,6 +109,12 @@ def test_version_rules_apply_per_route_version() -> None:
 def test_duplicate_ids_compare_case_insensitively_and_name_the_later_item() -> None:
     raw = body([update(0), update(1), update(0, id=IDS[0].upper())])
     assert fields(problem_of(raw)) == [("updates[2].id", "duplicate_id")]
+    # Also when the earlier item is invalid for another reason.
+    raw = body([update(0, ifMatch="bad"), update(0, changes={"comment": "x"})])
+    assert fields(problem_of(raw)) == [
+        ("updates[0].ifMatch", "invalid_if_match"),
+        ("updates[1].id", "duplicate_id"),
+    ]
 
 
 def test_count_limits() -> None:
