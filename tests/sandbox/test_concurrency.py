@@ -59,7 +59,7 @@ def test_bad_limits_are_refused(sandbox, http, body):
 
 def test_requests_beyond_the_limit_wait_in_the_queue(sandbox, wide_client, pool):
     sandbox.set_limits(concurrent=2, queue=10)
-    sandbox.set_latency(500)
+    sandbox.set_latency(1000)
     futures = [pool.submit(_companies(sandbox, wide_client)) for _ in range(4)]
     during = sandbox.wait_for_concurrency(current=2, queued=2)
     assert during["max"] == 2
@@ -86,7 +86,8 @@ def test_a_full_queue_answers_429_with_retry_after_and_changes_nothing(
 
 
 def test_default_limits_are_five_at_once_and_ninety_five_waiting(sandbox, wide_client, pool):
-    sandbox.set_latency(2000)
+    # Long enough for all 100 to arrive before the first five are answered.
+    sandbox.set_latency(3000)
     held = [pool.submit(_companies(sandbox, wide_client)) for _ in range(100)]
     sandbox.wait_for_concurrency(current=5, queued=95, timeout_s=20)
     bc_error(_companies(sandbox, wide_client)(), 429, "Application_TooManyRequests")
