@@ -86,10 +86,9 @@ def value_is_valid(name: str, value: Any) -> bool:
     if name == "amount":
         return exact_amount(value) is not None
     low, high = TEXT_LIMITS[name]
-    # Lengths as Business Central counts them: UTF-16 code units.
     return (
         isinstance(value, str)
-        and low <= len(value.encode("utf-16-le", "surrogatepass")) // 2 <= high
+        and low <= len(value.encode("utf-16-le")) // 2 <= high
         and not CONTROL.search(value)
     )
 
