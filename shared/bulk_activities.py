@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.batch import BatchAnswer, Journal, Operation, send_batch, settle_operations
+from shared.bulk_orchestration import pack_settled
 from shared.businesscentral import ForwardHeaders
 from shared.jsonio import dumps_exact, loads_exact
 from shared.outcomes import PatchOutcome
@@ -43,12 +44,13 @@ def outcome_json(outcome: PatchOutcome, docs_url: str, job_id: str) -> dict[str,
     return data
 
 
+def settled_json(settled: Mapping[int, PatchOutcome], docs_url: str, job_id: str) -> dict[str, Any]:
+    return pack_settled({i: outcome_json(o, docs_url, job_id) for i, o in settled.items()})
+
+
 def answer_json(answer: BatchAnswer, docs_url: str, job_id: str) -> dict[str, Any]:
     return {
-        "settled": {
-            str(index): outcome_json(outcome, docs_url, job_id)
-            for index, outcome in answer.settled.items()
-        },
+        **settled_json(answer.settled, docs_url, job_id),
         "resend": list(answer.resend),
         # Whole seconds: payloads are exact JSON, which has no binary floats.
         "retryAfter": None if answer.retry_after is None else math.ceil(answer.retry_after),
@@ -91,7 +93,4 @@ async def settle_items_activity(payload: str) -> str:
     budget_s = current_settings().sync_budget_s
     settled = await settle_operations(get_runtime().bc, operations, journal, forward, budget_s)
     log.info("bulk job %s: settled %d updates one by one", job["jobId"], len(settled))
-    docs_url, job_id = _docs_url(job), str(job["jobId"])
-    return dumps_exact(
-        {"settled": {str(i): outcome_json(o, docs_url, job_id) for i, o in settled.items()}}
-    ).decode()
+    return dumps_exact(settled_json(settled, _docs_url(job), str(job["jobId"]))).decode()

@@ -272,9 +272,11 @@ def new_status_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def token_matches(given: str, expected: str) -> bool:
-    """Compare digests in constant time, whatever the lengths of the tokens."""
-    return hmac.compare_digest(
-        hashlib.sha256(given.encode("utf-8", "replace")).digest(),
-        hashlib.sha256(expected.encode("utf-8", "replace")).digest(),
-    )
+def token_hash(token: str) -> str:
+    """The token's SHA-256, hex: what may be stored where the token may not."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_matches(given: str, expected_hash: str) -> bool:
+    """Compare digests in constant time, whatever the length of the token given."""
+    return hmac.compare_digest(token_hash(given), expected_hash)

@@ -62,6 +62,25 @@ class Step:
     wait_s: float = 0.0
 
 
+def pack_settled(results: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """An activity's item results as the orchestrator takes them: the results
+    themselves as one exact JSON text (parsed once, when the job ends, not on
+    every replay), beside the little the orchestrator decides on."""
+    stop = next(
+        (
+            dict(r["problem"])
+            for r in results.values()
+            if isinstance(r.get("problem"), dict) and _slug(r["problem"]) in STOP_SLUGS
+        ),
+        None,
+    )
+    return {
+        "settled": dumps_exact({str(i): r for i, r in results.items()}).decode(),
+        "settledIndexes": sorted(results),
+        "stopProblem": stop,
+    }
+
+
 @dataclass
 class JobPlan:
     """The job's bookkeeping: steps ready to run, steps holding a slot, and
@@ -72,7 +91,10 @@ class JobPlan:
     docs_url: str = ""
     job_id: str = ""
     ready: deque[Step] = field(default_factory=deque)
+    # Results the plan decided itself, and the packed ones activities sent.
     results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    packed: list[str] = field(default_factory=list)
+    settled: set[int] = field(default_factory=set)
     in_flight: int = 0
     peak: int = 0
     stopped: dict[str, Any] | None = None  # the job-level problem, once one is seen
@@ -87,7 +109,7 @@ class JobPlan:
 
     @property
     def done(self) -> int:
-        return len(self.results)
+        return len(self.settled)
 
     @property
     def finished(self) -> bool:
@@ -107,22 +129,38 @@ class JobPlan:
         self.in_flight -= 1
 
     def settle(self, results: Mapping[int, dict[str, Any]]) -> None:
+        """Results the plan decided itself; the first result of an item stands."""
         for index, result in results.items():
-            self.results.setdefault(index, result)
-            problem = result.get("problem")
-            if self.stopped is None and isinstance(problem, dict) and _slug(problem) in STOP_SLUGS:
-                self.stop(problem, int(result.get("status", 502)))
+            if index not in self.settled:
+                self.settled.add(index)
+                self.results[index] = result
 
-    def stop(self, problem: dict[str, Any], status: int) -> None:
+    def record(self, answer: Mapping[str, Any]) -> None:
+        """An activity's packed results (see :func:`pack_settled`)."""
+        text = answer.get("settled")
+        if isinstance(text, str):
+            self.packed.append(text)
+        self.settled.update(int(i) for i in answer.get("settledIndexes", ()))
+        stop = answer.get("stopProblem")
+        if self.stopped is None and isinstance(stop, dict):
+            self.stop(stop)
+
+    def stop(self, problem: dict[str, Any]) -> None:
         """A job-level failure: the steps not started yet are not sent; their
         items get the same problem (truthfully: nothing of them was sent)."""
         self.stopped = problem
         while self.ready:
-            step = self.ready.popleft()
-            for index in step.indexes:
-                self.results.setdefault(
-                    index, {"outcome": "failed", "status": status, "problem": problem}
-                )
+            self.settle({index: _failed(problem) for index in self.ready.popleft().indexes})
+
+    def final_results(self) -> dict[int, dict[str, Any]]:
+        """Every item's result; an item settled twice keeps its first."""
+        merged: dict[int, dict[str, Any]] = {}
+        for text in self.packed:
+            for key, result in loads_exact(text.encode()).items():
+                merged.setdefault(int(key), result)
+        for index, result in self.results.items():
+            merged.setdefault(index, result)
+        return merged
 
     def finish(self, step: Step, answer: Mapping[str, Any] | None) -> Step | None:
         """A step ended (``answer`` is None if its activity failed). Returns the
@@ -145,7 +183,7 @@ class JobPlan:
     def after_send(self, step: Step, answer: Mapping[str, Any]) -> Step | None:
         """Record a batch's answer; return the step that keeps its slot, if any
         (a wait before resending), and queue item-by-item settling."""
-        self.settle({int(k): v for k, v in answer.get("settled", {}).items()})
+        self.record(answer)
         unknown = tuple(int(i) for i in answer.get("unknown", ()))
         if unknown:
             self.ready.appendleft(Step("settle", unknown))
@@ -177,9 +215,9 @@ class JobPlan:
         return Step("wait", resend, resends, resend_wait(retry_after, resends))
 
     def after_settle(self, step: Step, answer: Mapping[str, Any]) -> None:
-        self.settle({int(k): v for k, v in answer.get("settled", {}).items()})
+        self.record(answer)
         # Whatever the settling could not decide stays unknown, never guessed.
-        self.settle({i: self.lost() for i in step.indexes if i not in self.results})
+        self.settle({i: self.lost() for i in step.indexes if i not in self.settled})
 
     def _problem(self, slug: str, detail: str) -> dict[str, Any]:
         return Problem(slug, detail).as_json(self.docs_url, self.job_id)
@@ -214,10 +252,11 @@ def _failed(problem: Mapping[str, Any]) -> dict[str, Any]:
 
 def item_results(items: Sequence[Mapping[str, Any]], plan: JobPlan) -> list[dict[str, Any]]:
     """One entry per requested update, in request order."""
+    results = plan.final_results()
     merged = []
     for item in items:
         index = int(item["index"])
-        result = plan.results.get(index) or plan.lost()
+        result = results.get(index) or plan.lost()
         entry: dict[str, Any] = {"id": item["id"], "clientRef": item.get("clientRef")}
         entry.update(result)
         merged.append(entry)
@@ -255,9 +294,13 @@ def job_result(job: Mapping[str, Any], plan: JobPlan) -> dict[str, Any]:
     }
 
 
-def activity_input(job: Mapping[str, Any], step: Step) -> str:
-    """Only the step's own slice of the job, as exact JSON."""
-    wanted = set(step.indexes)
+def activity_input(
+    job: Mapping[str, Any], step: Step, by_index: Mapping[int, Mapping[str, Any]] | None = None
+) -> str:
+    """Only the step's own slice of the job, as exact JSON (``by_index``: the
+    job's items by index, when the caller already has them so)."""
+    if by_index is None:
+        by_index = {int(item["index"]): item for item in job["items"]}
     return dumps_exact(
         {
             "jobId": job["jobId"],
@@ -266,9 +309,8 @@ def activity_input(job: Mapping[str, Any], step: Step) -> str:
             "journalId": job["journalId"],
             "docsUrl": job.get("docsUrl"),
             "items": [
-                {k: v for k, v in item.items() if k != "clientRef"}
-                for item in job["items"]
-                if item["index"] in wanted
+                {k: v for k, v in by_index[index].items() if k != "clientRef"}
+                for index in step.indexes
             ],
         }
     ).decode()
@@ -289,6 +331,7 @@ def orchestrate(context: Any) -> Generator[Any, Any, str]:
         str(job["jobId"]),
     )
     pending: list[tuple[Any, Step]] = []
+    by_index = {int(item["index"]): item for item in job["items"]}
 
     def schedule(step: Step) -> None:
         if step.kind == "wait":
@@ -296,9 +339,11 @@ def orchestrate(context: Any) -> Generator[Any, Any, str]:
             pending.append((context.create_timer(fire_at), step))
         else:
             name = SEND_ACTIVITY if step.kind == "send" else SETTLE_ACTIVITY
-            pending.append((context.call_activity(name, activity_input(job, step)), step))
+            pending.append((context.call_activity(name, activity_input(job, step, by_index)), step))
 
-    context.set_custom_status({"done": 0, "total": plan.total})
+    # The token's digest lets a poll be checked without reading the input.
+    progress = {"total": plan.total, "tokenHash": job.get("tokenHash")}
+    context.set_custom_status({"done": 0, **progress})
     while not plan.finished:
         while (step := plan.take()) is not None:
             schedule(step)
@@ -308,7 +353,7 @@ def orchestrate(context: Any) -> Generator[Any, Any, str]:
         follow = plan.finish(step, _answer_of(task) if step.kind != "wait" else None)
         if follow is not None:
             schedule(follow)
-        context.set_custom_status({"done": plan.done, "total": plan.total})
+        context.set_custom_status({"done": plan.done, **progress})
     return dumps_exact(job_result(job, plan)).decode()
 
 

@@ -20,6 +20,7 @@ from shared.bulk_jobs import (
     job_id_for,
     new_status_token,
     parse_bulk_request,
+    token_hash,
     token_matches,
 )
 from shared.bulk_orchestration import ORCHESTRATOR, JobPlan
@@ -117,6 +118,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             "journalId": journal_id,
             "bodyHash": digest,
             "token": token,
+            "tokenHash": token_hash(token),
             "batchSize": settings.bulk_batch_size,
             "maxConcurrency": settings.bulk_max_concurrency,
             "docsUrl": settings.problems_url,
@@ -221,35 +223,60 @@ async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreRespo
         # Checked before the Durable API is asked: only job ids reach its URLs.
         if not JOB_ID_RE.match(job_id) or not token:
             raise Problem("not-found", _NO_SUCH_JOB)
-        status = await jobs.get_status(job_id, show_input=True)
-        job = _job_input(status) if status and status.name == ORCHESTRATOR else None
+        # Polls are frequent: the running job's status carries the token's
+        # digest, so its (large) input is read only when there is no other way.
+        status = await jobs.get_status(job_id)
+        known = _token_hash_of(status)
+        job: dict[str, Any] | None = None
+        if status and status.name == ORCHESTRATOR and known is None:
+            status = await jobs.get_status(job_id, show_input=True)
+            job = _job_input(status)
+            known = token_hash(job["token"]) if job is not None else None
         # One answer for "no such job" and "wrong token": a job id tells nothing.
-        if job is None or not token_matches(token, job["token"]):
+        if known is None or not token_matches(token, known):
             raise Problem("not-found", _NO_SUCH_JOB)
-        return _status_response(settings, job, status, token, request_id)
+        return await _status_response(settings, jobs, job_id, status, job, token, request_id)
 
     return await handle(request, work, name="bulk status")
 
 
-def _status_response(
-    settings: Settings, job: dict[str, Any], status: Any, token: str, request_id: str
+def _token_hash_of(status: Any) -> str | None:
+    if not status or status.name != ORCHESTRATOR or not isinstance(status.custom_status, dict):
+        return None
+    value = status.custom_status.get("tokenHash")
+    return value if isinstance(value, str) else None
+
+
+async def _status_response(
+    settings: Settings,
+    jobs: JobClient,
+    job_id: str,
+    status: Any,
+    job: dict[str, Any] | None,
+    token: str,
+    request_id: str,
 ) -> CoreResponse:
     runtime = getattr(status.runtime_status, "value", status.runtime_status)
-    total = len(job["items"])
+    progress = status.custom_status if isinstance(status.custom_status, dict) else {}
     if runtime in _RUNNING:
-        progress = status.custom_status if isinstance(status.custom_status, dict) else {}
+        if job is None and not isinstance(progress.get("total"), int):
+            job = _job_input(await jobs.get_status(job_id, show_input=True))
         body = {
-            "jobId": job["jobId"],
+            "jobId": job_id,
             "status": "Running",
-            "total": total,
+            "total": len(job["items"]) if job is not None else int(progress["total"]),
             "done": int(progress.get("done", 0)),
         }
-        url = status_url(settings.public_base_url, job["jobId"], token)
+        url = status_url(settings.public_base_url, job_id, token)
         return json_response(
             202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)}
         )
     result = _exact_object(status.output) if runtime == "Completed" else None
     if result is None:
+        if job is None:
+            job = _job_input(await jobs.get_status(job_id, show_input=True))
+        if job is None:
+            raise Problem("not-found", _NO_SUCH_JOB)
         result = _stopped_job(job)
     result.pop("peakBatchesInFlight", None)
     return json_response(200, result, request_id)

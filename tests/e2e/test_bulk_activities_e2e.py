@@ -64,6 +64,9 @@ def item(proxy: Proxy, index: int, if_match: str, **changes: Any) -> dict[str, A
 
 async def run(activity: Any, text: str) -> dict[str, Any]:
     result: dict[str, Any] = loads_exact((await activity(text)).encode())
+    # Item results travel packed as one exact JSON text (see pack_settled).
+    result["settled"] = loads_exact(result["settled"].encode())
+    assert sorted(int(i) for i in result["settled"]) == result["settledIndexes"]
     return result
 
 

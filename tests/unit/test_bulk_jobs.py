@@ -18,6 +18,7 @@ from shared.bulk_jobs import (
     job_id_for,
     new_status_token,
     parse_bulk_request,
+    token_hash,
     token_matches,
 )
 from shared.jsonio import dumps_exact
@@ -203,7 +204,8 @@ def test_body_hash_tells_different_updates_apart() -> None:
 
 @given(st.text(max_size=80), st.text(max_size=80))
 def test_token_comparison_is_exact(given_token: str, expected: str) -> None:
-    assert token_matches(given_token, expected) == (given_token == expected)
+    assert token_matches(given_token, token_hash(expected)) == (given_token == expected)
+    assert token_hash(expected) != expected
 
 
 def test_status_tokens_are_long_and_fresh() -> None:

@@ -20,6 +20,7 @@ from shared.bulk_orchestration import (
     chunk,
     job_result,
     job_status,
+    pack_settled,
     resend_wait,
 )
 from shared.jsonio import loads_exact
@@ -39,6 +40,11 @@ def updated(index: int) -> dict[str, Any]:
 def failed(slug: str = "etag-mismatch") -> dict[str, Any]:
     body = problem(slug)
     return {"outcome": "failed", "status": body["status"], "problem": body}
+
+
+def packed(results: dict[int, dict[str, Any]], **rest: Any) -> dict[str, Any]:
+    """An activity's answer, packed as the activities pack it."""
+    return {**pack_settled(results), **rest}
 
 
 def job(total: int) -> dict[str, Any]:
@@ -83,7 +89,7 @@ def test_take_never_exceeds_the_window() -> None:
     assert second is not None
     assert (first.indexes[0], second.indexes[0]) == (0, 100)
     assert plan.take() is None
-    assert plan.finish(first, {"settled": {str(i): updated(i) for i in first.indexes}}) is None
+    assert plan.finish(first, packed({i: updated(i) for i in first.indexes})) is None
     third = plan.take()
     assert third is not None
     assert third.indexes[0] == 200
@@ -113,29 +119,31 @@ def test_throttling_is_bounded_then_the_items_fail_with_the_throttle_problem() -
         rounds += step is not None and step.kind == "wait"
     assert rounds == MAX_RESENDS
     assert plan.finished
-    assert {plan.results[i]["status"] for i in (0, 1)} == {429}
-    assert plan.results[0]["problem"]["type"].endswith("#upstream-throttled")
+    results = plan.final_results()
+    assert {results[i]["status"] for i in (0, 1)} == {429}
+    assert results[0]["problem"]["type"].endswith("#upstream-throttled")
 
 
 def test_operations_not_executed_are_resent_at_once() -> None:
     plan = JobPlan.start(3, 3, 1, DOCS, "job")
     send = plan.take()
     assert send is not None
-    follow = plan.finish(send, {"settled": {"0": failed()}, "resend": [1, 2]})
+    follow = plan.finish(send, packed({0: failed()}, resend=[1, 2]))
     assert follow == Step("send", (1, 2), 1)
-    assert plan.results[0]["status"] == 412
+    assert plan.final_results()[0]["status"] == 412
 
 
 def test_unknown_items_are_settled_one_by_one_and_never_guessed() -> None:
     plan = JobPlan.start(3, 3, 1, DOCS, "job")
     send = plan.take()
     assert send is not None
-    assert plan.finish(send, {"settled": {"0": updated(0)}, "unknown": [1, 2]}) is None
+    assert plan.finish(send, packed({0: updated(0)}, unknown=[1, 2])) is None
     settle = plan.take()
     assert settle == Step("settle", (1, 2))
-    assert plan.finish(settle, {"settled": {"1": updated(1)}}) is None
-    assert plan.results[2]["outcome"] == "unknown"
-    assert plan.results[2]["status"] == 504
+    assert plan.finish(settle, packed({1: updated(1)})) is None
+    results = plan.final_results()
+    assert results[2]["outcome"] == "unknown"
+    assert results[2]["status"] == 504
     assert plan.finished
 
 
@@ -152,7 +160,7 @@ def test_auth_failure_stops_the_job_and_fails_what_was_not_sent() -> None:
     send = plan.take()
     assert send is not None
     auth = failed("upstream-auth-failed")
-    assert plan.finish(send, {"settled": {str(i): auth for i in send.indexes}}) is None
+    assert plan.finish(send, packed(dict.fromkeys(send.indexes, auth))) is None
     assert plan.take() is None
     assert plan.finished
     result = job_result(job(300), plan)
@@ -165,8 +173,8 @@ def test_results_are_merged_in_request_order_with_ids_and_client_refs() -> None:
     a, b = plan.take(), plan.take()
     assert a is not None
     assert b is not None
-    plan.finish(b, {"settled": {"3": failed(), "2": updated(2)}})
-    plan.finish(a, {"settled": {"1": updated(1), "0": updated(0)}})
+    plan.finish(b, packed({3: failed(), 2: updated(2)}))
+    plan.finish(a, packed({1: updated(1), 0: updated(0)}))
     result = job_result(job(4), plan)
     assert [(e["id"], e["clientRef"], e["outcome"]) for e in result["items"]] == [
         ("id-0", "r0", "updated"),
@@ -220,18 +228,30 @@ def test_window_property(total: int, size: int, cap: int, script: list[tuple[int
         if follow is not None:
             running.append(follow)
     assert plan.peak <= cap
-    assert sorted(plan.results) == list(range(total))
-    assert all(r["outcome"] in ("updated", "failed", "unknown") for r in plan.results.values())
+    results = plan.final_results()
+    assert sorted(results) == list(range(total))
+    assert plan.done == total
+    assert all(r["outcome"] in ("updated", "failed", "unknown") for r in results.values())
 
 
 def _answer(step: Step, kind: str) -> dict[str, Any] | None:
     if step.kind == "wait" or kind == "crash":
         return None
-    ok = {str(i): updated(i) for i in step.indexes}
+    ok = {i: updated(i) for i in step.indexes}
     if step.kind == "settle" or kind == "ok":
-        return {"settled": ok}
+        return packed(ok)
     if kind == "throttled":
         return {"resend": list(step.indexes), "resendProblem": problem("upstream-throttled")}
     if kind == "skipped":
-        return {"settled": dict(list(ok.items())[:1]), "resend": list(step.indexes[1:])}
+        return packed(dict(list(ok.items())[:1]), resend=list(step.indexes[1:]))
     return {"unknown": list(step.indexes)}
+
+
+def test_packed_results_keep_the_first_result_of_an_item() -> None:
+    plan = JobPlan.start(2, 2, 1, DOCS, "job")
+    plan.record(packed({0: updated(0)}))
+    plan.record(packed({0: failed(), 1: failed()}))
+    plan.settle({1: updated(1)})  # already settled: ignored
+    results = plan.final_results()
+    assert (results[0]["outcome"], results[1]["outcome"]) == ("updated", "failed")
+    assert plan.done == 2

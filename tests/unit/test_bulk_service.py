@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.bulk_jobs import token_hash
 from shared.bulk_orchestration import ORCHESTRATOR
 from shared.bulk_service import handle_bulk_start, handle_bulk_status
 from shared.http import CoreRequest, CoreResponse
@@ -39,6 +40,7 @@ class Status:
 class RecordingJobs:
     instances: dict[str, Status] = field(default_factory=dict)
     started: list[tuple[str, str]] = field(default_factory=list)
+    inputs_read: int = 0
 
     async def start_new(
         self,
@@ -61,7 +63,9 @@ class RecordingJobs:
         show_history_output: bool = False,
         show_input: bool = False,
     ) -> Status:
-        return self.instances.get(instance_id, Status())
+        self.inputs_read += show_input
+        status = self.instances.get(instance_id, Status())
+        return status if show_input else Status(**{**vars(status), "input_": None})
 
 
 @pytest.fixture
@@ -274,3 +278,17 @@ async def test_entra_callers_have_their_own_keys_and_poll_without_credentials(
     parts = urlsplit(first.headers["Location"])
     job_id, token = parts.path.rsplit("/", 1)[1], parse_qs(parts.query)["token"][0]
     assert (await handle_bulk_status(status_request(job_id, token), jobs)).status == 202
+
+
+async def test_polls_of_a_running_job_do_not_read_its_input(jobs: RecordingJobs) -> None:
+    job_id, token = await started(jobs)
+    job = loads_exact(jobs.instances[job_id].input_.encode())
+    assert job["tokenHash"] == token_hash(token)
+    # What the orchestrator shows once it runs: progress and the token's digest only.
+    jobs.instances[job_id].custom_status = {"done": 1, "total": 2, "tokenHash": job["tokenHash"]}
+    jobs.inputs_read = 0
+    running = await handle_bulk_status(status_request(job_id, token), jobs)
+    assert (running.status, body(running)["total"], body(running)["done"]) == (202, 2, 1)
+    wrong = await handle_bulk_status(status_request(job_id, "x" + token), jobs)
+    assert wrong.status == 404
+    assert jobs.inputs_read == 0
