@@ -23,7 +23,7 @@ from shared.bulk_jobs import (
     token_hash,
     token_matches,
 )
-from shared.bulk_orchestration import ORCHESTRATOR, JobPlan
+from shared.bulk_orchestration import ORCHESTRATOR, JobPlan, job_items
 from shared.callers import caller_identity, check_caller, check_scope
 from shared.handling import handle
 from shared.http import CoreRequest, CoreResponse, json_response
@@ -122,7 +122,8 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             "batchSize": settings.bulk_batch_size,
             "maxConcurrency": settings.bulk_max_concurrency,
             "docsUrl": settings.problems_url,
-            "items": [item.as_json() for item in items],
+            # Each update as its own exact JSON text (see job_items).
+            "items": [dumps_exact(item.as_json()).decode() for item in items],
         }
         try:
             await jobs.start_new(ORCHESTRATOR, job_id, dumps_exact(job).decode())
@@ -286,7 +287,7 @@ def _stopped_job(job: dict[str, Any]) -> dict[str, Any]:
     """A job that ended without a result (it failed or was terminated): what
     was sent is not known, so no item claims more than that."""
     plan = JobPlan(len(job["items"]), 1, str(job.get("docsUrl") or ""), str(job["jobId"]))
-    items = [BulkItem.from_json(raw) for raw in job["items"]]
+    items = [BulkItem.from_json(raw) for raw in job_items(job)]
     entries = [
         {"id": item.payment_id, "clientRef": item.client_ref, **plan.lost()} for item in items
     ]

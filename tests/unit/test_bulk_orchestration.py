@@ -23,7 +23,7 @@ from shared.bulk_orchestration import (
     pack_settled,
     resend_wait,
 )
-from shared.jsonio import loads_exact
+from shared.jsonio import dumps_exact, loads_exact
 from shared.problems import Problem
 
 DOCS = "https://docs.example.test/problems"
@@ -55,7 +55,9 @@ def job(total: int) -> dict[str, Any]:
         "journalId": "j",
         "docsUrl": DOCS,
         "items": [
-            {"index": i, "id": f"id-{i}", "ifMatch": "*", "changes": {}, "clientRef": f"r{i}"}
+            dumps_exact(
+                {"index": i, "id": f"id-{i}", "ifMatch": "*", "changes": {}, "clientRef": f"r{i}"}
+            ).decode()
             for i in range(total)
         ],
     }
@@ -197,7 +199,7 @@ def test_job_status() -> None:
 def test_activity_input_holds_only_the_steps_slice() -> None:
     data = loads_exact(activity_input(job(300), Step("send", (100, 101))).encode())
     assert [item["index"] for item in data["items"]] == [100, 101]
-    assert "clientRef" not in data["items"][0]
+    assert data["items"][0]["id"] == "id-100"
     assert "token" not in data
     assert data["docsUrl"] == DOCS
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared.bulk_jobs import token_hash
-from shared.bulk_orchestration import ORCHESTRATOR
+from shared.bulk_orchestration import ORCHESTRATOR, job_items
 from shared.bulk_service import handle_bulk_start, handle_bulk_status
 from shared.http import CoreRequest, CoreResponse
 from shared.jsonio import dumps_exact, loads_exact
@@ -125,8 +125,9 @@ async def test_start_answers_202_with_an_absolute_location_and_starts_once(
     assert jobs.started == [(ORCHESTRATOR, job_id)]
     job = loads_exact(jobs.instances[job_id].input_.encode())
     assert job["token"] == parse_qs(parts.query)["token"][0]
-    assert [item["id"] for item in job["items"]] == IDS[:2]
-    assert job["items"][0]["changes"] == {"amount": Decimal("10.50")}
+    items = job_items(job)
+    assert [item["id"] for item in items] == IDS[:2]
+    assert items[0]["changes"] == {"amount": Decimal("10.50")}
     assert (job["batchSize"], job["maxConcurrency"]) == (100, 2)
 
 
