@@ -49,6 +49,10 @@ class BulkItem:
     def operation(self) -> Operation:
         return Operation(self.index, self.payment_id, self.if_match, self.changes)
 
+    def as_text(self) -> str:
+        """The update as exact JSON text, as the job's input holds it."""
+        return dumps_exact(self.as_json()).decode()
+
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "index": self.index,
@@ -258,13 +262,14 @@ def job_id_for(caller: str, company_id: str, journal_id: str, key: str | None) -
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def body_hash(version: ApiVersion, items: list[BulkItem]) -> str:
-    """A digest of what the job will do; the same updates give the same digest."""
-    canonical = [
-        [item.payment_id, item.if_match, sorted(item.changes.items()), item.client_ref]
-        for item in items
-    ]
-    return hashlib.sha256(dumps_exact([version, canonical])).hexdigest()
+def body_hash(version: ApiVersion, item_texts: list[str]) -> str:
+    """A digest of what the job will do, from its validated updates as exact
+    JSON texts: the same updates give the same digest, however the body was
+    spaced or its numbers spelt (10.5 or "10.5")."""
+    digest = hashlib.sha256(version.encode())
+    for text in item_texts:
+        digest.update(b"\x1e" + text.encode())
+    return digest.hexdigest()
 
 
 def new_status_token() -> str:

@@ -105,7 +105,8 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         key = idempotency_key_of(request.headers)
         caller = caller_identity(settings, request.headers)
         job_id = job_id_for(caller, company_id, journal_id, key)
-        digest = body_hash(version, items)
+        texts = [item.as_text() for item in items]
+        digest = body_hash(version, texts)
         if key is not None:
             existing = await _existing_job(jobs, job_id, digest)
             if existing is not None:
@@ -123,7 +124,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             "maxConcurrency": settings.bulk_max_concurrency,
             "docsUrl": settings.problems_url,
             # Each update as its own exact JSON text (see job_items).
-            "items": [dumps_exact(item.as_json()).decode() for item in items],
+            "items": texts,
         }
         try:
             await jobs.start_new(ORCHESTRATOR, job_id, dumps_exact(job).decode())

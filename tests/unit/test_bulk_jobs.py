@@ -186,8 +186,9 @@ def test_job_ids_are_scoped_to_caller_company_journal_and_key() -> None:
 
 
 def test_body_hash_tells_different_updates_apart() -> None:
-    def items(*updates: dict[str, Any]) -> list[BulkItem]:
-        return parse_bulk_request(settings_with(), "v2.0", JSON, body(list(updates)))
+    def items(*updates: dict[str, Any]) -> list[str]:
+        parsed = parse_bulk_request(settings_with(), "v2.0", JSON, body(list(updates)))
+        return [item.as_text() for item in parsed]
 
     same = body_hash("v2.0", items(update(0), update(1)))
     assert body_hash("v2.0", items(update(0), update(1))) == same
@@ -197,9 +198,8 @@ def test_body_hash_tells_different_updates_apart() -> None:
     assert body_hash("v2.0", items(update(0, ifMatch="*"), update(1))) != same
     assert body_hash("v2.0", items(update(0, clientRef="a"), update(1))) != same
     assert body_hash("v2.0", items(update(0, changes={"amount": "10.6"}), update(1))) != same
-    two_changes = update(0, changes={"amount": "1", "comment": "c"})
-    swapped = update(0, changes={"comment": "c", "amount": "1"})
-    assert body_hash("v2.0", items(two_changes)) == body_hash("v2.0", items(swapped))
+    spelt = update(0, changes={"amount": "10.5"})
+    assert body_hash("v2.0", items(spelt, update(1))) == same
 
 
 @given(st.text(max_size=80), st.text(max_size=80))
