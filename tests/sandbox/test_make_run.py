@@ -143,7 +143,8 @@ def preflight_origin(running: Running, origin: str) -> str | None:
         headers={"Origin": origin, "Access-Control-Request-Method": "PATCH"},
     )
     assert response.status_code == 204
-    return response.headers.get("access-control-allow-origin")
+    allowed: str | None = response.headers.get("access-control-allow-origin")
+    return allowed
 
 
 @pytest.mark.e2e
