@@ -6,8 +6,8 @@
 // reload. The editable properties and their descriptions come from the proxy's
 // own OpenAPI document, so the page never restates a field rule.
 
-const config = readConfig();
 const $ = (id) => document.getElementById(id);
+const config = readConfig();
 
 // The line as last read: its values, ETag and ids.
 let current = null;
