@@ -55,6 +55,8 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 SETTINGS = {
     "SYNC_BUDGET_S": "4",
+    "READ_BACK_RESERVE_S": "1",
+    "MIN_ATTEMPT_S": "1",
     "BC_READ_TIMEOUT_S": "0.5",
     "BC_MAX_CONCURRENCY": "5",
 }
