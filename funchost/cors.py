@@ -92,7 +92,9 @@ class CorsPolicy:
         for allowed in self.origins:
             if "://*." in allowed:
                 scheme, rest = allowed.split("://*.", 1)
-                if candidate.startswith(f"{scheme}://") and candidate.endswith(f".{rest}"):
+                # One or more DNS labels in place of the "*", nothing else.
+                pattern = rf"{re.escape(scheme)}://[a-z0-9-]+(\.[a-z0-9-]+)*\.{re.escape(rest)}"
+                if re.fullmatch(pattern, candidate):
                     return True
             elif candidate == allowed:
                 return True

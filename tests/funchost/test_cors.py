@@ -147,6 +147,8 @@ def test_an_options_request_that_is_not_a_preflight_reaches_the_functions(
         ("http://app.contoso.com", False),
         ("https://evilcontoso.com", False),
         ("https://app.contoso.com.evil.example", False),
+        ("https://evil.example/.contoso.com", False),
+        ("https://user@app.contoso.com", False),
     ],
 )
 def test_wildcard_subdomains_as_the_platform_allows_them(
