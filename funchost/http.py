@@ -21,6 +21,9 @@ app served by uvicorn. It follows the host where callers can tell:
 * route parameters are URL-decoded once; repeated request headers are joined
   with ", ", repeated query parameters with ",".
 
+Given allowed origins, it applies CORS in front of every function as Core
+Tools does with ``Host.CORS`` (see :mod:`funchost.cors`).
+
 Like the Functions host run locally, it does NOT check function keys: every
 auth level behaves as ``anonymous``. In Azure the same functions are served
 by the real host, which does.
