@@ -99,13 +99,15 @@ class Stack:
         )
         answer.raise_for_status()
 
-    def proxy_etag(self) -> str:
+    def proxy_line_url(self) -> str:
         company, journal, payment = self.ids
-        answer = httpx.get(
+        return (
             f"{self.running.proxy_url}/api/v2.0/companies/{company}/customerPaymentJournals/"
-            f"{journal}/customerPayments/{payment}",
-            timeout=30,
+            f"{journal}/customerPayments/{payment}"
         )
+
+    def proxy_etag(self) -> str:
+        answer = httpx.get(self.proxy_line_url(), timeout=30)
         answer.raise_for_status()
         return answer.headers["etag"]
 
@@ -244,6 +246,18 @@ def test_a_change_behind_the_pages_back_offers_a_reload(stack: Stack, page: Page
     assert stack.stored()["amount"] == Decimal("99.99")
 
 
+# A PATCH with If-Match needs a preflight; "refused" when the browser blocks it.
+SEND_PATCH = """async (url) => {
+  try {
+    await fetch(url, {method: "PATCH", body: '{"amount": "1.00"}',
+                      headers: {"Content-Type": "application/json", "If-Match": "*"}});
+    return "sent";
+  } catch (error) {
+    return `refused (${error.name})`;
+  }
+}"""
+
+
 def test_a_page_on_a_disallowed_origin_is_refused(stack: Stack, page: Page) -> None:
     # The same page from another origin, which CORS does not allow.
     with serve_in_thread(web_app()) as other:
@@ -254,7 +268,18 @@ def test_a_page_on_a_disallowed_origin_is_refused(stack: Stack, page: Page) -> N
         expect(page.locator("#status")).to_contain_text("Could not reach the proxy")
         expect(page.locator("#line-section")).to_be_visible()
         expect(page.locator("#fields input")).to_have_count(0)
-    assert any(url.startswith(stack.running.proxy_url) for url in refused_urls)
+        assert any(url.startswith(stack.running.proxy_url) for url in refused_urls)
+
+        # The preflight is refused, so the PATCH itself is never sent.
+        patches = stack.patch_requests_to_bc()
+        assert page.evaluate(SEND_PATCH, stack.proxy_line_url()) == "refused (TypeError)"
+        assert stack.patch_requests_to_bc() == patches
+
+    # The same call from the allowed origin goes through (and reaches Business Central).
+    open_line(page, stack.page_url)
+    assert page.evaluate(SEND_PATCH, stack.proxy_line_url()) == "sent"
+    assert stack.patch_requests_to_bc() == patches + 1
+    assert stack.stored()["amount"] == Decimal("1.00")
 
     preflight = httpx.options(
         f"{stack.running.proxy_url}/api/health",
