@@ -150,13 +150,13 @@ def _text(max_length: int, description: str, min_length: int = 0) -> Any:
             min_length=min_length,
             max_length=max_length,
             pattern=TEXT_PATTERN,
-            description=description + _UTF16_NOTE,
+            description=description + UTF16_NOTE,
         ),
         _utf16_max(max_length),
     )
 
 
-_UTF16_NOTE = " Length in UTF-16 units: an emoji counts 2."
+UTF16_NOTE = " Length in UTF-16 units: an emoji counts 2."
 
 
 # Each editable property, declared once.
