@@ -161,7 +161,17 @@ class CorsMiddleware:
         await self._app(scope, receive, send_with_origin)
 
 
-def declared_methods(method_sets: Iterable[frozenset[str] | None]) -> tuple[str, ...]:
-    """The methods the routes declare (a route open to every method adds none)."""
-    found = {m for methods in method_sets if methods for m in methods}
-    return tuple(sorted(found))
+def with_cors(
+    app: ASGIApp, allowed_origins: Iterable[str], method_sets: Iterable[frozenset[str] | None]
+) -> ASGIApp:
+    """``app`` behind CORS for ``allowed_origins`` (each entry comma-separated
+    origins, see :func:`parse_allowed_origins`); ``app`` itself when there are none.
+
+    ``method_sets`` are the routes' declared methods; a preflight answer names
+    their union (a route open to every method adds none).
+    """
+    origins = tuple(o for entry in allowed_origins for o in parse_allowed_origins(entry))
+    if not origins:
+        return app
+    methods = tuple(sorted({m for methods in method_sets if methods for m in methods}))
+    return CorsMiddleware(app, CorsPolicy(origins, methods))

@@ -49,9 +49,9 @@ import azure.functions as func
 from azure.functions._abc import TraceContext  # not re-exported by the package
 from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from funchost.cors import CorsMiddleware, CorsPolicy, declared_methods, parse_allowed_origins
+from funchost.cors import with_cors
 
 logger = logging.getLogger("funchost.http")
 
@@ -430,8 +430,8 @@ def create_local_host(
     ``on_shutdown`` callbacks are awaited in order when the server stops (ASGI
     lifespan), e.g. to close the app's per-process HTTP client; one failing
     does not keep the others from running. ``cors_origins`` (see
-    :func:`funchost.cors.parse_allowed_origins`) turns on CORS as Core Tools'
-    ``Host.CORS`` does; empty, no CORS header is ever sent.
+    :func:`funchost.cors.with_cors`) turns on CORS as Core Tools' ``Host.CORS``
+    does; empty, no CORS header is ever sent.
     """
     functions = http_functions(function_app, host_json=host_json)
     callbacks = tuple(on_shutdown)
@@ -448,11 +448,7 @@ def create_local_host(
     app = Starlette(lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
     # Every path goes to the function router, whatever it contains: Starlette's
     # own path patterns would not match a path with an encoded line break.
-    endpoint: ASGIApp = _FunctionsEndpoint(functions)
-    origins = tuple(o for entry in cors_origins for o in parse_allowed_origins(entry))
-    if origins:
-        methods = declared_methods(f.methods for f in functions)
-        endpoint = CorsMiddleware(endpoint, CorsPolicy(origins, methods))
-    app.router.default = endpoint
+    endpoint = _FunctionsEndpoint(functions)
+    app.router.default = with_cors(endpoint, cors_origins, (f.methods for f in functions))
     app.state.functions = functions
     return app
