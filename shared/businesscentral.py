@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 from urllib.parse import quote
 
 import httpx
@@ -47,6 +47,32 @@ class PaymentRef:
         for value in (self.company_id, self.journal_id, self.payment_id):
             if not GUID_RE.match(value):
                 raise ValueError("payment references hold GUIDs only")
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """A collection the proxy lists: the companies (no ids), a company's
+    payment journals (``company_id``) or a journal's lines (both ids). Ids are
+    validated GUIDs; ``query`` holds OData options the proxy built itself."""
+
+    version: ApiVersion
+    company_id: str | None = None
+    journal_id: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for value in (self.company_id, self.journal_id):
+            if value is not None and not GUID_RE.match(value):
+                raise ValueError("collection references hold GUIDs only")
+        if self.journal_id is not None and self.company_id is None:
+            raise ValueError("a journal belongs to a company")
+        for name, _ in self.query:
+            if name not in _ODATA_OPTIONS:
+                raise ValueError(f"unsupported OData option {name!r}")
+
+
+_ODATA_OPTIONS = frozenset({"$filter", "$top", "$skip"})
+UpstreamRef: TypeAlias = PaymentRef | CollectionRef
 
 
 @dataclass(frozen=True)
@@ -107,15 +133,32 @@ class BusinessCentralClient:
         self._policy = policy or RetryPolicy()
         self._slots = asyncio.Semaphore(settings.bc_max_concurrency)
 
-    def payment_url(self, ref: PaymentRef) -> str:
+    def _api_root(self, version: ApiVersion) -> str:
         s = self._settings
         tenant = quote(s.bc_tenant_id, safe="")
         environment = quote(s.bc_environment, safe="")
+        return f"{s.bc_base_url}/v2.0/{tenant}/{environment}/api/{version}"
+
+    def payment_url(self, ref: PaymentRef) -> str:
         return (
-            f"{s.bc_base_url}/v2.0/{tenant}/{environment}/api/{ref.version}"
+            f"{self._api_root(ref.version)}"
             f"/companies({ref.company_id})/customerPaymentJournals({ref.journal_id})"
             f"/customerPayments({ref.payment_id})"
         )
+
+    def collection_url(self, ref: CollectionRef) -> str:
+        url = f"{self._api_root(ref.version)}/companies"
+        if ref.company_id is not None:
+            url += f"({ref.company_id})/customerPaymentJournals"
+        if ref.journal_id is not None:
+            url += f"({ref.journal_id})/customerPayments"
+        if ref.query:
+            # Option names are fixed above; every value is percent-encoded.
+            url += "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in ref.query)
+        return url
+
+    def url(self, ref: UpstreamRef) -> str:
+        return self.payment_url(ref) if isinstance(ref, PaymentRef) else self.collection_url(ref)
 
     def _headers(self, token: str, forward: ForwardHeaders, has_body: bool) -> dict[str, str]:
         headers = {
@@ -136,7 +179,7 @@ class BusinessCentralClient:
     async def request(
         self,
         method: Method,
-        ref: PaymentRef,
+        ref: UpstreamRef,
         forward: ForwardHeaders,
         budget: Budget,
         body: bytes | None = None,
@@ -203,7 +246,7 @@ class BusinessCentralClient:
     async def _attempt(
         self,
         method: Method,
-        ref: PaymentRef,
+        ref: UpstreamRef,
         forward: ForwardHeaders,
         budget: Budget,
         token: str,
@@ -229,7 +272,7 @@ class BusinessCentralClient:
             )
             return await self._http.request(
                 method,
-                self.payment_url(ref),
+                self.url(ref),
                 headers=self._headers(token, forward, body is not None),
                 content=body,
                 timeout=timeout,

@@ -23,6 +23,7 @@ _TYPES = (
     ProblemType("malformed-json", 400, "The request body is not a JSON object"),
     ProblemType("invalid-path-parameter", 400, "A path parameter is not valid"),
     ProblemType("invalid-if-match", 400, "The If-Match header is not an entity tag"),
+    ProblemType("invalid-query-parameter", 400, "A query parameter is not valid"),
     ProblemType("unauthenticated", 401, "The caller is not authenticated"),
     ProblemType("forbidden", 403, "The caller may not perform this request"),
     ProblemType("not-found", 404, "Not found"),

@@ -10,14 +10,14 @@ import dataclasses
 import functools
 import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from shared.businesscentral import ForwardHeaders, PaymentRef
-from shared.callers import check_caller, check_scope
+from shared.callers import check_scope
+from shared.handling import answer, settings_or_problem
 from shared.http import (
     CoreRequest,
     CoreResponse,
@@ -28,12 +28,7 @@ from shared.http import (
 from shared.jsonio import dumps_exact
 from shared.lines import normalize_line
 from shared.openapi import openapi_document
-from shared.parsing import (
-    check_route,
-    forward_headers,
-    parse_route,
-    prepare_update,
-)
+from shared.parsing import forward_headers, parse_route, prepare_update
 from shared.payments import holds_values
 from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem, problem_from_upstream
 from shared.resilience import Budget
@@ -45,43 +40,15 @@ log = logging.getLogger(__name__)
 
 async def handle_payment(request: CoreRequest) -> CoreResponse:
     """GET or PATCH one customer payment line."""
-    headers = request.headers
-    request_id = request_id_of(headers)
-    started = time.monotonic()
-    docs_url = None
-    try:
-        settings = _settings_or_problem(request_id)
-        docs_url = settings.problem_docs_url
-        check_route(request.route_params)
-        check_caller(settings, headers)
+
+    async def work(settings: Settings, request_id: str) -> CoreResponse:
         ref = parse_route(request.route_params)
         check_scope(settings, ref)
-        response = await (
-            _get(settings, ref, headers, request_id)
-            if request.method.upper() == "GET"
-            else _update(settings, ref, request, request_id)
-        )
-        outcome = response.status
-    except Problem as problem:
-        response = problem_response(problem, request_id, headers, docs_url)
-        outcome = problem.status
-        if problem.upstream is not None:
-            log.info(
-                "request %s: problem %s (upstream %s %s, correlation %s)",
-                request_id,
-                problem.slug,
-                problem.upstream.status,
-                problem.upstream.code,
-                problem.upstream.correlation_id,
-            )
-    log.info(
-        "request %s: %s payment answered %s in %.0f ms",
-        request_id,
-        request.method.upper(),
-        outcome,
-        (time.monotonic() - started) * 1000,
-    )
-    return response
+        if request.method.upper() == "GET":
+            return await _get(settings, ref, request.headers, request_id)
+        return await _update(settings, ref, request, request_id)
+
+    return await answer(request, "payment", work)
 
 
 async def _read(
@@ -165,24 +132,10 @@ async def _read_back(
 # --- the other routes -------------------------------------------------------------
 
 
-def _settings_or_problem(request_id: str) -> Settings:
-    try:
-        return current_settings()
-    except SettingsError as exc:
-        # Names only: a value could be a secret pasted into the wrong setting.
-        log.error("request %s: invalid settings: %s", request_id, ", ".join(exc.names))
-        raise Problem(
-            "proxy-misconfigured",
-            "The proxy's settings are incomplete or invalid: "
-            + ", ".join(exc.names)
-            + ". An administrator must fix the app settings.",
-        ) from None
-
-
 def handle_openapi(request: CoreRequest) -> CoreResponse:
     request_id = request_id_of(request.headers)
     try:
-        settings = _settings_or_problem(request_id)
+        settings = settings_or_problem(request_id)
     except Problem as problem:
         return problem_response(problem, request_id, request.headers)
     return CoreResponse(

@@ -25,6 +25,10 @@ _TENANT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
 _ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,30}\Z")
 _ROLE_RE = re.compile(r"^[\x21-\x7e]{1,120}\Z")
 _DIGITS_RE = re.compile(r"^[0-9]{1,12}\Z")
+# WEBSITE_HOSTNAME: a host name with an optional port, as App Service sets it.
+_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?\Z")
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
+ROUTE_PREFIX = "api"  # host.json: extensions.http.routePrefix
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,10 @@ class Settings:
     bc_max_concurrency: int = 5
     bc_connect_timeout_s: float = 5.0
     bc_read_timeout_s: float = 20.0
+    # Set by the platform (App Service: the app's default host name; the local
+    # host: 127.0.0.1:<port>); the source of every absolute URL the proxy
+    # hands out, never the request's Host header.
+    website_hostname: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -98,6 +106,7 @@ class Settings:
             bc_max_concurrency=reader.integer("BC_MAX_CONCURRENCY", 5, 1, 100),
             bc_connect_timeout_s=reader.number("BC_CONNECT_TIMEOUT_S", 5.0, 0.1, 60.0),
             bc_read_timeout_s=reader.number("BC_READ_TIMEOUT_S", 20.0, 0.1, 220.0),
+            website_hostname=reader.text("WEBSITE_HOSTNAME", "", _HOST_RE, "a host name") or None,
         )
         reader.check_platform_authentication(settings)
         if reader.problems:
@@ -112,6 +121,18 @@ class Settings:
             or bool(self.allowed_callers)
             or self.required_caller_role is not None
         )
+
+
+def public_base_url(settings: Settings) -> str | None:
+    """This deployment's own base URL (``https://<host>/api`` in Azure,
+    ``http://127.0.0.1:<port>/api`` locally), or None when the platform did not
+    say. Absolute links the proxy hands out (next pages, the problems page,
+    job status) start with it."""
+    host = settings.website_hostname
+    if host is None:
+        return None
+    scheme = "http" if host.rsplit(":", 1)[0].lower() in _LOOPBACK_HOSTS else "https"
+    return f"{scheme}://{host}/{ROUTE_PREFIX}"
 
 
 def startup_check(environ: Mapping[str, str]) -> list[str]:

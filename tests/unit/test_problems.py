@@ -10,6 +10,7 @@ CONTRACT_SLUGS = {
     "malformed-json": 400,
     "invalid-path-parameter": 400,
     "invalid-if-match": 400,
+    "invalid-query-parameter": 400,
     "unauthenticated": 401,
     "forbidden": 403,
     "not-found": 404,
