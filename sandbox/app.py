@@ -203,6 +203,7 @@ def _bc_process(state: SandboxState, request: Request, body: bytes) -> BcResult:
         headers={k.lower(): v for k, v in request.headers.items()},
         load_body=load_body,
         context_base=(f"{request.base_url}v2.0/{tenant}/{environment}/api/{version}/$metadata#"),
+        query=request.url.query,
     )
     if path.strip("/") == "$batch":
         if request.method != "POST":

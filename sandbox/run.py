@@ -340,6 +340,9 @@ def _start(env: MutableMapping[str, str]) -> int:
                 flush=True,
             )
 
+        # As the Functions host does locally: the app's absolute links (next
+        # pages, problem types) name this host, never a request's Host header.
+        env.setdefault("WEBSITE_HOSTNAME", f"{HOST}:{proxy_port}")
         # The app reads its settings from the environment: import it only now.
         function_app, callbacks = load_function_app()
         host = create_local_host(

@@ -31,6 +31,8 @@ class RunningSandbox:
     identity_header: str
     seed: dict[str, Any]
     server: BackgroundServer
+    # The Starlette app itself, for tests that tune the emulator in-process.
+    app: Any
     # One connection pool for admin calls: creating a client per call costs
     # an SSL context each time, which adds up over hundreds of tests.
     _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10), repr=False)
@@ -120,5 +122,5 @@ def start_sandbox(identity_header: str | None = None) -> Iterator[RunningSandbox
     app = create_sandbox_app(identity_header=header)
     with serve_in_thread(app, **SERVER_OPTIONS) as server, httpx.Client(timeout=10) as http:
         seed = json.loads(http.get(f"{server.url}/_sandbox/seed").text, parse_float=Decimal)
-        running = RunningSandbox(server.url, header, seed, server, http)
+        running = RunningSandbox(server.url, header, seed, server, app, http)
         yield running
