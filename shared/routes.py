@@ -60,6 +60,8 @@ class Parameter:
     lookup: Lookup | None = None
     # Only in the connector (OpenAPI 3.1 ignores an Accept header parameter).
     connector_only: bool = False
+    # Makers read this instead of the description, where they need other words.
+    connector_description: str | None = None
     # Optional when the deployment sets IF_MATCH_DEFAULT (OpenAPI only: the
     # connector always asks for the ETag).
     defaulted_by_setting: bool = False
@@ -255,6 +257,11 @@ IF_MATCH = Parameter(
     'The line\'s ETag from a GET (W/"..."), or * to overwrite.',
     {"type": "string", "pattern": IF_MATCH_PATTERN, "maxLength": 1024},
     required=True,
+    connector_description=(
+        "The line's ETag: the etag output of reading or finding the line, such as "
+        'W/"JzE5OzEyMzQ7MDA7Jw==". Or * to overwrite whatever is there now, which may '
+        "lose someone else's change."
+    ),
     defaulted_by_setting=True,
 )
 TOP = Parameter(
