@@ -375,3 +375,13 @@ def test_validate_checks_route_and_allow_lists(proxy: Proxy, configure: Configur
         proxy.http.post(v1, json={"contactId": "C"}, headers={"If-Match": "*"}).status_code == 403
     )
     assert bc_requests(proxy.sandbox) == []
+
+
+def test_the_served_openapi_document_is_valid_3_1_and_lists_every_route(proxy: Proxy) -> None:
+    from openapi_spec_validator import validate as validate_spec
+    from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
+
+    document = proxy.http.get(f"{proxy.url}/openapi.json").json()
+    validate_spec(document, cls=OpenAPIV31SpecValidator)
+    ids = {op["operationId"] for item in document["paths"].values() for op in item.values()}
+    assert {"findCustomerPaymentsV20", "validateCustomerPaymentV10", "listCompaniesV20"} <= ids
