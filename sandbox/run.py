@@ -340,8 +340,8 @@ def _start(env: MutableMapping[str, str]) -> int:
                 flush=True,
             )
 
-        # As the Functions host does locally: the app's absolute links (next
-        # pages, problem types) name this host, never a request's Host header.
+        # Like the Functions tools, name the local host the app is served on: the
+        # app builds its own absolute URLs (problem types) from it.
         env.setdefault("WEBSITE_HOSTNAME", f"{HOST}:{proxy_port}")
         # The app reads its settings from the environment: import it only now.
         function_app, callbacks = load_function_app()

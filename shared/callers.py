@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from shared.businesscentral import UpstreamRef
+from shared.businesscentral import ScopedRef
 from shared.problems import Problem
 from shared.settings import Settings
 
@@ -97,7 +97,7 @@ def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
         raise Problem("forbidden", f'The caller lacks the required app role "{role}".')
 
 
-def check_scope(settings: Settings, ref: UpstreamRef) -> None:
+def check_scope(settings: Settings, ref: ScopedRef) -> None:
     """403 for companies and journals outside the allow-lists (a reference
     without a journal, such as a company's journal list, checks the company)."""
     companies = settings.allowed_company_ids

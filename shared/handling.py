@@ -1,27 +1,30 @@
-"""What every protected route does around its own work: settings, request id,
-route and caller checks, one place where a problem becomes the answer, and
-one log line per request."""
+"""The one place where a use case's outcome becomes an HTTP answer.
+
+Every handler runs through :func:`handle`: settings are read, the use case
+runs, a :class:`Problem` becomes problem+json, and anything unexpected
+becomes ``500 internal-error`` (logged with its traceback and the request id,
+never shown). No request ever ends in a bare 500 from the host.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable
 
-from shared.callers import check_caller
 from shared.http import CoreRequest, CoreResponse, problem_response, request_id_of
-from shared.parsing import check_route
-from shared.payments import shown
 from shared.problems import Problem
 from shared.runtime import current_settings
 from shared.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
-Work = Callable[[Settings, str], Awaitable[CoreResponse]]
+UseCase = Callable[[Settings, CoreRequest, str], Awaitable[CoreResponse]]
 
-# The function key may always come as ?code=; the Functions host reads it first.
-FUNCTION_KEY_PARAMETER = "code"
+INTERNAL_ERROR_DETAIL = (
+    "The proxy failed unexpectedly while handling this request. Nothing about the "
+    "failure is shown here; quote the requestId when reporting it."
+)
 
 
 def settings_or_problem(request_id: str) -> Settings:
@@ -38,22 +41,20 @@ def settings_or_problem(request_id: str) -> Settings:
         ) from None
 
 
-async def answer(request: CoreRequest, what: str, work: Work) -> CoreResponse:
-    """Run ``work`` for a protected route; any problem raised is the answer."""
+async def handle(request: CoreRequest, use_case: UseCase, *, name: str) -> CoreResponse:
+    """Run ``use_case`` and render whatever it ends with."""
     headers = request.headers
     request_id = request_id_of(headers)
     started = time.monotonic()
-    docs_url = None
+    docs_url: str | None = None
     try:
         settings = settings_or_problem(request_id)
-        docs_url = settings.problem_docs_url
-        check_route(request.route_params)
-        check_caller(settings, headers)
-        response = await work(settings, request_id)
-        outcome = response.status
+        docs_url = settings.problems_url
+        response = await use_case(settings, request, request_id)
+        outcome = str(response.status)
     except Problem as problem:
         response = problem_response(problem, request_id, headers, docs_url)
-        outcome = problem.status
+        outcome = f"{problem.status} {problem.slug}"
         if problem.upstream is not None:
             log.info(
                 "request %s: problem %s (upstream %s %s, correlation %s)",
@@ -63,24 +64,17 @@ async def answer(request: CoreRequest, what: str, work: Work) -> CoreResponse:
                 problem.upstream.code,
                 problem.upstream.correlation_id,
             )
+    except Exception:
+        log.exception("request %s: internal error in %s", request_id, name)
+        internal = Problem("internal-error", INTERNAL_ERROR_DETAIL)
+        response = problem_response(internal, request_id, headers, docs_url)
+        outcome = "500 internal-error"
     log.info(
         "request %s: %s %s answered %s in %.0f ms",
         request_id,
         request.method.upper(),
-        what,
+        name,
         outcome,
         (time.monotonic() - started) * 1000,
     )
     return response
-
-
-def check_query_names(query: Mapping[str, str], allowed: Collection[str]) -> None:
-    """400 naming the first query parameter the route does not take."""
-    for name in query:
-        if name != FUNCTION_KEY_PARAMETER and name not in allowed:
-            accepted = ", ".join(sorted(allowed)) or "none"
-            raise Problem(
-                "invalid-query-parameter",
-                f'This route does not take the query parameter "{shown(name)}" '
-                f"(accepted: {accepted}).",
-            )

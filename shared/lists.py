@@ -14,17 +14,23 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from shared.businesscentral import CollectionRef, ForwardHeaders
-from shared.callers import check_scope
-from shared.handling import answer, check_query_names
+from shared.callers import check_caller, check_scope
+from shared.handling import handle
 from shared.http import CoreRequest, CoreResponse, json_response
 from shared.jsonio import JsonBodyError, loads_exact
 from shared.lines import normalize_entity
-from shared.parsing import JOURNAL_SETS, bad_guids, forward_headers
+from shared.parsing import (
+    JOURNAL_SETS,
+    bad_guids,
+    check_query_names,
+    check_route,
+    forward_headers,
+)
 from shared.payments import ApiVersion, stored_form, validate_update
 from shared.problems import Problem, problem_from_upstream
 from shared.resilience import Budget
 from shared.runtime import get_runtime
-from shared.settings import Settings, public_base_url
+from shared.settings import Settings
 
 # Exact-match filters on payment lines: each is an editable property, so its
 # rule comes from the payment models.
@@ -43,11 +49,18 @@ _WHOLE_NUMBER_RE = re.compile(r"^[0-9]{1,10}\Z")
 _NOT_A_LIST_DETAIL = "Business Central answered with a body that is not a list"
 
 
+def _checked(settings: Settings, request: CoreRequest, allowed: tuple[str, ...]) -> None:
+    """What every list checks first, as the payment routes do."""
+    check_route(request.route_params)
+    check_caller(settings, request.headers)
+    check_query_names(request.query, allowed)
+
+
 async def handle_companies(request: CoreRequest) -> CoreResponse:
     """The companies the proxy may touch."""
 
-    async def work(settings: Settings, request_id: str) -> CoreResponse:
-        check_query_names(request.query, ())
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
+        _checked(settings, request, ())
         ref = CollectionRef(_version(request.route_params))
         items = await _fetch(settings, ref, request.headers, request_id)
         allowed = settings.allowed_company_ids
@@ -58,14 +71,14 @@ async def handle_companies(request: CoreRequest) -> CoreResponse:
         ]
         return json_response(200, {"value": companies}, request_id)
 
-    return await answer(request, "companies", work)
+    return await handle(request, work, name="companies")
 
 
 async def handle_journals(request: CoreRequest) -> CoreResponse:
     """The customer payment journals of one company."""
 
-    async def work(settings: Settings, request_id: str) -> CoreResponse:
-        check_query_names(request.query, ())
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
+        _checked(settings, request, ())
         bad_guids(request.route_params, ("companyId",))
         ref = CollectionRef(
             _version(request.route_params), request.route_params["companyId"].lower()
@@ -80,16 +93,16 @@ async def handle_journals(request: CoreRequest) -> CoreResponse:
         ]
         return json_response(200, {"value": journals}, request_id)
 
-    return await answer(request, "journals", work)
+    return await handle(request, work, name="journals")
 
 
 async def handle_lines(request: CoreRequest) -> CoreResponse:
     """Payment lines of one journal, optionally found by exact values, one page at a time."""
 
-    async def work(settings: Settings, request_id: str) -> CoreResponse:
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
+        _checked(settings, request, (*LINE_FILTERS, *PAGING))
         params = request.route_params
         query = request.query
-        check_query_names(query, (*LINE_FILTERS, *PAGING))
         bad_guids(params, ("companyId", "journalId"))
         version = _version(params)
         company, journal = params["companyId"].lower(), params["journalId"].lower()
@@ -109,10 +122,10 @@ async def handle_lines(request: CoreRequest) -> CoreResponse:
         body: dict[str, Any] = {"value": [normalize_entity(item)[0] for item in page]}
         if page and (more or len(items) > top):
             link = lines_path(version, company, journal, filters, top, skip + len(page))
-            body["nextLink"] = (public_base_url(settings) or "/api") + link
+            body["nextLink"] = settings.public_base_url + link
         return json_response(200, body, request_id)
 
-    return await answer(request, "payment lines", work)
+    return await handle(request, work, name="payment lines")
 
 
 def line_filters(version: ApiVersion, query: Mapping[str, str]) -> dict[str, str]:
@@ -181,8 +194,8 @@ async def _fetch_page(
 ) -> tuple[list[dict[str, Any]], bool]:
     """Business Central's ``value`` list, and whether it announced a next page."""
     forward: ForwardHeaders = forward_headers(headers, request_id, None)
-    result = await get_runtime().bc.request("GET", ref, forward, Budget(settings.sync_budget_s))
-    upstream = result.response
+    bc = get_runtime().bc
+    upstream = await bc.read(bc.collection_url(ref), forward, Budget(settings.sync_budget_s))
     if upstream.status_code != 200:
         raise problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=False)
     try:

@@ -68,6 +68,8 @@ def schema_generator(
             return self.generate_inner(schema["schema"])
 
         def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+            # No multipleOf: a float step such as 0.01 makes strict validators
+            # reject 19.99 (binary rounding); see amount_schema.
             return amount_schema(amount_decimals, dialect)
 
         def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
@@ -191,7 +193,6 @@ def _problem_responses(statuses: list[int]) -> dict[str, Any]:
 
 
 _HEALTH_SCHEMA = {"type": "object", "properties": {"status": {"const": "ok"}}}
-_OPENAPI_SCHEMA = {"type": "object"}
 
 
 def _parameter(
@@ -210,12 +211,6 @@ def _parameter(
 
 
 def _ok_response(op: Operation, version: ApiVersion | None) -> dict[str, Any]:
-    model = response_model(op.response, version)
-    schema = (
-        {"$ref": REF.format(model=model.__name__)}
-        if model is not None
-        else (_HEALTH_SCHEMA if op.response == "health" else _OPENAPI_SCHEMA)
-    )
     response: dict[str, Any] = {"description": op.response_description}
     if op.auth != "anonymous":
         headers: dict[str, Any] = {}
@@ -226,7 +221,15 @@ def _ok_response(op: Operation, version: ApiVersion | None) -> dict[str, Any]:
             }
         headers["x-request-id"] = {"schema": {"type": "string"}}
         response["headers"] = headers
-    response["content"] = {"application/json": {"schema": schema}}
+    model = response_model(op.response, version)
+    content: dict[str, Any]
+    if model is not None:
+        content = {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+    elif op.response == "problems":
+        content = {"text/html": {"schema": {"type": "string"}}}
+    else:
+        content = {"application/json": {"schema": _HEALTH_SCHEMA}}
+    response["content"] = content
     return response
 
 

@@ -31,7 +31,7 @@ VERSION = "{apiVersion}"
 
 # Statuses a route can answer with a problem (see docs/problems.md).
 READ_PROBLEMS = (400, 401, 403, 404, 429, 500, 502, 503, 504)
-WRITE_PROBLEMS = (*READ_PROBLEMS, 412, 413, 415, 422, 428)
+WRITE_PROBLEMS = (*READ_PROBLEMS, 409, 412, 413, 415, 422, 428)
 VALIDATE_PROBLEMS = (400, 401, 403, 404, 413, 415, 422, 428, 500)
 
 IF_MATCH_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*")$'
@@ -172,7 +172,7 @@ def response_model(kind: str, version: ApiVersion | None) -> type[BaseModel] | N
         return CompanyList
     if kind == "journals":
         return JournalList
-    assert version is not None or kind in ("health", "openapi")
+    assert version is not None or kind in ("health", "problems")
     if kind == "line" and version:
         return LINE_MODELS[version]
     if kind == "lines" and version:
@@ -394,6 +394,19 @@ OPERATIONS: tuple[Operation, ...] = (
         READ_PROBLEMS,
         visibility="important",
         pageable=True,
+    ),
+    Operation(
+        "problems",
+        "GET",
+        "/problems",
+        "Explain every problem the proxy answers with",
+        "An HTML page with one section per problem slug: the target of every problem type URI.",
+        (),
+        "problems",
+        "The page",
+        (),
+        auth="anonymous",
+        in_connector=False,
     ),
     Operation(
         "health",

@@ -4,20 +4,22 @@ so a flow can test its input without touching the books."""
 
 from __future__ import annotations
 
-from shared.callers import check_scope
-from shared.handling import answer
+from shared.callers import check_caller, check_scope
+from shared.handling import handle
 from shared.http import CoreRequest, CoreResponse, json_response
-from shared.parsing import parse_route, prepare_update
+from shared.parsing import check_route, parse_route, prepare_update
 from shared.settings import Settings
 
 
 async def handle_validate(request: CoreRequest) -> CoreResponse:
     """200 ``{"valid": true, "changes": ...}`` or the problem the PATCH would get."""
 
-    async def work(settings: Settings, request_id: str) -> CoreResponse:
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
+        check_route(request.route_params)
+        check_caller(settings, request.headers)
         ref = parse_route(request.route_params)
         check_scope(settings, ref)
         _, changes = prepare_update(settings, ref.version, request.headers, request.body)
         return json_response(200, {"valid": True, "changes": changes}, request_id)
 
-    return await answer(request, "validate", work)
+    return await handle(request, work, name="validate")

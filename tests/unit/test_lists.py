@@ -10,7 +10,7 @@ import pytest
 from shared.businesscentral import BusinessCentralClient, CollectionRef
 from shared.lists import line_filters, lines_path, odata_filter
 from shared.problems import Problem
-from shared.settings import Settings, SettingsError, public_base_url
+from shared.settings import Settings
 from tests.unit.conftest import COMPANY, JOURNAL, TENANT
 
 
@@ -52,26 +52,3 @@ def test_collection_urls_are_built_from_guids_and_fixed_option_names() -> None:
         CollectionRef("v2.0", COMPANY, JOURNAL, (("$expand", "x"),))
     with pytest.raises(ValueError, match="company"):
         CollectionRef("v2.0", None, JOURNAL)
-
-
-@pytest.mark.parametrize(
-    ("hostname", "expected"),
-    [
-        ("payments.azurewebsites.net", "https://payments.azurewebsites.net/api"),
-        ("127.0.0.1:7071", "http://127.0.0.1:7071/api"),
-        ("localhost:7071", "http://localhost:7071/api"),
-        (None, None),
-    ],
-)
-def test_public_base_url_comes_from_the_platform(
-    hostname: str | None, expected: str | None
-) -> None:
-    environ = {"BC_TENANT_ID": TENANT, **({"WEBSITE_HOSTNAME": hostname} if hostname else {})}
-    assert public_base_url(Settings.from_env(environ)) == expected
-
-
-@pytest.mark.parametrize("bad", ["evil.example/path", "a b", "x.example:port", "h?x=1"])
-def test_a_malformed_host_name_is_a_settings_error(bad: str) -> None:
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env({"BC_TENANT_ID": TENANT, "WEBSITE_HOSTNAME": bad})
-    assert caught.value.names == ["WEBSITE_HOSTNAME"]

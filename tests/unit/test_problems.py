@@ -10,7 +10,6 @@ CONTRACT_SLUGS = {
     "malformed-json": 400,
     "invalid-path-parameter": 400,
     "invalid-if-match": 400,
-    "invalid-query-parameter": 400,
     "unauthenticated": 401,
     "forbidden": 403,
     "not-found": 404,
@@ -27,6 +26,10 @@ CONTRACT_SLUGS = {
     "upstream-unavailable": 503,
     "upstream-timeout": 504,
     "proxy-misconfigured": 500,
+    "invalid-query-parameter": 400,
+    "internal-error": 500,
+    "outcome-unknown": 409,
+    "idempotency-key-reused": 422,
 }
 
 
