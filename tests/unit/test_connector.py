@@ -365,3 +365,10 @@ def test_the_lint_checks_api_properties(doc: dict[str, Any]) -> None:
         "resourceUri"
     ]
     assert any("resourceUri" in p for p in lint_properties(entra, connector.swagger("entra")))
+
+
+def test_the_makers_guide_names_every_action(doc: dict[str, Any]) -> None:
+    guide = (ROOT / "docs" / "power-automate.md").read_text()
+    for name, op in operations(doc).items():
+        assert f"`{name}`" in guide
+        assert op["summary"] in guide
