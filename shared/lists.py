@@ -63,11 +63,9 @@ async def handle_companies(request: CoreRequest) -> CoreResponse:
         _checked(settings, request, ())
         ref = CollectionRef(_version(request.route_params))
         items = await _fetch(settings, ref, request.headers, request_id)
-        allowed = settings.allowed_company_ids
         companies = [
             {name: item[name] for name in COMPANY_PROPERTIES if name in item}
-            for item in items
-            if allowed is None or str(item.get("id", "")).lower() in allowed
+            for item in _allowed(items, settings.allowed_company_ids)
         ]
         return json_response(200, {"value": companies}, request_id)
 
@@ -85,11 +83,8 @@ async def handle_journals(request: CoreRequest) -> CoreResponse:
         )
         check_scope(settings, ref)
         items = await _fetch(settings, ref, request.headers, request_id)
-        allowed = settings.allowed_journal_ids
         journals = [
-            normalize_entity(item)[0]
-            for item in items
-            if allowed is None or str(item.get("id", "")).lower() in allowed
+            normalize_entity(item)[0] for item in _allowed(items, settings.allowed_journal_ids)
         ]
         return json_response(200, {"value": journals}, request_id)
 
@@ -164,6 +159,11 @@ def lines_path(
         f"/{version}/companies/{company_id}/{JOURNAL_SETS[0]}/{journal_id}/customerPayments?"
         + "&".join(f"{name}={quote(value, safe='')}" for name, value in query)
     )
+
+
+def _allowed(items: list[dict[str, Any]], allowed: frozenset[str] | None) -> list[dict[str, Any]]:
+    """The items an allow-list lets through (all when it is unset)."""
+    return [item for item in items if allowed is None or str(item.get("id", "")).lower() in allowed]
 
 
 def _version(params: Mapping[str, str]) -> ApiVersion:
