@@ -385,3 +385,32 @@ def test_the_served_openapi_document_is_valid_3_1_and_lists_every_route(proxy: P
     validate_spec(document, cls=OpenAPIV31SpecValidator)
     ids = {op["operationId"] for item in document["paths"].values() for op in item.values()}
     assert {"findCustomerPaymentsV20", "validateCustomerPaymentV10", "listCompaniesV20"} <= ids
+
+
+def test_the_v1_journal_alias_works_and_other_sets_do_not(proxy: Proxy) -> None:
+    alias = lines_url(proxy, version="v1.0").replace(
+        "customerPaymentJournals", "customerPaymentsJournals"
+    )
+    assert len(found(proxy.http.get(alias))) == 3
+    assert all("contactId" in line for line in found(proxy.http.get(alias)))
+    other = journals_url(proxy).replace("customerPaymentJournals", "customers")
+    problem(proxy.http.get(other), 404, "not-found")
+    assert all("/customerPaymentJournals(" in r["path"] for r in bc_requests(proxy.sandbox))
+
+
+def test_lists_are_retried_like_a_read_and_a_bad_answer_is_a_problem(proxy: Proxy) -> None:
+    proxy.sandbox.add_faults(
+        {"method": "GET", "path": "customerPayments", "times": 1, "status": 429, "retryAfter": 0}
+    )
+    assert len(found(proxy.http.get(lines_url(proxy)))) == 3
+    assert len(bc_requests(proxy.sandbox, "GET")) == 2
+    proxy.sandbox.add_faults(
+        {
+            "method": "GET",
+            "path": "/companies",
+            "times": 1,
+            "status": 200,
+            "rawBody": '{"value": 5}',
+        }
+    )
+    problem(proxy.http.get(companies_url(proxy)), 502, "upstream-error")
