@@ -27,6 +27,8 @@ from shared.payments import (
 Location = Literal["path", "query", "header"]
 Visibility = Literal["important", "advanced", "internal"]
 Auth = Literal["caller", "anonymous"]
+# What a 200 carries: a model per kind (and API version), see response_model.
+ResponseKind = Literal["line", "lines", "companies", "journals", "validation", "health", "problems"]
 VERSION = "{apiVersion}"
 
 # Statuses a route can answer with a problem (see docs/problems.md).
@@ -78,7 +80,7 @@ class Operation:
     summary: str
     description: str
     parameters: tuple[Parameter, ...]
-    response: str
+    response: ResponseKind
     response_description: str
     problems: tuple[int, ...]
     body: Literal["patch"] | None = None
@@ -166,7 +168,7 @@ def _validation(version: ApiVersion) -> type[BaseModel]:
     return model
 
 
-def response_model(kind: str, version: ApiVersion | None) -> type[BaseModel] | None:
+def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseModel] | None:
     """The model of an operation's 200 body (None for the untyped ones)."""
     if kind == "companies":
         return CompanyList
