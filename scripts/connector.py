@@ -54,26 +54,24 @@ Auth = Literal["key", "entra"]
 
 # Labels where splitting the property name would read badly.
 _LABELS = {
-    "id": "Id",
     "etag": "ETag",
     "value": "Items",
-    "nextLink": "Next page link",
-    "journalDisplayName": "Journal code",
-    "appliesToInvoiceId": "Applies-to invoice id",
-    "appliesToInvoiceNumber": "Applies-to invoice number",
-    "lastModifiedDateTime": "Last modified",
-    "changes": "Changes",
-    "valid": "Valid",
+    "nextLink": "Next Page Link",
+    "journalDisplayName": "Journal Code",
+    "appliesToInvoiceId": "Applies-to Invoice ID",
+    "appliesToInvoiceNumber": "Applies-to Invoice Number",
+    "lastModifiedDateTime": "Last Modified",
 }
 
 
 def label(name: str) -> str:
-    """A property's label for makers: ``customerNumber`` -> ``Customer number``."""
+    """A property's label for makers, in title case as the Power Platform
+    recommends: ``customerNumber`` -> ``Customer Number``, ``customerId`` ->
+    ``Customer ID``."""
     if name in _LABELS:
         return _LABELS[name]
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
-    text = " ".join(word if word.isupper() else word.lower() for word in words)
-    return text[:1].upper() + text[1:]
+    return " ".join("ID" if word.lower() == "id" else word[:1].upper() + word[1:] for word in words)
 
 
 def connector_id(operation_id: str) -> str:
@@ -406,7 +404,8 @@ def icon_png(size: int = 230) -> bytes:
 
 
 def dump(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    # Four spaces: the Power Platform connectors' coding standard.
+    return (json.dumps(data, indent=4, ensure_ascii=False) + "\n").encode()
 
 
 def files(auth: Auth = "key", **options: Any) -> dict[Path, bytes]:

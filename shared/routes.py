@@ -219,7 +219,7 @@ JOURNAL_ID = Parameter(
 PAYMENT_ID = Parameter(
     "paymentId",
     "path",
-    "Payment line",
+    "Payment Line",
     "Payment line id",
     _GUID,
     required=True,
@@ -246,7 +246,7 @@ ACCEPT_LANGUAGE = Parameter(
 REQUEST_ID = Parameter(
     "x-request-id",
     "header",
-    "Request id",
+    "Request ID",
     "Your id for this request, echoed in the answer and in every problem when it is at "
     "most 128 characters of A-Z a-z 0-9 . _ : - (otherwise the proxy makes one).",
     {"type": "string"},
@@ -269,7 +269,7 @@ IF_MATCH = Parameter(
 TOP = Parameter(
     "top",
     "query",
-    "Page size",
+    "Page Size",
     f"Lines per page, 1 to {MAX_TOP} (default {DEFAULT_TOP}).",
     {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
     visibility="advanced",
@@ -283,10 +283,10 @@ SKIP = Parameter(
     visibility="advanced",
 )
 _FILTER_LABELS = {
-    "documentNumber": "Document number",
-    "externalDocumentNumber": "External document number",
-    "customerNumber": "Customer number",
-    "appliesToInvoiceNumber": "Applies-to invoice number",
+    "documentNumber": "Document Number",
+    "externalDocumentNumber": "External Document Number",
+    "customerNumber": "Customer Number",
+    "appliesToInvoiceNumber": "Applies-to Invoice Number",
 }
 
 
