@@ -11,7 +11,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol, cast
 
-from shared.batch import Journal
 from shared.bulk_jobs import (
     JOB_ID_RE,
     BulkItem,
@@ -24,6 +23,7 @@ from shared.bulk_jobs import (
     token_matches,
 )
 from shared.bulk_orchestration import ORCHESTRATOR, JobPlan, job_items
+from shared.businesscentral import CollectionRef
 from shared.callers import caller_identity, check_caller, check_scope
 from shared.handling import handle
 from shared.http import CoreRequest, CoreResponse, json_response
@@ -95,7 +95,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         bad_guids(params, ("companyId", "journalId"))
         version = cast(ApiVersion, params["apiVersion"])
         company_id, journal_id = params["companyId"].lower(), params["journalId"].lower()
-        check_scope(settings, Journal(version, company_id, journal_id))
+        check_scope(settings, CollectionRef(version, company_id, journal_id))
         _check_query(request.query, ("validateOnly",))
         validate_only = _validate_only(request.query)
         items = parse_bulk_request(settings, version, request.headers, request.body)

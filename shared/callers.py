@@ -12,8 +12,9 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
+from shared.businesscentral import ScopedRef
 from shared.problems import Problem
 from shared.settings import Settings
 
@@ -96,24 +97,15 @@ def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
         raise Problem("forbidden", f'The caller lacks the required app role "{role}".')
 
 
-class Scoped(Protocol):
-    """Anything inside one company's journal: a payment line, a bulk job."""
-
-    @property
-    def company_id(self) -> str: ...
-
-    @property
-    def journal_id(self) -> str: ...
-
-
-def check_scope(settings: Settings, ref: Scoped) -> None:
-    """403 for companies and journals outside the allow-lists."""
+def check_scope(settings: Settings, ref: ScopedRef) -> None:
+    """403 for companies and journals outside the allow-lists (a reference
+    without a journal, such as a company's journal list, checks the company)."""
     companies = settings.allowed_company_ids
-    if companies is not None and ref.company_id not in companies:
-        raise Problem("forbidden", "This proxy is not allowed to change payments of this company.")
+    if companies is not None and ref.company_id is not None and ref.company_id not in companies:
+        raise Problem("forbidden", "This proxy is not allowed to touch payments of this company.")
     journals = settings.allowed_journal_ids
-    if journals is not None and ref.journal_id not in journals:
-        raise Problem("forbidden", "This proxy is not allowed to change payments in this journal.")
+    if journals is not None and ref.journal_id is not None and ref.journal_id not in journals:
+        raise Problem("forbidden", "This proxy is not allowed to touch payments in this journal.")
 
 
 def caller_identity(settings: Settings, headers: Mapping[str, str]) -> str:

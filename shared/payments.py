@@ -438,6 +438,12 @@ def _comparable(model: type[BaseModel], name: str, value: Any, amount_decimals: 
     return value
 
 
+def stored_form(name: str, value: str) -> str:
+    """A text value as Business Central stores it in property ``name`` (Code
+    fields upper-case, GUIDs lower-case)."""
+    return str(_comparable(PaymentPatchV1, name, value, 0))
+
+
 def holds_values(
     line: Mapping[str, Any], changes: Mapping[str, Any], *, amount_decimals: int = 2
 ) -> bool:
