@@ -570,7 +570,7 @@ OPERATIONS: tuple[Operation, ...] = (
         (JOB_ID, JOB_TOKEN),
         "bulkStatus",
         "The job is done: every update's result",
-        (404, 500, 502),
+        (400, 404, 500, 502),
         auth="anonymous",
         in_connector=False,
     ),
