@@ -41,6 +41,7 @@ import azure.functions as func
 import httpx
 import uvicorn
 
+from funchost.durable import DurableStandIn, WallClock
 from funchost.http import HttpFunction, ShutdownCallback, create_local_host
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -238,6 +239,7 @@ def banner(
     functions: Sequence[HttpFunction],
     sandbox_url: str | None,
     seed: Mapping[str, Any] | None,
+    durable: DurableStandIn | None = None,
 ) -> str:
     lines = [""]
     if sandbox_url is not None:
@@ -249,6 +251,10 @@ def banner(
     for f in functions:
         methods = ",".join(sorted(f.methods)) if f.methods else "ALL"
         lines.append(f"  {f.name}: [{methods}] {proxy_url}/{f.route}")
+    if durable is not None and (durable.engine.orchestrators or durable.engine.activities):
+        lines.append("Durable Functions (local stand-in, in memory):")
+        lines += [f"  {name}: orchestrator" for name in sorted(durable.engine.orchestrators)]
+        lines += [f"  {name}: activity" for name in sorted(durable.engine.activities)]
     ids = ("<companyId>", "<journalId>", "<paymentId>")
     if seed is not None:
         try:
@@ -342,8 +348,10 @@ def _start(env: MutableMapping[str, str]) -> int:
 
         # The app reads its settings from the environment: import it only now.
         function_app, callbacks = load_function_app()
+        # Durable Functions run in memory, on the wall clock (see funchost.durable).
+        durable = DurableStandIn(function_app, clock=WallClock())
         host = create_local_host(
-            function_app, host_json=REPO_ROOT / "host.json", on_shutdown=callbacks
+            function_app, host_json=REPO_ROOT / "host.json", on_shutdown=callbacks, durable=durable
         )
         proxy_url = f"http://{HOST}:{proxy_port}"
         servers.append(make_server("proxy", host, socks[0]))
@@ -357,6 +365,7 @@ def _start(env: MutableMapping[str, str]) -> int:
                 functions=host.state.functions,
                 sandbox_url=sandbox_url,
                 seed=seed,
+                durable=durable,
             )
             print(text, flush=True)
 
