@@ -83,17 +83,26 @@ class VirtualClock:
         with self._lock:
             return sorted(w for w, n, _ in self._due if n not in self._cancelled)
 
+    def next_due(self) -> datetime | None:
+        """When the earliest callback not yet run is due (None if there is none)."""
+        pending = self.pending()
+        return pending[0] if pending else None
+
     def advance(self, seconds: float) -> datetime:
         """Move time forward and run every callback that came due; returns the new time."""
         if seconds < 0:
             raise ValueError("time cannot go backwards")
         with self._lock:
             target = self._now + timedelta(seconds=seconds)
+        return self.advance_to(target)
+
+    def advance_to(self, target: datetime) -> datetime:
+        """Move time to ``target`` (never backwards), running what comes due on the way."""
         while True:
             with self._lock:
                 if not self._due or self._due[0][0] > target:
-                    self._now = target
-                    return target
+                    self._now = max(self._now, target)
+                    return self._now
                 when, number, callback = heapq.heappop(self._due)
                 # Each callback sees the time it was due at, as with a real clock.
                 self._now = max(self._now, when)

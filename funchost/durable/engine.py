@@ -429,11 +429,45 @@ class DurableEngine:
             self.wait_done_sync, instance_id, timeout_s, raise_errors=raise_errors
         )
 
-    def advance(self, seconds: float) -> None:
-        """Move the virtual clock on; due timers are queued before this returns."""
+    def _virtual_clock(self) -> VirtualClock:
         if not isinstance(self.clock, VirtualClock):
-            raise TypeError("advance() needs the stand-in to run on a VirtualClock")
-        self.clock.advance(seconds)
+            raise TypeError("advancing time needs the stand-in to run on a VirtualClock")
+        return self.clock
+
+    def advance_sync(self, seconds: float, timeout_s: float = 30.0) -> None:
+        """Let ``seconds`` of virtual time pass, as they would for a real host.
+
+        Time moves from one due timer to the next, and the engine settles
+        (episodes, activities) at each stop, so a timer an orchestrator sets
+        while the time passes fires too if it is due before the end. Call it
+        from a thread other than the engine's loop (use :meth:`advance` there).
+        """
+        clock = self._virtual_clock()
+        loop = self._loop
+        if loop is not None and loop.is_running() and _on_loop_thread(loop):
+            raise RuntimeError("on the stand-in's own event loop, use `await advance(...)`")
+        target = clock.now() + timedelta(seconds=seconds)
+        while True:
+            self.wait_idle_sync(timeout_s, raise_errors=False)
+            due = clock.next_due()
+            if due is None or due > target:
+                clock.advance_to(target)
+                self.wait_idle_sync(timeout_s, raise_errors=False)
+                return
+            clock.advance_to(due)
+
+    async def advance(self, seconds: float, timeout_s: float = 30.0) -> None:
+        """:meth:`advance_sync` for code running on the engine's own loop."""
+        clock = self._virtual_clock()
+        target = clock.now() + timedelta(seconds=seconds)
+        while True:
+            await self.wait_idle(timeout_s, raise_errors=False)
+            due = clock.next_due()
+            if due is None or due > target:
+                clock.advance_to(target)
+                await self.wait_idle(timeout_s, raise_errors=False)
+                return
+            clock.advance_to(due)
 
     # --- delivery -------------------------------------------------------------------
 
@@ -845,6 +879,13 @@ class DurableEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._loop = None
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _actions(state: Mapping[str, Any]) -> list[dict[str, Any]]:

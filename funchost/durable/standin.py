@@ -118,9 +118,15 @@ class DurableStandIn:
         """Forget every instance, recorded error and activity count (between tests)."""
         self.engine.reset()
 
-    def advance(self, seconds: float) -> None:
-        """Move the virtual clock on (due timers fire)."""
-        self.engine.advance(seconds)
+    def advance(self, seconds: float, timeout_s: float = 30.0) -> None:
+        """Let ``seconds`` of virtual time pass (from a test thread): every timer due
+        by then fires, in order, and the engine settles after each; see
+        :meth:`DurableEngine.advance_sync`."""
+        self.engine.advance_sync(seconds, timeout_s)
+
+    async def advance_async(self, seconds: float, timeout_s: float = 30.0) -> None:
+        """:meth:`advance` for tests running on the stand-in's own event loop."""
+        await self.engine.advance(seconds, timeout_s)
 
     async def wait_idle(self, timeout_s: float = 30.0, *, raise_errors: bool = True) -> None:
         await self.engine.wait_idle(timeout_s, raise_errors=raise_errors)

@@ -27,6 +27,7 @@ from funchost.durable import (
     NonDeterministicOrchestrationError,
     RuntimeStatus,
     VirtualClock,
+    WallClock,
 )
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -228,6 +229,36 @@ def wanders(context: df.DurableOrchestrationContext) -> Any:
     return "fine"
 
 
+@app.orchestration_trigger(context_name="context")
+def deadline(context: df.DurableOrchestrationContext) -> Any:
+    """Race an activity against a timeout timer, cancel the timer, go on."""
+    timeout = context.create_timer(context.current_utc_datetime + timedelta(minutes=5))
+    work = context.call_activity("double", 4)
+    winner = yield context.task_any([work, timeout])
+    if winner is timeout:
+        return "timed out"
+    timeout.cancel()
+    more = yield context.call_activity("double", winner.result)
+    return more
+
+
+@app.orchestration_trigger(context_name="context")
+def week_long(context: df.DurableOrchestrationContext) -> Any:
+    # Longer than maximumShortTimerDuration (6 days): the SDK splits it in intervals.
+    yield context.create_timer(context.current_utc_datetime + timedelta(days=7))
+    return context.current_utc_datetime.isoformat()
+
+
+@app.orchestration_trigger(context_name="context")
+def throttled(context: df.DurableOrchestrationContext) -> Any:
+    """Wait 30 s before each of three attempts, like a Retry-After loop."""
+    attempts = []
+    for attempt in range(3):
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=30))
+        attempts.append((yield context.call_activity("double", attempt)))
+    return {"attempts": attempts, "at": context.current_utc_datetime.isoformat()}
+
+
 # --- fixtures ---------------------------------------------------------------------
 
 
@@ -314,11 +345,11 @@ async def test_timer_waits_for_the_virtual_clock(durable: DurableStandIn) -> Non
     assert view.pending_timers == [START + timedelta(seconds=30)]
     assert durable.activity_runs["double"] == 0
 
-    durable.advance(29)
+    await durable.advance_async(29)
     await durable.wait_idle()
     assert durable.activity_runs["double"] == 0
 
-    durable.advance(1)
+    await durable.advance_async(1)
     view = await durable.wait_done(instance_id)
     assert view.output == {
         "before": START.isoformat(),
@@ -369,11 +400,11 @@ async def test_call_activity_with_retry_waits_between_attempts(durable: DurableS
     assert view is not None
     assert view.pending_timers == [START + timedelta(seconds=5)]
 
-    durable.advance(5)
+    await durable.advance_async(5)
     await durable.wait_idle()
     assert FLAKY["r1"] == 2
 
-    durable.advance(5)
+    await durable.advance_async(5)
     view = await durable.wait_done(instance_id)
     assert view.output == ["ok after 3", 42]
     # Retry timers consume task ids, as the SDK numbers them.
@@ -388,7 +419,7 @@ async def test_call_activity_with_retry_gives_up_after_the_last_attempt(
     instance_id = await durable.start_new("persistent", {"key": "r2", "succeed_on": 99})
     for _ in range(3):
         await durable.wait_idle()
-        durable.advance(5)
+        await durable.advance_async(5)
     view = await durable.wait_done(instance_id)
 
     assert FLAKY["r2"] == 3
@@ -457,3 +488,78 @@ def test_the_project_tests_package_shadows_the_sdk_one() -> None:
     import tests
 
     assert Path(tests.__file__).resolve().parent == Path(__file__).resolve().parents[1]
+
+
+async def test_a_cancelled_timer_is_not_a_replay_difference(durable: DurableStandIn) -> None:
+    view = await durable.wait_done(await durable.start_new("deadline"))
+
+    assert view.output == 16
+    assert view.pending_timers == []  # the cancelled timer no longer waits
+    assert durable.errors == []
+    assert isinstance(durable.clock, VirtualClock)
+    assert durable.clock.pending() == []
+
+
+async def test_a_long_timer_fires_in_intervals(durable: DurableStandIn) -> None:
+    instance_id = await durable.start_new("week_long")
+    await durable.wait_idle()
+    view = durable.instance(instance_id)
+    assert view is not None
+    assert view.pending_timers == [START + timedelta(days=3)]
+
+    await durable.advance_async(timedelta(days=7).total_seconds())
+    view = await durable.wait_done(instance_id)
+    assert view.output == (START + timedelta(days=7)).isoformat()
+    fired = [e["FireAt"] for e in view.events(EventType.TIMER_FIRED)]
+    # Three days first (longRunningTimerIntervalDuration), then the 4 days left.
+    assert fired == ["2026-03-04T12:00:00.000000Z", "2026-03-08T12:00:00.000000Z"]
+
+
+async def test_activity_concurrency_can_be_capped() -> None:
+    GATE.__init__()  # type: ignore[misc]
+    stand_in = DurableStandIn(app, clock=VirtualClock(START), max_concurrent_activities=2)
+    try:
+        view = await stand_in.wait_done(await stand_in.start_new("fan_out", [1, 2, 3, 4, 5, 6]))
+    finally:
+        await stand_in.shutdown()
+    assert view.output == [10, 20, 30, 40, 50, 60]
+    assert GATE.peak == 2
+
+
+async def test_the_wall_clock_fires_timers_by_itself() -> None:
+    stand_in = DurableStandIn(app, clock=WallClock())
+    try:
+        # A timer 0.05 s ahead: no one advances anything, it fires on its own.
+        view = await stand_in.wait_done(await stand_in.start_new("sleepy", 0.05))
+    finally:
+        await stand_in.shutdown()
+    assert view.status is RuntimeStatus.COMPLETED
+    assert view.output["value"] == 0.1
+    with pytest.raises(TypeError, match="VirtualClock"):
+        await stand_in.advance_async(1)
+
+
+async def test_advancing_fires_timers_set_while_time_passes(durable: DurableStandIn) -> None:
+    instance_id = await durable.start_new("throttled")
+    # 90 s pass: each timer fires at its time, the next one is set then, and fires too.
+    await durable.advance_async(90)
+    view = await durable.wait_done(instance_id)
+
+    assert view.output == {
+        "attempts": [0, 2, 4],
+        "at": (START + timedelta(seconds=90)).isoformat(),
+    }
+    fired = [e["FireAt"] for e in view.events(EventType.TIMER_FIRED)]
+    assert fired == [
+        "2026-03-01T12:00:30.000000Z",
+        "2026-03-01T12:01:00.000000Z",
+        "2026-03-01T12:01:30.000000Z",
+    ]
+
+
+async def test_the_blocking_advance_refuses_to_run_on_the_engine_loop(
+    durable: DurableStandIn,
+) -> None:
+    await durable.start_new("throttled")
+    with pytest.raises(RuntimeError, match="await advance"):
+        durable.advance(30)

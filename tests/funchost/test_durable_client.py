@@ -250,3 +250,19 @@ def test_webhook_status_codes(
         assert "hook-1" in {item["instanceId"] for item in listed}
 
         assert http.post(f"{base}/instances/hook-1/raiseEvent/x").status_code == 501
+
+
+def test_a_second_host_on_a_new_event_loop_can_use_the_client() -> None:
+    # The SDK keeps one aiohttp session for the process, bound to the loop that
+    # created it; each host resets it, so a later host (a new loop) still works.
+    for round_number in range(2):
+        stand_in = DurableStandIn(app, clock=VirtualClock(START))
+        server = BackgroundServer(create_local_host(app, durable=stand_in)).start()
+        try:
+            with httpx.Client(base_url=f"{server.url}/api", timeout=30) as http:
+                started = http.post(f"/jobs/loop-{round_number}", json=[1])
+                assert started.status_code == 202, started.text
+                stand_in.wait_idle_sync()
+                assert http.get(f"/jobs/loop-{round_number}").json()["runtimeStatus"] == "Running"
+        finally:
+            server.stop()
