@@ -245,6 +245,9 @@ class DurableEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self.errors: list[DurableStandInError] = []
         self.activity_runs: Counter[str] = Counter()
+        self.activity_peaks: Counter[str] = Counter()
+        self._activity_running: Counter[str] = Counter()
+        self._lose_results: Counter[str] = Counter()
 
     # --- loop binding -----------------------------------------------------------
 
@@ -339,7 +342,18 @@ class DurableEngine:
             self._instances.clear()
             self.errors.clear()
             self.activity_runs.clear()
+            self.activity_peaks.clear()
+            self._lose_results.clear()
             self._changed.notify_all()
+
+    def lose_next_results(self, activity: str, times: int = 1) -> None:
+        """The next ``times`` runs of ``activity`` do their work, but their result is
+        lost (as when a worker dies before the result is recorded): the engine runs
+        the activity again, as the extension redelivers it. History shows one run."""
+        if activity not in self.activities:
+            raise UnknownFunctionError(f"no activity named {activity!r}")
+        with self._lock:
+            self._lose_results[activity] += times
 
     def _stop_work(self, instance: _Instance) -> None:
         for work in instance.work.values():
@@ -791,11 +805,17 @@ class DurableEngine:
         activity = self.activities[work.activity]
         outcome: dict[str, Any] | None = None
         try:
-            if self._semaphore is not None:
-                async with self._semaphore:
+            while outcome is None:
+                if self._semaphore is not None:
+                    async with self._semaphore:
+                        outcome = await self._invoke(instance, activity, work)
+                else:
                     outcome = await self._invoke(instance, activity, work)
-            else:
-                outcome = await self._invoke(instance, activity, work)
+                with self._lock:
+                    if self._lose_results[activity.name] > 0:
+                        self._lose_results[activity.name] -= 1
+                        logger.info("Durable stand-in: lost a result of %s", activity.name)
+                        outcome = None
         finally:
             # Queue the result before this run stops counting as busy, so that
             # nobody sees the engine idle in between.
@@ -812,6 +832,9 @@ class DurableEngine:
         with self._lock:
             self.activity_runs[activity.name] += 1
             instance.activity_runs[activity.name] += 1
+            self._activity_running[activity.name] += 1
+            running = self._activity_running[activity.name]
+            self.activity_peaks[activity.name] = max(self.activity_peaks[activity.name], running)
         try:
             # Input and output pass through the worker's own converter, as JSON text.
             argument = ActivityTriggerConverter.decode(
@@ -841,6 +864,9 @@ class DurableEngine:
                 Reason=f"Activity function '{activity.name}' failed: {message}",
                 Details="".join(traceback.format_exception(exc, limit=5)),
             )
+        finally:
+            with self._lock:
+                self._activity_running[activity.name] -= 1
 
     def _start_timer(self, instance: _Instance, work: _Work) -> None:
         assert work.fire_at is not None

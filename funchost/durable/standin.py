@@ -94,6 +94,17 @@ class DurableStandIn:
         with self.engine._lock:
             return Counter(self.engine.activity_runs)
 
+    @property
+    def activity_peaks(self) -> Counter[str]:
+        """The most runs of each activity that were in progress at the same time."""
+        with self.engine._lock:
+            return Counter(self.engine.activity_peaks)
+
+    def lose_next_results(self, activity: str, times: int = 1) -> None:
+        """Simulate at-least-once delivery: the next ``times`` runs of ``activity``
+        do their work but lose their result, so the activity runs again."""
+        self.engine.lose_next_results(activity, times)
+
     async def start_new(
         self, name: str, client_input: Any = None, instance_id: str | None = None
     ) -> str:

@@ -26,6 +26,7 @@ from funchost.durable import (
     EventType,
     NonDeterministicOrchestrationError,
     RuntimeStatus,
+    UnknownFunctionError,
     VirtualClock,
     WallClock,
 )
@@ -315,6 +316,7 @@ async def test_task_all_runs_activities_concurrently_and_keeps_order(
 
     assert view.output == [10, 20, 30, 40, 50]
     assert GATE.peak == 5
+    assert durable.activity_peaks["gated"] == 5
     assert scheduled(view) == [(i, "gated", str(i + 1)) for i in range(5)]
 
 
@@ -327,6 +329,7 @@ async def test_task_any_sliding_window_numbers_tasks_like_the_sdk(
     assert view.status is RuntimeStatus.COMPLETED
     assert view.output == {str(i): i * 10 for i in range(1, 8)}
     assert GATE.peak == 3
+    assert durable.activity_peaks["gated"] == 3
     ids = [task_id for task_id, _, _ in scheduled(view)]
     assert ids == list(range(7))
     # Every completion went to the task that was scheduled with that input.
@@ -563,3 +566,17 @@ async def test_the_blocking_advance_refuses_to_run_on_the_engine_loop(
     await durable.start_new("throttled")
     with pytest.raises(RuntimeError, match="await advance"):
         durable.advance(30)
+
+
+async def test_a_lost_activity_result_makes_the_activity_run_again(
+    durable: DurableStandIn,
+) -> None:
+    durable.lose_next_results("double", times=2)
+    view = await durable.wait_done(await durable.start_new("sequence", 5))
+
+    assert view.output["values"] == [10, 20]
+    # The first call ran three times (two results lost), the second once.
+    assert durable.activity_runs["double"] == 4
+    assert len(view.events(EventType.TASK_COMPLETED)) == 3
+    with pytest.raises(UnknownFunctionError):
+        durable.lose_next_results("no_such_activity")
