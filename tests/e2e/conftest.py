@@ -133,6 +133,8 @@ def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
         durable=stand_in,
     )
     server = BackgroundServer(host).start()
+    os.environ["WEBSITE_HOSTNAME"] = server.url.removeprefix("http://")
+    runtime_module.reset_settings()
     with httpx.Client(timeout=60) as http:
         yield Proxy(server, e2e_sandbox, http, stand_in)
     server.stop()

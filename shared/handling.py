@@ -1,0 +1,80 @@
+"""The one place where a use case's outcome becomes an HTTP answer.
+
+Every handler runs through :func:`handle`: settings are read, the use case
+runs, a :class:`Problem` becomes problem+json, and anything unexpected
+becomes ``500 internal-error`` (logged with its traceback and the request id,
+never shown). No request ever ends in a bare 500 from the host.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from shared.http import CoreRequest, CoreResponse, problem_response, request_id_of
+from shared.problems import Problem
+from shared.runtime import current_settings
+from shared.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+UseCase = Callable[[Settings, CoreRequest, str], Awaitable[CoreResponse]]
+
+INTERNAL_ERROR_DETAIL = (
+    "The proxy failed unexpectedly while handling this request. Nothing about the "
+    "failure is shown here; quote the requestId when reporting it."
+)
+
+
+def settings_or_problem(request_id: str) -> Settings:
+    try:
+        return current_settings()
+    except SettingsError as exc:
+        # Names only: a value could be a secret pasted into the wrong setting.
+        log.error("request %s: invalid settings: %s", request_id, ", ".join(exc.names))
+        raise Problem(
+            "proxy-misconfigured",
+            "The proxy's settings are incomplete or invalid: "
+            + ", ".join(exc.names)
+            + ". An administrator must fix the app settings.",
+        ) from None
+
+
+async def handle(request: CoreRequest, use_case: UseCase, *, name: str) -> CoreResponse:
+    """Run ``use_case`` and render whatever it ends with."""
+    headers = request.headers
+    request_id = request_id_of(headers)
+    started = time.monotonic()
+    docs_url: str | None = None
+    try:
+        settings = settings_or_problem(request_id)
+        docs_url = settings.problems_url
+        response = await use_case(settings, request, request_id)
+        outcome = str(response.status)
+    except Problem as problem:
+        response = problem_response(problem, request_id, headers, docs_url)
+        outcome = f"{problem.status} {problem.slug}"
+        if problem.upstream is not None:
+            log.info(
+                "request %s: problem %s (upstream %s %s, correlation %s)",
+                request_id,
+                problem.slug,
+                problem.upstream.status,
+                problem.upstream.code,
+                problem.upstream.correlation_id,
+            )
+    except Exception:
+        log.exception("request %s: internal error in %s", request_id, name)
+        internal = Problem("internal-error", INTERNAL_ERROR_DETAIL)
+        response = problem_response(internal, request_id, headers, docs_url)
+        outcome = "500 internal-error"
+    log.info(
+        "request %s: %s %s answered %s in %.0f ms",
+        request_id,
+        request.method.upper(),
+        name,
+        outcome,
+        (time.monotonic() - started) * 1000,
+    )
+    return response
