@@ -141,6 +141,7 @@ class _Work:
     retry: _Retry | None = None
     retry_of: _Work | None = None  # for a retry timer: the activity it re-runs
     cancel: Cancel | None = None
+    run: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -797,8 +798,35 @@ class DurableEngine:
         loop = self._loop
         assert loop is not None
         task = loop.create_task(self._run_activity(instance, work))
+        work.run = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def restart(self) -> int:
+        """Act out a restart of the function app: every activity in progress is
+        killed (its result never arrives) and, as the extension redelivers its
+        message, runs again from the start. Histories, timers and queued results
+        survive, as they do in the task hub's storage. Returns how many activities
+        were restarted."""
+        self._bind_loop()
+        with self._lock:
+            running = [
+                (instance, work)
+                for instance in self._instances.values()
+                if not instance.status.is_terminal
+                for work in instance.work.values()
+                if work.run is not None and not work.run.done()
+            ]
+            for _, work in running:
+                assert work.run is not None
+                work.run.cancel()
+        await asyncio.gather(*(w.run for _, w in running if w.run), return_exceptions=True)
+        with self._lock:
+            for instance, work in running:
+                if self._instances.get(instance.instance_id) is instance:
+                    self._start_activity(instance, work)
+            self._changed.notify_all()
+        return len(running)
 
     async def _run_activity(self, instance: _Instance, work: _Work) -> None:
         assert work.activity is not None

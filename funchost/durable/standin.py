@@ -105,6 +105,18 @@ class DurableStandIn:
         do their work but lose their result, so the activity runs again."""
         self.engine.lose_next_results(activity, times)
 
+    async def restart(self) -> int:
+        """Act out a function app restart: activities in progress are killed and run
+        again; instances, histories and timers survive. Returns how many re-ran."""
+        return await self.engine.restart()
+
+    def restart_sync(self, timeout_s: float = 30.0) -> int:
+        """:meth:`restart` from a test thread (the engine's loop runs elsewhere)."""
+        loop = self.engine._loop
+        if loop is None:
+            return 0
+        return asyncio.run_coroutine_threadsafe(self.restart(), loop).result(timeout_s)
+
     async def start_new(
         self, name: str, client_input: Any = None, instance_id: str | None = None
     ) -> str:

@@ -94,6 +94,17 @@ async def flaky(value: dict[str, Any]) -> str:
     return f"ok after {FLAKY[key]}"
 
 
+HELD: dict[str, Any] = {"release": None, "started": None}
+
+
+@app.activity_trigger(input_name="value")
+async def held(value: int) -> int:
+    """Runs until the test releases it (a long Business Central call, say)."""
+    HELD["started"].put_nowait(value)
+    await HELD["release"].wait()
+    return value + 1
+
+
 BRANCH = {"take_b": False}
 
 
@@ -248,6 +259,13 @@ def week_long(context: df.DurableOrchestrationContext) -> Any:
     # Longer than maximumShortTimerDuration (6 days): the SDK splits it in intervals.
     yield context.create_timer(context.current_utc_datetime + timedelta(days=7))
     return context.current_utc_datetime.isoformat()
+
+
+@app.orchestration_trigger(context_name="context")
+def holding(context: df.DurableOrchestrationContext) -> Any:
+    first = yield context.call_activity("held", 1)
+    second = yield context.call_activity("double", first)
+    return second
 
 
 @app.orchestration_trigger(context_name="context")
@@ -580,3 +598,20 @@ async def test_a_lost_activity_result_makes_the_activity_run_again(
     assert len(view.events(EventType.TASK_COMPLETED)) == 3
     with pytest.raises(UnknownFunctionError):
         durable.lose_next_results("no_such_activity")
+
+
+async def test_a_restart_runs_activities_in_progress_again(durable: DurableStandIn) -> None:
+    HELD["release"], HELD["started"] = asyncio.Event(), asyncio.Queue()
+    instance_id = await durable.start_new("holding")
+    await HELD["started"].get()  # the activity is in progress
+
+    assert await durable.restart() == 1
+    await HELD["started"].get()  # it has started again
+    HELD["release"].set()
+    view = await durable.wait_done(instance_id)
+
+    assert view.output == 4
+    assert durable.activity_runs["held"] == 2
+    # The killed run left no trace in the history: one schedule, one result.
+    assert [name for _, name, _ in scheduled(view)] == ["held", "double"]
+    assert len(view.events(EventType.TASK_COMPLETED)) == 2

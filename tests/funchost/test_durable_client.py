@@ -266,3 +266,12 @@ def test_a_second_host_on_a_new_event_loop_can_use_the_client() -> None:
                 assert http.get(f"/jobs/loop-{round_number}").json()["runtimeStatus"] == "Running"
         finally:
             server.stop()
+
+
+def test_timers_survive_a_restart(api: httpx.Client, durable: DurableStandIn) -> None:
+    assert api.post("/jobs/job-restart", json=[1, 2, 3, 4]).status_code == 202
+    durable.wait_idle_sync()
+    assert durable.restart_sync() == 0  # nothing was in progress, only a timer waiting
+
+    durable.advance(30)
+    assert durable.wait_done_sync("job-restart").output == {"counted": 4}
