@@ -47,7 +47,7 @@ import azure.functions as func
 from azure.functions._abc import TraceContext  # not re-exported by the package
 from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger("funchost.http")
 
@@ -56,7 +56,6 @@ DEFAULT_ROUTE_PREFIX = "api"
 MAX_REQUEST_BYTES = 100 * 1024 * 1024
 
 ShutdownCallback = Callable[[], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class DurableExtension(Protocol):
@@ -67,7 +66,7 @@ class DurableExtension(Protocol):
 
     def client_binding(self, origin: str) -> str: ...
 
-    def webhooks(self, fallback: Any) -> Any: ...
+    def webhooks(self, fallback: ASGIApp) -> ASGIApp: ...
 
     async def startup(self) -> None: ...
 
@@ -566,11 +565,6 @@ class _FunctionsEndpoint:
     ) -> None:
         self._functions = list(functions)
         self._durable = durable
-        unbound = [f.name for f in functions if f.client_inputs and durable is None]
-        if unbound:
-            raise ValueError(
-                f"functions {unbound} take a Durable client: serve them with durable=..."
-            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path")
@@ -706,8 +700,16 @@ def create_local_host(
     ``durable``: a Durable Functions stand-in (``funchost.durable.DurableStandIn``
     built on the same app); it runs the orchestrations, serves its webhook API
     here and gives Durable client bindings to the functions that declare one.
+    An app with Durable functions gets one on the wall clock when none is given.
     """
-    indexed = durable.functions if durable is not None else None
+    if durable is None:
+        indexed = _indexed_functions(function_app)
+        if any(_uses_durable(f) for f in indexed):
+            from funchost.durable import DurableStandIn  # it builds on this module
+
+            durable = DurableStandIn(function_app, indexed=indexed)
+    else:
+        indexed = durable.functions
     functions = http_functions(function_app, host_json=host_json, indexed=indexed)
     callbacks = tuple(on_shutdown) + ((durable.shutdown,) if durable is not None else ())
 
@@ -728,4 +730,12 @@ def create_local_host(
     endpoint = _FunctionsEndpoint(functions, durable)
     app.router.default = durable.webhooks(endpoint) if durable is not None else endpoint
     app.state.functions = functions
+    app.state.durable = durable
     return app
+
+
+def _uses_durable(function: Any) -> bool:
+    kinds = {str(getattr(b, "type", "")) for b in function.get_bindings()}
+    return bool(
+        kinds & {"orchestrationTrigger", "activityTrigger", "entityTrigger", "durableClient"}
+    )

@@ -29,12 +29,13 @@ import contextlib
 import json
 import secrets
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import azure.functions as func
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from funchost.durable import protocol
 from funchost.durable.clock import Clock
@@ -50,11 +51,6 @@ from funchost.http import _indexed_functions, _origin, _read_body, _send
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 
-ASGIApp = Callable[
-    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
-    Awaitable[None],
-]
-
 
 class DurableStandIn:
     """Durable Functions for one app, in memory, on the local host's event loop."""
@@ -66,10 +62,13 @@ class DurableStandIn:
         clock: Clock | None = None,
         task_hub: str = DEFAULT_TASK_HUB,
         max_concurrent_activities: int | None = None,
+        indexed: Sequence[Any] | None = None,
     ) -> None:
-        # get_functions() may be run only once per app: index here, and let the
-        # HTTP host serve its routes from the same list.
-        self.functions: list[Any] = _indexed_functions(function_app)
+        # get_functions() may be run only once per app: index here (unless the
+        # host already did), and let the HTTP host serve its routes from the same list.
+        self.functions: list[Any] = (
+            list(indexed) if indexed is not None else _indexed_functions(function_app)
+        )
         self.engine = DurableEngine(
             self.functions, clock=clock, max_concurrent_activities=max_concurrent_activities
         )
@@ -219,7 +218,7 @@ class DurableStandIn:
     def webhooks(self, fallback: ASGIApp) -> ASGIApp:
         """An ASGI app serving the webhook API and passing every other path on."""
 
-        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
             path = str(scope.get("path", ""))
             if scope.get("type") != "http" or not (
                 path == WEBHOOK_PATH or path.startswith(f"{WEBHOOK_PATH}/")
@@ -235,7 +234,7 @@ class DurableStandIn:
         return app
 
     async def _webhook(
-        self, scope: dict[str, Any], path: str, body: bytes
+        self, scope: Scope, path: str, body: bytes
     ) -> tuple[int, Any, dict[str, str]]:
         method = str(scope.get("method", "GET")).upper()
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))

@@ -19,9 +19,15 @@ import azure.functions as func
 import httpx
 import pytest
 
-from funchost.durable import WEBHOOK_PATH, DurableStandIn, RuntimeStatus, VirtualClock
+from funchost.durable import (
+    WEBHOOK_PATH,
+    DurableStandIn,
+    RuntimeStatus,
+    VirtualClock,
+    WallClock,
+)
 from funchost.http import create_local_host
-from sandbox.serving import BackgroundServer
+from sandbox.serving import BackgroundServer, serve_in_thread
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -275,3 +281,25 @@ def test_timers_survive_a_restart(api: httpx.Client, durable: DurableStandIn) ->
 
     durable.advance(30)
     assert durable.wait_done_sync("job-restart").output == {"counted": 4}
+
+
+def test_an_app_with_durable_functions_gets_a_stand_in_by_default() -> None:
+    host = create_local_host(app)
+    stand_in = host.state.durable
+    assert isinstance(stand_in, DurableStandIn)
+    assert isinstance(stand_in.clock, WallClock)
+    assert {"job"} == set(stand_in.engine.orchestrators)
+    with serve_in_thread(host) as server, httpx.Client(timeout=30) as http:
+        response = http.get(f"{server.url}/api/binding")
+    assert response.status_code == 200
+    assert response.json()["rpcBaseUrl"] == f"{server.url}{WEBHOOK_PATH}/"
+
+
+def test_an_app_without_durable_functions_gets_none() -> None:
+    plain = func.FunctionApp()
+
+    @plain.route(route="ping")
+    def ping(req: func.HttpRequest) -> str:
+        return "pong"
+
+    assert create_local_host(plain).state.durable is None
