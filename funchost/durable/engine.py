@@ -347,6 +347,16 @@ class DurableEngine:
             self._lose_results.clear()
             self._changed.notify_all()
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the engine runs on (None before its first start)."""
+        return self._loop
+
+    def activity_counts(self) -> tuple[Counter[str], Counter[str]]:
+        """Copies of (runs per activity, peak runs in progress at once per activity)."""
+        with self._lock:
+            return Counter(self.activity_runs), Counter(self.activity_peaks)
+
     def lose_next_results(self, activity: str, times: int = 1) -> None:
         """The next ``times`` runs of ``activity`` do their work, but their result is
         lost (as when a worker dies before the result is recorded): the engine runs

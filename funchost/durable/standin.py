@@ -90,14 +90,12 @@ class DurableStandIn:
     @property
     def activity_runs(self) -> Counter[str]:
         """How many times each activity started, over all instances."""
-        with self.engine._lock:
-            return Counter(self.engine.activity_runs)
+        return self.engine.activity_counts()[0]
 
     @property
     def activity_peaks(self) -> Counter[str]:
         """The most runs of each activity that were in progress at the same time."""
-        with self.engine._lock:
-            return Counter(self.engine.activity_peaks)
+        return self.engine.activity_counts()[1]
 
     def lose_next_results(self, activity: str, times: int = 1) -> None:
         """Simulate at-least-once delivery: the next ``times`` runs of ``activity``
@@ -111,7 +109,7 @@ class DurableStandIn:
 
     def restart_sync(self, timeout_s: float = 30.0) -> int:
         """:meth:`restart` from a test thread (the engine's loop runs elsewhere)."""
-        loop = self.engine._loop
+        loop = self.engine.loop
         if loop is None:
             return 0
         return asyncio.run_coroutine_threadsafe(self.restart(), loop).result(timeout_s)
