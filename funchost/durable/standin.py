@@ -25,7 +25,6 @@ Development and tests only; in Azure the real extension does all of this.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 from collections import Counter
@@ -37,7 +36,7 @@ from urllib.parse import parse_qsl, unquote
 import azure.functions as func
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from funchost.durable import protocol
+from funchost.durable import protocol, sdk_session
 from funchost.durable.clock import Clock
 from funchost.durable.engine import (
     DEFAULT_TASK_HUB,
@@ -205,11 +204,11 @@ class DurableStandIn:
     # --- lifecycle (the local host's lifespan) -----------------------------------------
 
     async def startup(self) -> None:
-        await _reset_sdk_http_session()
+        sdk_session.install()
 
     async def shutdown(self) -> None:
         await self.engine.aclose()
-        await _reset_sdk_http_session()
+        await sdk_session.close_session_of_running_loop()
 
     # --- the webhook API --------------------------------------------------------------
 
@@ -329,20 +328,3 @@ async def _send_json(
     if body:
         raw.append((b"content-type", b"application/json; charset=utf-8"))
     await _send(send, scope, status, raw, body)
-
-
-async def _reset_sdk_http_session() -> None:
-    """Forget the SDK client's process-wide aiohttp session.
-
-    The SDK creates it on first use and keeps it bound to that event loop; a
-    later loop (the next test's server, a restarted host) would fail on it.
-    """
-    from azure.durable_functions.models.utils import http_utils
-
-    session = http_utils._client_session
-    http_utils._client_session = None
-    http_utils._session_lock = asyncio.Lock()
-    if session is not None and not session.closed:
-        # A session bound to a loop that is gone has nothing left to close.
-        with contextlib.suppress(RuntimeError):
-            await session.close()

@@ -258,20 +258,38 @@ def test_webhook_status_codes(
         assert http.post(f"{base}/instances/hook-1/raiseEvent/x").status_code == 501
 
 
-def test_a_second_host_on_a_new_event_loop_can_use_the_client() -> None:
-    # The SDK keeps one aiohttp session for the process, bound to the loop that
-    # created it; each host resets it, so a later host (a new loop) still works.
-    for round_number in range(2):
+def test_hosts_on_other_event_loops_can_use_the_client_too() -> None:
+    # The SDK keeps one aiohttp session for the process, bound to one loop; the
+    # stand-in gives each loop its own, so hosts side by side or one after the
+    # other (each with its own loop) all work.
+    def host() -> tuple[BackgroundServer, DurableStandIn]:
         stand_in = DurableStandIn(app, clock=VirtualClock(START))
-        server = BackgroundServer(create_local_host(app, durable=stand_in)).start()
-        try:
-            with httpx.Client(base_url=f"{server.url}/api", timeout=30) as http:
-                started = http.post(f"/jobs/loop-{round_number}", json=[1])
-                assert started.status_code == 202, started.text
-                stand_in.wait_idle_sync()
-                assert http.get(f"/jobs/loop-{round_number}").json()["runtimeStatus"] == "Running"
-        finally:
-            server.stop()
+        return BackgroundServer(create_local_host(app, durable=stand_in)).start(), stand_in
+
+    def start_job(server: BackgroundServer, stand_in: DurableStandIn, name: str) -> str:
+        with httpx.Client(base_url=f"{server.url}/api", timeout=30) as http:
+            started = http.post(f"/jobs/{name}", json=[1])
+            assert started.status_code == 202, started.text
+            stand_in.wait_idle_sync()
+            return str(http.get(f"/jobs/{name}").json()["runtimeStatus"])
+
+    first, first_durable = host()
+    second, second_durable = host()
+    try:
+        assert start_job(first, first_durable, "side-1") == "Running"
+        assert start_job(second, second_durable, "side-2") == "Running"
+        assert start_job(first, first_durable, "side-3") == "Running"
+    finally:
+        first.stop()
+    try:
+        assert start_job(second, second_durable, "after-1") == "Running"
+    finally:
+        second.stop()
+    third, third_durable = host()
+    try:
+        assert start_job(third, third_durable, "after-2") == "Running"
+    finally:
+        third.stop()
 
 
 def test_timers_survive_a_restart(api: httpx.Client, durable: DurableStandIn) -> None:
