@@ -20,6 +20,15 @@ extension would, and serves the webhook API the SDK's client calls at
 
 Other management operations (events, rewind, suspend, entities) answer 501.
 Development and tests only; in Azure the real extension does all of this.
+
+What it does not model: storage of any kind (instances live in memory and
+are gone when the process stops; :meth:`DurableStandIn.restart` acts out a
+restart within the process), task hub partitions, queues and their message
+size limits (large payloads are neither compressed into blobs nor refused),
+leases and worker scale-out, several completions in one episode (it always
+delivers one), extended sessions, orchestration versioning, sub-orchestrations,
+external events, entities, durable HTTP calls, rewind/suspend/resume, and key
+checks on the webhook API (like the Functions host run locally).
 """
 
 from __future__ import annotations
