@@ -11,17 +11,18 @@ ask for the running loop's session instead, made with the SDK's own settings.
 from __future__ import annotations
 
 import asyncio
-import weakref
 
 import aiohttp
 from azure.durable_functions.models.utils import http_utils
 
-_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
-    weakref.WeakKeyDictionary()
-)
+# A plain dict: a session refers to its loop, so weak keys would never expire.
+# Entries go when the host shuts down, or once their loop is closed.
+_sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
 
 async def _session_of_running_loop() -> aiohttp.ClientSession:
+    for gone in [other for other in _sessions if other.is_closed()]:
+        del _sessions[gone]
     loop = asyncio.get_running_loop()
     session = _sessions.get(loop)
     if session is None or session.closed:
