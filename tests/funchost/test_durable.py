@@ -262,6 +262,17 @@ def week_long(context: df.DurableOrchestrationContext) -> Any:
 
 
 @app.orchestration_trigger(context_name="context")
+def replaying(context: df.DurableOrchestrationContext) -> Any:
+    seen = [context.is_replaying]
+    token = context.new_uuid()
+    echoed = yield context.call_activity("shout", token)
+    seen.append(context.is_replaying)
+    yield context.call_activity("double", 2)
+    seen.append(context.is_replaying)
+    return {"seen": seen, "token": token, "echoed": echoed}
+
+
+@app.orchestration_trigger(context_name="context")
 def holding(context: df.DurableOrchestrationContext) -> Any:
     first = yield context.call_activity("held", 1)
     second = yield context.call_activity("double", first)
@@ -615,3 +626,14 @@ async def test_a_restart_runs_activities_in_progress_again(durable: DurableStand
     # The killed run left no trace in the history: one schedule, one result.
     assert [name for _, name, _ in scheduled(view)] == ["held", "double"]
     assert len(view.events(EventType.TASK_COMPLETED)) == 2
+
+
+async def test_replays_are_flagged_and_new_uuid_is_stable(durable: DurableStandIn) -> None:
+    view = await durable.wait_done(await durable.start_new("replaying"))
+
+    # The last episode replays the first two steps and runs the third for real.
+    assert view.output["seen"] == [True, True, False]
+    # The same id on every replay: the activity got the one the last replay computed.
+    token = view.output["token"]
+    assert view.output["echoed"].startswith(token.upper())
+    assert scheduled(view)[0] == (0, "shout", f'"{token}"')
