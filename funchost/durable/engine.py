@@ -269,11 +269,6 @@ class DurableEngine:
             return
         loop.call_soon_threadsafe(callback, *args)
 
-    def _add_busy(self, delta: int) -> None:
-        with self._lock:
-            self._busy += delta
-            self._changed.notify_all()
-
     # --- starting and managing instances -------------------------------------
 
     def start(self, name: str, input_text: str | None, instance_id: str | None = None) -> str:
