@@ -637,3 +637,20 @@ async def test_replays_are_flagged_and_new_uuid_is_stable(durable: DurableStandI
     token = view.output["token"]
     assert view.output["echoed"].startswith(token.upper())
     assert scheduled(view)[0] == (0, "shout", f'"{token}"')
+
+
+def test_the_deployed_code_never_imports_the_stand_in() -> None:
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    deployed = [root / "function_app.py", *sorted((root / "shared").rglob("*.py"))]
+    for path in deployed:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith(("funchost", "sandbox")), f"{path} imports {name}"
