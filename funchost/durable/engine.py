@@ -344,8 +344,12 @@ class DurableEngine:
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The event loop the engine runs on (None before its first start)."""
+        """The event loop the engine runs on (None before its host starts)."""
         return self._loop
+
+    def bind_to_running_loop(self) -> None:
+        """Run on the current event loop from now on (the local host's, at startup)."""
+        self._bind_loop()
 
     def activity_counts(self) -> tuple[Counter[str], Counter[str]]:
         """Copies of (runs per activity, peak runs in progress at once per activity)."""

@@ -37,7 +37,7 @@ import asyncio
 import json
 import secrets
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -117,10 +117,25 @@ class DurableStandIn:
 
     def restart_sync(self, timeout_s: float = 30.0) -> int:
         """:meth:`restart` from a test thread (the engine's loop runs elsewhere)."""
+        return int(self._on_engine_loop(self.restart(), timeout_s))
+
+    def start_new_sync(
+        self,
+        name: str,
+        client_input: Any = None,
+        instance_id: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> str:
+        """:meth:`start_new` from a test thread, while the local host runs."""
+        started = self._on_engine_loop(self.start_new(name, client_input, instance_id), timeout_s)
+        return str(started)
+
+    def _on_engine_loop(self, work: Coroutine[Any, Any, Any], timeout_s: float) -> Any:
         loop = self.engine.loop
-        if loop is None:
-            return 0
-        return asyncio.run_coroutine_threadsafe(self.restart(), loop).result(timeout_s)
+        if loop is None or not loop.is_running():
+            work.close()
+            raise RuntimeError("the stand-in's host is not running")
+        return asyncio.run_coroutine_threadsafe(work, loop).result(timeout_s)
 
     async def start_new(
         self, name: str, client_input: Any = None, instance_id: str | None = None
@@ -213,6 +228,7 @@ class DurableStandIn:
     # --- lifecycle (the local host's lifespan) -----------------------------------------
 
     async def startup(self) -> None:
+        self.engine.bind_to_running_loop()
         sdk_session.install()
 
     async def shutdown(self) -> None:

@@ -10,6 +10,7 @@ from tests.e2e.conftest import Proxy
 
 def test_the_stack_serves_the_durable_webhooks(proxy: Proxy, durable: DurableStandIn) -> None:
     assert isinstance(durable.clock, VirtualClock)
+    assert durable.engine.loop is proxy.server.loop  # bound when the host started
     assert durable.instances() == []
     unknown = httpx.get(f"{proxy.server.url}{WEBHOOK_PATH}/instances/no-such-instance")
     assert (unknown.status_code, unknown.content) == (404, b"")

@@ -293,7 +293,8 @@ def test_hosts_on_other_event_loops_can_use_the_client_too() -> None:
 
 
 def test_timers_survive_a_restart(api: httpx.Client, durable: DurableStandIn) -> None:
-    assert api.post("/jobs/job-restart", json=[1, 2, 3, 4]).status_code == 202
+    # Started directly, from the test's thread, on the host's loop.
+    assert durable.start_new_sync("job", [1, 2, 3, 4], "job-restart") == "job-restart"
     durable.wait_idle_sync()
     assert durable.restart_sync() == 0  # nothing was in progress, only a timer waiting
 
@@ -311,6 +312,12 @@ def test_an_app_with_durable_functions_gets_a_stand_in_by_default() -> None:
         response = http.get(f"{server.url}/api/binding")
     assert response.status_code == 200
     assert response.json()["rpcBaseUrl"] == f"{server.url}{WEBHOOK_PATH}/"
+
+
+def test_starting_directly_needs_a_running_host() -> None:
+    stand_in = DurableStandIn(app, clock=VirtualClock(START))
+    with pytest.raises(RuntimeError, match="not running"):
+        stand_in.start_new_sync("job", [])
 
 
 def test_an_app_without_durable_functions_gets_none() -> None:
