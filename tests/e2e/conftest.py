@@ -148,9 +148,13 @@ def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
 
 @pytest.fixture
 def durable(proxy: Proxy) -> Iterator[DurableStandIn]:
-    """The local host's Durable stand-in, emptied for this test: ``advance(seconds)``
-    moves its virtual clock, ``wait_idle_sync()``/``wait_done_sync(id)`` wait for the
-    engine, ``instance(id)`` shows status and history, ``activity_runs`` counts runs."""
+    """The local host's Durable stand-in, emptied for this test.
+
+    ``advance(seconds)`` lets virtual time pass (timers fire), ``wait_idle_sync()`` /
+    ``wait_done_sync(id)`` wait for the engine, ``instance(id)`` shows status and
+    history, ``activity_runs`` / ``activity_peaks`` count runs and concurrency,
+    ``lose_next_results(name)`` and ``restart_sync()`` make activities run again.
+    """
     proxy.durable.reset()
     yield proxy.durable
     proxy.durable.reset()
