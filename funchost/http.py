@@ -616,7 +616,8 @@ class _FunctionsEndpoint:
 def _origin(scope: Scope) -> str:
     # The address the host listens on, as the Durable extension's rpcBaseUrl is.
     server = scope.get("server") or ("127.0.0.1", 80)
-    return f"{scope.get('scheme', 'http')}://{server[0]}:{server[1]}"
+    host = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
+    return f"{scope.get('scheme', 'http')}://{host}:{server[1]}"
 
 
 async def _call(
