@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,10 +16,15 @@ START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 def test_callbacks_run_in_due_order_at_their_own_time() -> None:
     clock = VirtualClock(START)
     seen: list[tuple[str, datetime]] = []
+
+    def note(name: str) -> Callable[[], None]:
+        def record() -> None:
+            seen.append((name, clock.now()))
+
+        return record
+
     for name, seconds in (("late", 20), ("early", 5), ("tie-1", 10), ("tie-2", 10)):
-        clock.call_at(
-            START + timedelta(seconds=seconds), lambda n=name: seen.append((n, clock.now()))
-        )
+        clock.call_at(START + timedelta(seconds=seconds), note(name))
 
     assert clock.next_due() == START + timedelta(seconds=5)
     assert clock.advance(10) == START + timedelta(seconds=10)
