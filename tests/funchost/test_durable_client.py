@@ -328,3 +328,17 @@ def test_an_app_without_durable_functions_gets_none() -> None:
         return "pong"
 
     assert create_local_host(plain).state.durable is None
+
+
+def test_the_webhook_api_is_not_opened_to_browser_origins() -> None:
+    # It stands for the host's local rpc endpoint, which browsers never reach:
+    # CORS for the app's routes does not extend to it.
+    page = "http://page.example"
+    stand_in = DurableStandIn(app, clock=VirtualClock(START))
+    host = create_local_host(app, durable=stand_in, cors_origins=[page])
+    with serve_in_thread(host) as server, httpx.Client(timeout=30) as http:
+        route = http.get(f"{server.url}/api/jobs/none", headers={"Origin": page})
+        hook = http.get(f"{server.url}{WEBHOOK_PATH}/instances/none", headers={"Origin": page})
+    assert route.headers.get("access-control-allow-origin") == page
+    assert hook.status_code == 404
+    assert "access-control-allow-origin" not in hook.headers
