@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest infra-check bench fuzz clean
+.PHONY: run test lint typecheck pytest infra-check bench fuzz connector clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ pytest: $(STAMP)
 FUZZ_CASES ?= 2000
 fuzz: $(STAMP)
 	$(BIN)/python -m scripts.fuzz --cases $(FUZZ_CASES)
+
+# The Power Platform custom connector, generated from the route table and the
+# payment models (a test fails when the committed files are stale), then linted.
+connector: $(STAMP)
+	$(BIN)/python -m scripts.connector
+	$(BIN)/python -m scripts.connector --auth entra
+	$(BIN)/python -m scripts.connector_lint
 
 infra-check: $(STAMP)
 	bash scripts/check-infra.sh
