@@ -1,0 +1,290 @@
+"""Bulk jobs end to end: the local host serving function_app with the Durable
+stand-in (the real SDK, replayed episode by episode, on a virtual clock),
+the real managed-identity credential and httpx, and the sandbox's $batch.
+Every item's result is checked against the sandbox's own state and log."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from funchost.durable import DurableStandIn
+from shared.jsonio import dumps_exact, loads_exact
+from tests.e2e.conftest import Configure, Proxy, bc_requests
+
+pytestmark = pytest.mark.e2e
+
+
+def journal_url(proxy: Proxy) -> str:
+    ids = proxy.line()
+    return (
+        f"{proxy.url}/v2.0/companies/{ids['company']}/customerPaymentJournals/{ids['journal']}"
+        "/bulkPaymentUpdates"
+    )
+
+
+def start(
+    proxy: Proxy, updates: list[dict[str, Any]], key: str | None = None, query: str = ""
+) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return proxy.http.post(
+        journal_url(proxy) + query, content=dumps_exact({"updates": updates}), headers=headers
+    )
+
+
+def finished(proxy: Proxy, durable: DurableStandIn, started: httpx.Response) -> dict[str, Any]:
+    """Poll Location with no credentials at all, as Power Automate does, until 200."""
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    durable.wait_done_sync(started.json()["jobId"])
+    answer = httpx.get(location, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert durable.errors == []  # every replay matched: the orchestrator is deterministic
+    result: dict[str, Any] = loads_exact(answer.content)
+    return result
+
+
+def stored(proxy: Proxy, line_id: str) -> dict[str, Any]:
+    response = httpx.get(
+        proxy.sandbox.line_url(line_id), headers=proxy.sandbox.auth_headers(), timeout=10
+    )
+    response.raise_for_status()
+    data: dict[str, Any] = loads_exact(response.content)
+    return data
+
+
+def batches(proxy: Proxy) -> list[dict[str, Any]]:
+    return [r for r in bc_requests(proxy.sandbox, "POST") if r["path"].endswith("/$batch")]
+
+
+def seeded(proxy: Proxy, index: int) -> str:
+    return str(proxy.sandbox.seed["companies"][0]["journals"][0]["payments"][index]["id"])
+
+
+def test_a_job_runs_every_update_in_order_through_a_window_of_batches(
+    proxy: Proxy, durable: DurableStandIn, configure: Configure
+) -> None:
+    configure(BULK_BATCH_SIZE="10", BULK_MAX_CONCURRENCY="3")
+    ids = proxy.sandbox.add_lines(95)
+    # Slow enough that batches overlap: the window, not luck, keeps them at 3.
+    proxy.sandbox.set_latency(30, 1)
+    proxy.sandbox.clear_requests()
+    updates = [
+        {"id": line, "ifMatch": "*", "changes": {"comment": f"row {n}"}, "clientRef": f"r{n}"}
+        for n, line in enumerate(ids)
+    ]
+    started = start(proxy, updates)
+    body = started.json()
+    assert (body["status"], body["total"]) == ("Running", 95)
+    assert urlsplit(started.headers["Location"]).netloc == urlsplit(proxy.url).netloc
+    result = finished(proxy, durable, started)
+    assert (result["status"], result["counts"]) == (
+        "Completed",
+        {"updated": 95, "failed": 0, "unknown": 0},
+    )
+    assert [(i["id"], i["clientRef"]) for i in result["items"]] == [
+        (line, f"r{n}") for n, line in enumerate(ids)
+    ]
+    for n in (0, 41, 94):
+        line = stored(proxy, ids[n])
+        assert line["comment"] == f"row {n}"
+        assert result["items"][n]["etag"] == line["@odata.etag"]
+        assert result["items"][n]["line"]["comment"] == f"row {n}"
+    sent = batches(proxy)
+    assert len(sent) == 10
+    assert sorted(len(r["body"]["requests"]) for r in sent) == [5] + [10] * 9
+    assert "peakBatchesInFlight" not in result
+    # The window: at most 3 batches at once, and it was used.
+    assert durable.activity_peaks["bulk_send_batch"] == 3
+    assert proxy.sandbox.concurrency()["max"] <= 3
+    view = durable.instance(body["jobId"])
+    assert view is not None
+    assert loads_exact(view.output.encode())["peakBatchesInFlight"] == 3
+    token = urlsplit(started.headers["Location"]).query.removeprefix("token=")
+    assert (view.custom_status["done"], view.custom_status["total"]) == (95, 95)
+    assert token not in str(view.custom_status)  # only its digest
+
+
+def test_a_throttled_batch_waits_for_its_durable_timer(
+    proxy: Proxy, durable: DurableStandIn
+) -> None:
+    proxy.sandbox.add_faults(
+        {"method": "POST", "path": "$batch", "times": 1, "status": 429,
+         "code": "Application_TooManyRequests", "retryAfter": 30}
+    )  # fmt: skip
+    before = stored(proxy, seeded(proxy, 0))
+    started = start(proxy, [{"id": seeded(proxy, 0), "ifMatch": "*", "changes": {"comment": "t"}}])
+    job_id = started.json()["jobId"]
+    durable.wait_idle_sync()
+    # Asleep on its timer, not on a worker: nothing more is sent until it fires.
+    running = httpx.get(started.headers["Location"], timeout=30)
+    assert (running.status_code, running.json()["done"]) == (202, 0)
+    assert running.headers["Location"] == started.headers["Location"]
+    assert int(running.headers["Retry-After"]) >= 1
+    view = durable.instance(job_id)
+    assert view is not None
+    assert len(view.pending_timers) == 1
+    assert len(batches(proxy)) == 1
+    assert stored(proxy, seeded(proxy, 0)) == before
+    durable.advance(29)
+    durable.wait_idle_sync()
+    assert len(batches(proxy)) == 1
+    durable.advance(1)
+    result = finished(proxy, durable, started)
+    assert result["items"][0]["outcome"] == "updated"
+    assert len(batches(proxy)) == 2
+    assert stored(proxy, seeded(proxy, 0))["comment"] == "t"
+
+
+def test_a_failing_operation_does_not_stop_the_others(
+    proxy: Proxy, durable: DurableStandIn
+) -> None:
+    proxy.sandbox.set_batch_on_error("stop")  # a Business Central that stops unless asked
+    ids = proxy.sandbox.add_lines(4)
+    stale = stored(proxy, ids[2])["@odata.etag"]
+    httpx.patch(
+        proxy.sandbox.line_url(ids[2]),
+        headers={**proxy.sandbox.auth_headers(), "If-Match": "*"},
+        json={"comment": "changed meanwhile"},
+        timeout=10,
+    ).raise_for_status()
+    updates = [
+        {"id": ids[0], "ifMatch": "*", "changes": {"amount": Decimal("10.50")}},
+        {"id": ids[1], "ifMatch": "*", "changes": {"customerNumber": "NO-SUCH"}},
+        {"id": ids[2], "ifMatch": stale, "changes": {"comment": "mine"}},
+        {"id": ids[3], "ifMatch": "*", "changes": {"comment": "last"}},
+    ]
+    result = finished(proxy, durable, start(proxy, updates))
+    assert [(i["outcome"], i["status"]) for i in result["items"]] == [
+        ("updated", 200),
+        ("failed", 422),
+        ("failed", 412),
+        ("updated", 200),
+    ]
+    assert result["items"][1]["problem"]["type"].endswith("#upstream-rejected")
+    assert result["items"][2]["problem"]["type"].endswith("#etag-mismatch")
+    assert result["status"] == "CompletedWithErrors"
+    assert stored(proxy, ids[0])["amount"] == Decimal("10.5")
+    assert stored(proxy, ids[2])["comment"] == "changed meanwhile"
+    assert stored(proxy, ids[3])["comment"] == "last"
+
+
+def test_a_batch_whose_answer_was_lost_is_settled_item_by_item(
+    proxy: Proxy, durable: DurableStandIn
+) -> None:
+    etag = stored(proxy, seeded(proxy, 0))["@odata.etag"]
+    proxy.sandbox.add_faults({"method": "POST", "path": "$batch", "times": 1, "drop": "after"})
+    updates = [
+        {"id": seeded(proxy, 0), "ifMatch": etag, "changes": {"comment": "lost answer"}},
+        {"id": seeded(proxy, 1), "ifMatch": "*", "changes": {"comment": "lost answer too"}},
+    ]
+    result = finished(proxy, durable, start(proxy, updates))
+    first, second = result["items"]
+    # Applied under a new ETag: this update or another writer's; never claimed as ours.
+    assert (first["outcome"], first["status"]) == ("unknown", 409)
+    assert first["problem"]["current"]["etag"] == stored(proxy, seeded(proxy, 0))["@odata.etag"]
+    assert first["problem"]["current"]["comment"] == "lost answer"
+    # With * the same values are simply written again.
+    assert (second["outcome"], second["status"]) == ("updated", 200)
+    reads = bc_requests(proxy.sandbox, "GET")
+    assert len(reads) == 1  # read before resend, for the specific ETag only
+
+
+def test_a_repeated_activity_changes_nothing_twice(proxy: Proxy, durable: DurableStandIn) -> None:
+    durable.lose_next_results("bulk_send_batch")  # the worker dies after Business Central ran it
+    etags = [stored(proxy, seeded(proxy, n))["@odata.etag"] for n in (0, 1)]
+    updates = [
+        {"id": seeded(proxy, n), "ifMatch": etags[n], "changes": {"comment": f"once {n}"}}
+        for n in (0, 1)
+    ]
+    result = finished(proxy, durable, start(proxy, updates))
+    assert durable.activity_runs["bulk_send_batch"] == 2
+    assert len(batches(proxy)) == 2
+    for n, item in enumerate(result["items"]):
+        now = stored(proxy, seeded(proxy, n))
+        assert now["comment"] == f"once {n}"
+        # The repeat met its If-Match, so it wrote nothing; the job reports what
+        # it can prove: the values are there, under an ETag it cannot call its own.
+        assert (item["outcome"], item["status"]) == ("unknown", 409)
+        assert item["problem"]["current"]["etag"] == now["@odata.etag"]
+    assert bc_requests(proxy.sandbox, "PATCH") == []
+
+
+def test_idempotency_key_both_ways(proxy: Proxy, durable: DurableStandIn) -> None:
+    updates = [{"id": seeded(proxy, 0), "ifMatch": "*", "changes": {"comment": "once"}}]
+    first = start(proxy, updates, key="statement-30-11")
+    result = finished(proxy, durable, first)
+    assert result["status"] == "Completed"
+    again = start(proxy, updates, key="statement-30-11")
+    assert again.status_code == 202
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(durable.instances()) == 1
+    assert len(batches(proxy)) == 1  # a finished job is never run a second time
+    other = start(proxy, [{**updates[0], "changes": {"comment": "twice"}}], key="statement-30-11")
+    assert other.status_code == 422
+    assert other.json()["type"].endswith("#idempotency-key-reused")
+    assert len(durable.instances()) == 1
+    assert stored(proxy, seeded(proxy, 0))["comment"] == "once"
+
+
+def test_validation_failure_starts_nothing(proxy: Proxy, durable: DurableStandIn) -> None:
+    updates = [
+        {"id": seeded(proxy, 0), "ifMatch": "*", "changes": {"amount": "1.234"}},
+        {"id": seeded(proxy, 0).upper(), "ifMatch": "*", "changes": {"comment": "x"}},
+        {"id": seeded(proxy, 1), "changes": {"comment": "x"}},
+    ]
+    response = start(proxy, updates)
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("updates[0].changes.amount", "too_many_decimals"),
+        ("updates[1].id", "duplicate_id"),
+        ("updates[2].ifMatch", "required"),
+    ]
+    checked = start(proxy, updates[:1], query="?validateOnly=true")
+    assert checked.status_code == 422
+    valid = start(proxy, updates[1:2], query="?validateOnly=true")
+    assert valid.json() == {"valid": True, "total": 1}
+    assert durable.instances() == []
+    assert bc_requests(proxy.sandbox) == []
+
+
+def test_wrong_token_or_unknown_job_is_404(proxy: Proxy, durable: DurableStandIn) -> None:
+    started = start(proxy, [{"id": seeded(proxy, 0), "ifMatch": "*", "changes": {"comment": "x"}}])
+    finished(proxy, durable, started)
+    location = urlsplit(started.headers["Location"])
+    base = f"{location.scheme}://{location.netloc}{location.path}"
+    wrong = httpx.get(f"{base}?token=not-the-token", timeout=10)
+    missing = httpx.get(base, timeout=10)
+    unknown = httpx.get(f"{proxy.url}/bulkPaymentUpdates/{'0' * 32}?{location.query}", timeout=10)
+    assert wrong.status_code == missing.status_code == unknown.status_code == 404
+    assert wrong.json()["detail"] == unknown.json()["detail"]
+    assert location.query.removeprefix("token=") not in wrong.text + unknown.text
+
+
+def test_settings_changed_mid_job_change_nothing_in_it(
+    proxy: Proxy, durable: DurableStandIn, configure: Configure
+) -> None:
+    """The job's shape is fixed in its input, so replays after a settings
+    change still produce the same actions (the stand-in checks every replay)."""
+    configure(BULK_BATCH_SIZE="2", BULK_MAX_CONCURRENCY="1")
+    proxy.sandbox.add_faults(
+        {"method": "POST", "path": "$batch", "times": 1, "status": 429,
+         "code": "Application_TooManyRequests", "retryAfter": 10}
+    )  # fmt: skip
+    updates = [
+        {"id": line, "ifMatch": "*", "changes": {"comment": f"c{n}"}}
+        for n, line in enumerate(proxy.sandbox.add_lines(4))
+    ]
+    started = start(proxy, updates)
+    durable.wait_idle_sync()
+    configure(BULK_BATCH_SIZE="1", BULK_MAX_CONCURRENCY="3")
+    durable.advance(10)
+    result = finished(proxy, durable, started)
+    assert result["counts"]["updated"] == 4
+    assert [len(r["body"]["requests"]) for r in batches(proxy)] == [2, 2, 2]
