@@ -28,6 +28,7 @@ from shared.resilience import (
     retry_after_header,
 )
 from shared.settings import GUID_RE, Settings
+from shared.telemetry import note_upstream_attempt, outgoing_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,9 @@ class BusinessCentralClient:
             headers["If-Match"] = forward.if_match
         if forward.accept_language is not None:
             headers["Accept-Language"] = forward.accept_language
-        if forward.traceparent is not None:
-            headers["traceparent"] = forward.traceparent
+        traceparent = outgoing_traceparent(forward.traceparent)
+        if traceparent is not None:
+            headers["traceparent"] = traceparent
         if has_body:
             headers["Content-Type"] = "application/json"
         return headers
@@ -260,6 +262,7 @@ class BusinessCentralClient:
         if response is not None and response.status_code >= 400:
             error = parse_upstream_error(response.status_code, response.content)
             correlation = error.correlation_id if error else None
+        note_upstream_attempt(None if response is None else response.status_code, correlation, wait)
         log.info(
             "request %s: attempt %d upstream %s%s%s",
             forward.request_id,

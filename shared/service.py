@@ -10,12 +10,12 @@ import dataclasses
 import functools
 import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from shared import telemetry
 from shared.businesscentral import ForwardHeaders, PaymentRef
 from shared.callers import check_caller, check_scope
 from shared.http import (
@@ -47,40 +47,25 @@ async def handle_payment(request: CoreRequest) -> CoreResponse:
     """GET or PATCH one customer payment line."""
     headers = request.headers
     request_id = request_id_of(headers)
-    started = time.monotonic()
     docs_url = None
-    try:
-        settings = _settings_or_problem(request_id)
-        docs_url = settings.problem_docs_url
-        check_route(request.route_params)
-        check_caller(settings, headers)
-        ref = parse_route(request.route_params)
-        check_scope(settings, ref)
-        response = await (
-            _get(settings, ref, headers, request_id)
-            if request.method.upper() == "GET"
-            else _update(settings, ref, request, request_id)
-        )
-        outcome = response.status
-    except Problem as problem:
-        response = problem_response(problem, request_id, headers, docs_url)
-        outcome = problem.status
-        if problem.upstream is not None:
-            log.info(
-                "request %s: problem %s (upstream %s %s, correlation %s)",
-                request_id,
-                problem.slug,
-                problem.upstream.status,
-                problem.upstream.code,
-                problem.upstream.correlation_id,
+    with telemetry.recording(request_id, "payment", request.method) as record:
+        failure: Problem | None = None
+        try:
+            settings = _settings_or_problem(request_id)
+            docs_url = settings.problem_docs_url
+            check_route(request.route_params)
+            check_caller(settings, headers)
+            ref = parse_route(request.route_params)
+            check_scope(settings, ref)
+            response = await (
+                _get(settings, ref, headers, request_id)
+                if request.method.upper() == "GET"
+                else _update(settings, ref, request, request_id)
             )
-    log.info(
-        "request %s: %s payment answered %s in %.0f ms",
-        request_id,
-        request.method.upper(),
-        outcome,
-        (time.monotonic() - started) * 1000,
-    )
+        except Problem as problem:
+            response = problem_response(problem, request_id, headers, docs_url)
+            failure = problem
+        telemetry.emit(record, response.status, failure)
     return response
 
 
