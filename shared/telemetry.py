@@ -259,6 +259,12 @@ def _start_azure_monitor(environ: Mapping[str, str]) -> None:
         logger_name=RECORDS_LOGGER,
         # The host already reports requests and its own metrics.
         disable_metrics=True,
+        # The app's outbound calls are httpx (Business Central) and the Azure SDK (the
+        # identity); looking for web frameworks it does not use only slows the cold start.
+        instrumentation_options={
+            name: {"enabled": False}
+            for name in ("django", "fastapi", "flask", "psycopg2", "requests", "urllib", "urllib3")
+        },
     )
 
 
