@@ -466,7 +466,10 @@ def test_misconfigured_allow_list_refuses_everything(
 
 @pytest.fixture
 def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    quieted = ("azure.core.pipeline.policies.http_logging_policy", "shared.businesscentral")
     for name in (None, "azure", "azure.identity", "azure.core", "httpx", "httpcore", "shared"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    for name in quieted:  # production keeps these at WARNING; here, everything is logged
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
 
