@@ -63,6 +63,12 @@ async def openapi(req: func.HttpRequest) -> func.HttpResponse:
     return _http_response(service.handle_openapi(_core_request(req)))
 
 
+@app.function_name("problems")
+@app.route(route="problems", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def problems(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(service.handle_problems_page(_core_request(req)))
+
+
 @app.function_name("health")
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health(req: func.HttpRequest) -> func.HttpResponse:

@@ -1,18 +1,24 @@
 """Chaos benchmark: thousands of PATCHes through the proxy while the sandbox
-injects faults, then a comparison of what the answers claimed with what
-Business Central actually holds.
+injects faults and a second writer races some of them, then a comparison of
+what each answer claimed with what Business Central's request log proves.
 
-For every operation the benchmark sends a unique comment, then reads the line
-directly from the sandbox: the comment is there exactly when the update was
-applied. The sandbox's request log says how many times each operation was
-really written.
+Every operation carries its own request id, which the proxy forwards to
+Business Central as x-ms-client-request-id, so the sandbox's log says exactly
+how many of the proxy's PATCHes for that operation were applied. A racing
+operation has a direct write to the same line (same values, straight to the
+sandbox) sent while the proxy's PATCH is under way: the case where a line
+"holds the values" although the proxy's own write never happened.
 
     .venv/bin/python bench/chaos.py [--operations 2000] [--seed 7] [--fault-rate 0.1]
+                                    [--race-rate 0.1]
 
-Prints: succeeded, failed with a definite problem, unknown outcome, lost
-(applied but reported failed without "unknown"), phantom (reported 200 but
-not applied), duplicated (written more than once). Exit code 0 only when lost,
-phantom and duplicated are all 0.
+Categories: succeeded (200, and applied exactly once: proven), failed
+(a 4xx/429/502/503 answer, and the log shows it was not applied: proven),
+unknown (409 outcome-unknown or 504), and three that must be 0: lost (a
+definite failure that was applied), phantom (a 200 that was never applied),
+duplicated (a specific-ETag update applied more than once). Exit code 0 only
+when those three are 0. The log is read and cleared between rounds, so the
+sandbox's 10,000-entry cap never hides a write.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import random
 import sys
@@ -47,7 +54,8 @@ FAULTS: dict[str, dict[str, Any]] = {
     "502": {"status": 502, "code": "Unknown"},
     "504": {"status": 504, "code": "Unknown"},
     "500": {"status": 500, "code": "Internal_ServerError"},
-    "drop before": {"drop": "before"},
+    # Held a while before the drop, so that a racing writer can land in between.
+    "drop before": {"drop": "before", "delayMs": 150},
     "drop after": {"drop": "after"},
     "delay past read timeout": {"delayMs": 1200},
     "401 once": {"status": 401, "code": "Authentication_InvalidCredentials"},
@@ -55,6 +63,8 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 SETTINGS = {
     "SYNC_BUDGET_S": "4",
+    "READ_BACK_RESERVE_S": "1",
+    "MIN_ATTEMPT_S": "1",
     "BC_READ_TIMEOUT_S": "0.5",
     "BC_MAX_CONCURRENCY": "5",
 }
@@ -68,10 +78,14 @@ class Operation:
     direct_url: str
     specific_etag: bool
     fault: str | None
+    racing: bool
+    request_id: str = ""
     status: int = 0
     slug: str | None = None
-    applied: bool = False
     writes: int = 0
+
+
+UNKNOWN_SLUGS = ("upstream-timeout", "outcome-unknown")
 
 
 async def create_lines(
@@ -123,24 +137,51 @@ async def run_operation(
         sandbox.add_faults({"method": "PATCH", "path": op.line, "times": 1, **FAULTS[op.fault]})
     amount = Decimal(rng.randrange(-(10**8), 10**8)) / 100
     body = f'{{"comment": "op-{op.number}", "amount": {amount}}}'.encode()
-    response = await proxy.patch(
-        op.url, content=body, headers={"Content-Type": "application/json", "If-Match": if_match}
-    )
+    headers = {"Content-Type": "application/json", "x-request-id": op.request_id}
+    sent = proxy.patch(op.url, content=body, headers={**headers, "If-Match": if_match})
+    if op.racing:
+        delay = rng.uniform(0.0, 0.3)
+
+        async def race() -> None:
+            await asyncio.sleep(delay)
+            # The same values, written by someone else. If it reaches the
+            # sandbox first it may take the line's fault rule itself (and be
+            # dropped): a racer's fate does not matter, only the proxy's answer.
+            with contextlib.suppress(httpx.HTTPError):
+                await direct.patch(
+                    op.direct_url,
+                    content=body,
+                    headers={"Content-Type": "application/json", "If-Match": "*"},
+                )
+
+        response, _ = await asyncio.gather(sent, race())
+    else:
+        response = await sent
     op.status = response.status_code
     if response.status_code != 200:
         op.slug = str(response.json().get("type", "")).rsplit("#", 1)[-1]
-    stored = await direct.get(op.direct_url)
-    op.applied = stored.json().get("comment") == f"op-{op.number}"
 
 
-async def worker(ops: list[Operation], proxy_url: str, sandbox: RunningSandbox, seed: int) -> None:
-    rng = random.Random(seed)
-    async with (
-        httpx.AsyncClient(timeout=60) as proxy,
-        httpx.AsyncClient(timeout=30, headers=sandbox.auth_headers()) as direct,
-    ):
-        for op in ops:
-            await run_operation(op, proxy, direct, sandbox, rng)
+async def worker(
+    ops: list[Operation],
+    proxy: httpx.AsyncClient,
+    direct: httpx.AsyncClient,
+    sandbox: RunningSandbox,
+    rng: random.Random,
+) -> None:
+    for op in ops:
+        await run_operation(op, proxy, direct, sandbox, rng)
+
+
+def proxy_writes(sandbox: RunningSandbox) -> collections.Counter[str]:
+    """Applied PATCHes per request id, from the log; then the log is cleared."""
+    entries = sandbox.requests()
+    sandbox.clear_requests()
+    return collections.Counter(
+        r["headers"].get("x-ms-client-request-id", "")
+        for r in entries
+        if r["method"] == "PATCH" and r.get("processedStatus") == 200
+    )
 
 
 def main() -> int:
@@ -148,8 +189,10 @@ def main() -> int:
     parser.add_argument("--operations", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fault-rate", type=float, default=0.1)
+    parser.add_argument("--race-rate", type=float, default=0.1)
     parser.add_argument("--lines", type=int, default=40)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--round", type=int, default=400, help="operations between log reads")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -167,6 +210,7 @@ def main() -> int:
         host = create_local_host(
             function_app.app, host_json=ROOT / "host.json", on_shutdown=[aclose_runtime]
         )
+        writes: collections.Counter[str] = collections.Counter()
         with serve_in_thread(host) as proxy:
             ops = []
             for number in range(args.operations):
@@ -181,63 +225,90 @@ def main() -> int:
                     f"({line['journal']})/customerPayments({line['id']})"
                 )
                 specific = rng.random() < 0.7
+                racing = rng.random() < args.race_rate
                 ops.append(
                     Operation(
-                        number, line["id"], f"{proxy.url}/api/v2.0/{path}", direct, specific, fault
+                        number,
+                        line["id"],
+                        f"{proxy.url}/api/v2.0/{path}",
+                        direct,
+                        specific,
+                        fault,
+                        racing,
+                        request_id=f"chaos-{args.seed}-{number}",
                     )
                 )
-            # Each worker owns whole lines, so faults and reads never interleave on a line.
-            shards: dict[int, list[Operation]] = collections.defaultdict(list)
-            for op in ops:
-                shards[(op.number % len(lines)) % args.workers].append(op)
+            sandbox.clear_requests()
             started = time.perf_counter()
 
             async def run_all() -> None:
-                await asyncio.gather(
-                    *(
-                        worker(shard, proxy.url, sandbox, args.seed + n)
-                        for n, shard in shards.items()
-                    )
-                )
+                async with (
+                    httpx.AsyncClient(timeout=60) as proxy_http,
+                    httpx.AsyncClient(timeout=30, headers=sandbox.auth_headers()) as direct,
+                ):
+                    for first in range(0, len(ops), args.round):
+                        # Each worker owns whole lines: faults and reads never interleave.
+                        shards: dict[int, list[Operation]] = collections.defaultdict(list)
+                        for op in ops[first : first + args.round]:
+                            shards[(op.number % len(lines)) % args.workers].append(op)
+                        await asyncio.gather(
+                            *(
+                                worker(
+                                    shard,
+                                    proxy_http,
+                                    direct,
+                                    sandbox,
+                                    random.Random(args.seed * 1000 + first + n),
+                                )
+                                for n, shard in shards.items()
+                            )
+                        )
+                        writes.update(proxy_writes(sandbox))
 
             asyncio.run(run_all())
             elapsed = time.perf_counter() - started
-
         unconsumed = len(sandbox.faults())
-        writes = collections.Counter(
-            r["body"]["comment"]
-            for r in sandbox.requests()
-            if r["method"] == "PATCH"
-            and r.get("processedStatus") == 200
-            and isinstance(r.get("body"), dict)
-            and "comment" in r["body"]
-        )
     for op in ops:
-        op.writes = writes[f"op-{op.number}"]
+        op.writes = writes[op.request_id]
 
-    succeeded = [op for op in ops if op.status == 200]
-    unknown = [op for op in ops if op.slug == "upstream-timeout"]
-    definite = [op for op in ops if op.status != 200 and op.slug != "upstream-timeout"]
-    lost = [op for op in definite if op.applied]
-    phantom = [op for op in succeeded if not op.applied]
+    unknown = [op for op in ops if op.slug in UNKNOWN_SLUGS]
+    answered_200 = [op for op in ops if op.status == 200]
+    definite = [op for op in ops if op.status != 200 and op.slug not in UNKNOWN_SLUGS]
+    succeeded = [op for op in answered_200 if op.writes >= 1]
+    failed = [op for op in definite if op.writes == 0]
+    lost = [op for op in definite if op.writes > 0]
+    phantom = [op for op in answered_200 if op.writes == 0]
     duplicated = [op for op in ops if op.writes > 1 and op.specific_etag]
     resent = [op for op in ops if op.writes > 1 and not op.specific_etag]
     by_fault = collections.Counter(op.fault for op in ops if op.fault)
     slugs = collections.Counter(op.slug for op in definite)
+    unknown_slugs = collections.Counter(op.slug for op in unknown)
+    racing = [op for op in ops if op.racing]
 
     print(
-        f"operations:                      {len(ops)} over {len(lines)} lines, "
-        f"{sum(by_fault.values())} with an injected fault (seed {args.seed})"
+        f"operations: {len(ops)} over {len(lines)} lines, seed {args.seed}; "
+        f"{sum(by_fault.values())} with an injected fault, {len(racing)} racing a second writer"
     )
-    print(f"succeeded (200):                 {len(succeeded)}")
-    print(f"failed with a definite problem:  {len(definite)}  {dict(slugs)}")
-    print(f"unknown outcome (504):           {len(unknown)}")
-    print(f"lost:                            {len(lost)}")
-    print(f"phantom:                         {len(phantom)}")
-    print(f"duplicated:                      {len(duplicated)}")
-    print(f"same values re-sent with If-Match * after an unknown outcome: {len(resent)}")
-    print(f"fault rules never reached:       {unconsumed}")
-    print(f"elapsed:                         {elapsed:.1f} s")
+    rows = [
+        ("succeeded (200, applied: proven)", len(succeeded), ""),
+        ("failed (not applied: proven)", len(failed), str(dict(slugs))),
+        ("unknown (409 outcome-unknown / 504)", len(unknown), str(dict(unknown_slugs))),
+        ("lost", len(lost), "must be 0"),
+        ("phantom", len(phantom), "must be 0"),
+        ("duplicated", len(duplicated), "must be 0"),
+    ]
+    print(f"| {'category':<38} | {'count':>5} | detail")
+    print(f"|{'-' * 40}|{'-' * 7}|-------")
+    for name, count, detail in rows:
+        print(f"| {name:<38} | {count:>5} | {detail}")
+    print(f"same values re-sent with If-Match * after a lost answer: {len(resent)}")
+    print(
+        f"racing operations answered 200: {sum(op.status == 200 for op in racing)}, "
+        f"outcome-unknown: {sum(op.slug == 'outcome-unknown' for op in racing)}, "
+        f"412: {sum(op.status == 412 for op in racing)}"
+    )
+    print(f"fault rules never reached: {unconsumed}")
+    print(f"elapsed: {elapsed:.1f} s")
     return 0 if not (lost or phantom or duplicated) else 1
 
 

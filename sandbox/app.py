@@ -4,14 +4,34 @@ the admin API under ``/_sandbox/...``.
 
 Serve it with ``uvicorn.Config(app, **SERVER_OPTIONS)``: the options install
 the protocol that can really drop connections for the ``drop`` fault rules.
+
+A Business Central request goes through these steps:
+
+1. it is logged (:mod:`sandbox.requestlog`);
+2. a fault rule that answers (``status``, ``rawBody``) or drops it before
+   processing takes it here: Business Central never sees it, so it takes no
+   concurrency slot (it is still delayed by the latency setting);
+3. otherwise it waits for one of its principal's slots (the token's ``oid``;
+   :mod:`sandbox.throttle`), or gets 429 ``Application_TooManyRequests``
+   when the queue is full (logged with ``processedStatus`` 429: Business
+   Central, not a rule, refused it); a request whose token is refused is
+   answered 401 without a slot, as there is no principal to count it against;
+4. Business Central's logic runs, then the answer waits out the latency in
+   force at that moment (``ms``, plus ``perBatchOperationMs`` per ``$batch``
+   operation run, plus a rule's ``delayMs``) while still holding the slot;
+   the log entry's ``delayedMs`` says how long;
+5. a ``drop: "after"`` or ``corruptBody`` rule spoils the delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import ipaddress
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,10 +39,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox import jsonutil, seed
+from sandbox import jsonutil, seed, store
 from sandbox.bc import ODATA_CONTENT_TYPE, BcResult, BusinessCentral, Call, error_body
-from sandbox.faults import DroppingH11Protocol, DropResponse, FaultRule, FaultRules, RuleError
+from sandbox.faults import (
+    DroppingH11Protocol,
+    DropResponse,
+    FaultRule,
+    FaultRules,
+    RuleError,
+    corrupted,
+)
+from sandbox.requestlog import MAX_ENTRIES, RequestLog
 from sandbox.store import BcError, Data
+from sandbox.throttle import DEFAULT_CONCURRENT, DEFAULT_QUEUE, ConcurrencyGate, Throttled
 from sandbox.tokens import TokenIssuer, TokenRejected
 
 SERVER_OPTIONS: dict[str, Any] = {"http": DroppingH11Protocol}
@@ -33,22 +62,37 @@ DEFAULT_TOKEN_LIFETIME_S = 3600
 API_VERSIONS = ("v1.0", "v2.0")
 _BC_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE", "OPTIONS"]
 _INVALID_CREDENTIALS = "The server has rejected the client credentials."
+# What a throttled caller is told to wait: a slot usually frees within that.
+THROTTLED_RETRY_AFTER_S = 1
+MAX_GENERATED_LINES = 10_000
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Added to every Business Central answer; per operation run for a ``$batch``."""
+
+    ms: int = 0
+    per_batch_operation_ms: int = 0
+
+    def for_result(self, result: BcResult) -> int:
+        return self.ms + self.per_batch_operation_ms * result.operations
 
 
 class SandboxState:
     """Everything the admin API can inspect or change, in one place."""
 
-    def __init__(self, identity_header: str) -> None:
+    def __init__(self, identity_header: str, max_logged_requests: int = MAX_ENTRIES) -> None:
         self.identity_header = identity_header
         self.tokens = TokenIssuer(lifetime_s=DEFAULT_TOKEN_LIFETIME_S)
         self.data = Data.from_seed()
         self.bc = BusinessCentral(lambda: self.data, self._set_data)
         self.faults = FaultRules()
-        self.latency_ms = 0
-        self.requests: list[dict[str, Any]] = []
+        self.latency = Latency()
+        self.requests = RequestLog(max_logged_requests)
         self.token_requests = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
+        self.gate = ConcurrencyGate()
+        # How a failing $batch operation affects the rest (see sandbox.bc).
+        self.stop_batch_on_error = False
 
     def _set_data(self, data: Data) -> None:
         self.data = data
@@ -58,18 +102,24 @@ class SandboxState:
         # stay valid, as they would against a real tenant.
         self.data = Data.from_seed()
         self.faults.clear()
-        self.latency_ms = 0
+        self.latency = Latency()
         self.requests.clear()
         self.token_requests = 0
         self.tokens.lifetime_s = DEFAULT_TOKEN_LIFETIME_S
-        self.max_in_flight = self.in_flight
+        self.gate.reset()
+        self.stop_batch_on_error = False
 
 
-def create_sandbox_app(*, identity_header: str) -> Starlette:
-    """A fresh sandbox with the seed data and its own token signing key."""
+def create_sandbox_app(
+    *, identity_header: str, max_logged_requests: int = MAX_ENTRIES
+) -> Starlette:
+    """A fresh sandbox with the seed data and its own token signing key.
+
+    ``max_logged_requests`` bounds the request log (tests make it small).
+    """
     if not identity_header:
         raise ValueError("identity_header must not be empty")
-    state = SandboxState(identity_header)
+    state = SandboxState(identity_header, max_logged_requests)
     routes = [
         Route(IDENTITY_PATH, _identity_endpoint(state), methods=["GET"]),
         Route("/v2.0/{rest:path}", _bc_endpoint(state), methods=_BC_METHODS),
@@ -102,22 +152,33 @@ def _issuer(request: Request) -> str:
 
 
 async def _with_faults(
-    state: SandboxState,
-    request: Request,
-    process: Callable[[], Response],
-    *,
-    latency_ms: int,
+    state: SandboxState, request: Request, process: Callable[[], Response]
 ) -> Response:
+    """The identity endpoint's answer with the fault rules applied (no latency)."""
     rule = state.faults.take(request.method, request.url.path)
-    delay_s = (latency_ms + (rule.delay_ms if rule else 0)) / 1000
-    if rule is not None and rule.drop == "before":
-        await asyncio.sleep(delay_s)
+    if rule is not None and rule.takes_request:
+        return await _fault_answer(rule, rule.delay_ms)
+    response = process()
+    if rule is not None and rule.delay_ms:
+        await asyncio.sleep(rule.delay_ms / 1000)
+    return _deliver(rule, response)
+
+
+async def _fault_answer(rule: FaultRule, delay_ms: int) -> Response:
+    """What a rule that takes the request sends instead of the emulator."""
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000)
+    if rule.drop == "before":
         return DropResponse()
-    response = _fault_response(rule) if rule is not None and rule.answers else process()
-    if delay_s:
-        await asyncio.sleep(delay_s)
+    return _fault_response(rule)
+
+
+def _deliver(rule: FaultRule | None, response: Response) -> Response:
+    """The processed answer as a rule lets it reach the client."""
     if rule is not None and rule.drop == "after":
         return DropResponse()
+    if rule is not None and rule.corrupt_body:
+        return corrupted(response)
     return response
 
 
@@ -135,32 +196,74 @@ def _fault_response(rule: FaultRule) -> Response:
 
 def _bc_endpoint(state: SandboxState) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        received = dt.datetime.now(dt.UTC)
         body = await request.body()
-        entry = _log_entry(request, body)
-        state.requests.append(entry)
-        state.in_flight += 1
-        state.max_in_flight = max(state.max_in_flight, state.in_flight)
-
-        def process() -> Response:
-            # Recorded even when the answer is later dropped: it tells tests
-            # whether a write really happened (and how often).
-            response = _bc_response(_bc_process(state, request, body))
-            entry["processedStatus"] = response.status_code
-            return response
-
+        entry = state.requests.record(request, body, received)
+        rule = state.faults.take(request.method, request.url.path)
+        rule_delay_ms = rule.delay_ms if rule else 0
+        if rule is not None and rule.takes_request:
+            entry["delayedMs"] = state.latency.ms + rule_delay_ms
+            return await _fault_answer(rule, state.latency.ms + rule_delay_ms)
+        principal = _principal(state, request)
         try:
-            return await _with_faults(state, request, process, latency_ms=state.latency_ms)
-        finally:
-            state.in_flight -= 1
+            async with _slot(state, principal):
+                result = _bc_process(state, request, body, authenticated=principal is not None)
+                # Recorded even when the answer is later dropped: it tells tests
+                # whether a write really happened (and how often).
+                entry["processedStatus"] = result.status
+                delay_ms = state.latency.for_result(result) + rule_delay_ms
+                entry["delayedMs"] = delay_ms
+                if delay_ms:
+                    await asyncio.sleep(delay_ms / 1000)
+        except Throttled:
+            result = _throttled()
+            entry["processedStatus"] = result.status
+            entry["delayedMs"] = state.latency.ms + rule_delay_ms
+            if entry["delayedMs"]:
+                await asyncio.sleep(entry["delayedMs"] / 1000)
+        return _deliver(rule, _bc_response(result))
 
     return endpoint
 
 
-def _bc_process(state: SandboxState, request: Request, body: bytes) -> BcResult:
-    tenant, environment, api, version, path = _split_bc_path(request.path_params["rest"])
+def _principal(state: SandboxState, request: Request) -> str | None:
+    """The caller Business Central throttles (the token's ``oid``); None if refused."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
     try:
-        _check_token(state, request)
+        claims = state.tokens.verify(token.strip(), issuer=_issuer(request))
     except TokenRejected:
+        return None
+    return str(claims.get("oid") or claims.get("sub") or "")
+
+
+@contextlib.asynccontextmanager
+async def _slot(state: SandboxState, principal: str | None) -> AsyncIterator[None]:
+    if principal is None:
+        yield  # refused before throttling: nobody to count it against
+        return
+    async with state.gate.slot(principal):
+        yield
+
+
+def _throttled() -> BcResult:
+    return BcResult(
+        429,
+        error_body(
+            "Application_TooManyRequests",
+            "Too many requests: the limit of concurrent and queued requests for this "
+            "user was reached. Please retry later.",
+        ),
+        {"Retry-After": str(THROTTLED_RETRY_AFTER_S)},
+    )
+
+
+def _bc_process(
+    state: SandboxState, request: Request, body: bytes, *, authenticated: bool
+) -> BcResult:
+    tenant, environment, api, version, path = _split_bc_path(request.path_params["rest"])
+    if not authenticated:
         result = BcResult(
             401, error_body("Authentication_InvalidCredentials", _INVALID_CREDENTIALS)
         )
@@ -211,7 +314,7 @@ def _bc_process(state: SandboxState, request: Request, body: bytes) -> BcResult:
                 error_body("BadRequest_MethodNotAllowed", "Only POST is allowed for $batch."),
             )
         snapshot = request.headers.get("isolation", "").strip().lower() == "snapshot"
-        return state.bc.batch(call, snapshot=snapshot)
+        return state.bc.batch(call, snapshot=snapshot, stop_on_error=state.stop_batch_on_error)
     return state.bc.handle(call)
 
 
@@ -219,13 +322,6 @@ def _split_bc_path(rest: str) -> tuple[str, str, str, str, str]:
     parts = rest.split("/", 4)
     parts += [""] * (5 - len(parts))
     return parts[0], parts[1], parts[2], parts[3], parts[4]
-
-
-def _check_token(state: SandboxState, request: Request) -> None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise TokenRejected("no bearer token")
-    state.tokens.verify(token.strip(), issuer=_issuer(request))
 
 
 def _bc_response(result: BcResult) -> Response:
@@ -240,40 +336,13 @@ def _bc_response(result: BcResult) -> Response:
     )
 
 
-def _log_entry(request: Request, body: bytes) -> dict[str, Any]:
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in request.headers.raw:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        if name in ("authorization", "proxy-authorization"):
-            scheme = value.split(" ", 1)[0]
-            value = "Bearer <redacted>" if scheme.lower() == "bearer" else "<redacted>"
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    parsed: Any = None
-    if body.strip():
-        try:
-            parsed = jsonutil.loads(body)
-        except jsonutil.NotJson:
-            parsed = body.decode("utf-8", errors="replace")
-    return {
-        "method": request.method,
-        "path": request.url.path,
-        "query": request.url.query,
-        "headers": headers,
-        "body": parsed,
-        # The status the emulator's own logic produced; None while unprocessed
-        # and when a fault rule answered or dropped the request instead.
-        "processedStatus": None,
-    }
-
-
 # --- managed identity ---------------------------------------------------------------
 
 
 def _identity_endpoint(state: SandboxState) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         state.token_requests += 1
-        return await _with_faults(state, request, lambda: _issue(state, request), latency_ms=0)
+        return await _with_faults(state, request, lambda: _issue(state, request))
 
     return endpoint
 
@@ -364,6 +433,23 @@ def _int_setting(body: dict[str, Any], name: str, *, minimum: int | None) -> int
     return value
 
 
+def _int_settings(body: dict[str, Any], fields: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """A whole setting from ``body``: ``fields`` maps name -> (default, minimum).
+
+    At least one field must be given; the ones left out take their defaults,
+    so every POST states the complete setting.
+    """
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise _AdminError(f"unknown properties: {', '.join(unknown)}")
+    if not body:
+        raise _AdminError(f"give {' and/or '.join(fields)}")
+    return {
+        name: _int_setting(body, name, minimum=minimum) if name in body else default
+        for name, (default, minimum) in fields.items()
+    }
+
+
 def _admin_routes(state: SandboxState) -> list[Route]:
     async def get_seed(request: Request) -> Response:
         return _json(seed.seed_summary())
@@ -373,12 +459,56 @@ def _admin_routes(state: SandboxState) -> list[Route]:
         return _json({"reset": True})
 
     async def requests(request: Request) -> Response:
-        return _json(state.requests)
+        if request.method == "DELETE":
+            state.requests.clear()
+        return _json(list(state.requests))
 
     async def latency(request: Request) -> Response:
+        if request.method == "POST":
+            values = _int_settings(
+                await _admin_body(request), {"ms": (0, 0), "perBatchOperationMs": (0, 0)}
+            )
+            state.latency = Latency(values["ms"], values["perBatchOperationMs"])
+        return _json(
+            {"ms": state.latency.ms, "perBatchOperationMs": state.latency.per_batch_operation_ms}
+        )
+
+    async def limits(request: Request) -> Response:
+        if request.method == "POST":
+            values = _int_settings(
+                await _admin_body(request),
+                {"concurrent": (DEFAULT_CONCURRENT, 1), "queue": (DEFAULT_QUEUE, 0)},
+            )
+            state.gate.set_limits(values["concurrent"], values["queue"])
+        return _json({"concurrent": state.gate.concurrent, "queue": state.gate.queue})
+
+    async def batch(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _admin_body(request)
+            if set(body) != {"onError"} or body["onError"] not in ("continue", "stop"):
+                raise _AdminError('give {"onError": "continue"} or {"onError": "stop"}')
+            state.stop_batch_on_error = body["onError"] == "stop"
+        return _json({"onError": "stop" if state.stop_batch_on_error else "continue"})
+
+    async def lines(request: Request) -> Response:
         body = await _admin_body(request)
-        state.latency_ms = _int_setting(body, "ms", minimum=0)
-        return _json({"ms": state.latency_ms})
+        unknown = sorted(set(body) - {"companyId", "journalId", "count"})
+        if unknown:
+            raise _AdminError(f"unknown properties: {', '.join(unknown)}")
+        count = _int_setting(body, "count", minimum=1)
+        if count > MAX_GENERATED_LINES:
+            raise _AdminError(f"count must be at most {MAX_GENERATED_LINES}")
+        company = state.data.companies.get(str(body.get("companyId", "")).lower())
+        if company is None:
+            return _json({"error": "no company with that companyId"}, 404)
+        journal = company.journals.get(str(body.get("journalId", "")).lower())
+        if journal is None:
+            return _json({"error": "the company has no journal with that journalId"}, 404)
+        try:
+            ids = store.add_lines(company, journal, count, state.bc.clock)
+        except BcError as exc:
+            raise _AdminError(exc.message) from None
+        return _json({"ids": ids})
 
     async def identity_stats(request: Request) -> Response:
         return _json({"tokenRequests": state.token_requests})
@@ -390,10 +520,15 @@ def _admin_routes(state: SandboxState) -> list[Route]:
         return _json({"tokenLifetimeS": state.tokens.lifetime_s})
 
     async def identity_token(request: Request) -> Response:
+        # Optionally for the user-assigned identity: another principal, with
+        # concurrency slots of its own.
+        client_id = str(
+            (await _admin_body(request)).get("clientId") or seed.SYSTEM_ASSIGNED_CLIENT_ID
+        ).lower()
+        if client_id not in (seed.SYSTEM_ASSIGNED_CLIENT_ID, seed.USER_ASSIGNED_CLIENT_ID):
+            raise _AdminError("clientId must be one of the identities in the seed")
         token, expires_on = state.tokens.issue(
-            issuer=_issuer(request),
-            resource=seed.BC_RESOURCE,
-            client_id=seed.SYSTEM_ASSIGNED_CLIENT_ID,
+            issuer=_issuer(request), resource=seed.BC_RESOURCE, client_id=client_id
         )
         return _json({"access_token": token, "expires_on": str(expires_on)})
 
@@ -413,7 +548,13 @@ def _admin_routes(state: SandboxState) -> list[Route]:
         return _json({"rules": state.faults.to_json()})
 
     async def concurrency(request: Request) -> Response:
-        return _json({"current": state.in_flight, "max": state.max_in_flight})
+        return _json(
+            {
+                "current": state.gate.active,
+                "max": state.gate.max_active,
+                "queued": state.gate.queued,
+            }
+        )
 
     def admin(handler: AdminHandler) -> AdminHandler:
         async def answer(request: Request) -> Response:
@@ -427,8 +568,11 @@ def _admin_routes(state: SandboxState) -> list[Route]:
     return [
         Route("/_sandbox/seed", admin(get_seed), methods=["GET"]),
         Route("/_sandbox/reset", admin(reset), methods=["POST"]),
-        Route("/_sandbox/requests", admin(requests), methods=["GET"]),
-        Route("/_sandbox/latency", admin(latency), methods=["POST"]),
+        Route("/_sandbox/requests", admin(requests), methods=["GET", "DELETE"]),
+        Route("/_sandbox/latency", admin(latency), methods=["GET", "POST"]),
+        Route("/_sandbox/limits", admin(limits), methods=["GET", "POST"]),
+        Route("/_sandbox/batch", admin(batch), methods=["GET", "POST"]),
+        Route("/_sandbox/lines", admin(lines), methods=["POST"]),
         Route("/_sandbox/identity/stats", admin(identity_stats), methods=["GET"]),
         Route("/_sandbox/identity", admin(identity_settings), methods=["POST"]),
         Route("/_sandbox/identity/token", admin(identity_token), methods=["POST"]),

@@ -1,6 +1,13 @@
 """The emulated Business Central API: URL routing, OData shapes, If-Match
 rules and $batch, on top of the data and rules in :mod:`sandbox.store`.
 
+$batch follows what is known of BC: operations run one after another, each
+with its own If-Match, ETag and error; at most 100 of them; ``Isolation:
+snapshot`` makes the batch one transaction. How a failing operation affects
+the rest is reported two ways, so the caller picks one (``stop_on_error``):
+carry on, or stop there unless ``Prefer: odata.continue-on-error`` was sent
+(the operations after it get no response at all and are not run).
+
 Everything here is synchronous and never awaits, so each request (and each
 whole $batch) runs as one atomic step on the event loop.
 """
@@ -34,6 +41,8 @@ class BcResult:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    # How many $batch operations ran (the per-operation latency is paid for these).
+    operations: int = 0
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -109,30 +118,38 @@ class BusinessCentral:
         except BcError as err:
             return error_result(err)
 
-    def batch(self, call: Call, *, snapshot: bool) -> BcResult:
-        """JSON $batch; with ``snapshot`` the whole batch is one transaction."""
+    def batch(self, call: Call, *, snapshot: bool, stop_on_error: bool = False) -> BcResult:
+        """JSON $batch; with ``snapshot`` the whole batch is one transaction.
+
+        With ``stop_on_error`` the first failing operation ends the batch
+        unless the request prefers ``odata.continue-on-error``.
+        """
         try:
             requests = self._batch_requests(call)
         except BcError as err:
             return error_result(err)
+        stop = stop_on_error and not continue_on_error(call.headers.get("prefer", ""))
         saved = self.data.snapshot() if snapshot else None
         responses: list[dict[str, Any]] = []
         failed: dict[str, Any] | None = None
         for index, raw in enumerate(requests):
             response = self._batch_one(call, raw, _operation_id(raw, index))
             responses.append(response)
-            if saved is not None and response["status"] >= 400:
+            if response["status"] >= 400 and (saved is not None or stop):
                 failed = response
                 break
+        ran = len(responses)
         if saved is not None and failed is not None:
             self._set_data(saved)
             # Nothing of a failed transaction took effect: every other
-            # operation is reported as failed because of the one that failed.
+            # operation is reported as failed because of the one that failed
+            # (when stopping, those after it get no response at all).
+            answered = requests[:ran] if stop else requests
             responses = [
                 failed if raw_id == failed["id"] else _dependency_failed(raw_id, failed["id"])
-                for raw_id in (_operation_id(raw, index) for index, raw in enumerate(requests))
+                for raw_id in (_operation_id(raw, index) for index, raw in enumerate(answered))
             ]
-        return BcResult(200, {"responses": responses})
+        return BcResult(200, {"responses": responses}, operations=ran)
 
     # --- $batch ------------------------------------------------------------------
 
@@ -145,8 +162,8 @@ class BusinessCentral:
             raise BcError(
                 400,
                 "BadRequest",
-                f"The batch contains {len(requests)} operations; the maximum is "
-                f"{MAX_BATCH_OPERATIONS}.",
+                f"A maximum number of '{MAX_BATCH_OPERATIONS}' query operations and change "
+                "sets are allowed in a batch message.",
             )
         return requests
 
@@ -477,6 +494,15 @@ def _dependency_failed(request_id: str, failed_id: str) -> dict[str, Any]:
             f"The batch was rolled back because operation '{failed_id}' failed.",
         ),
     }
+
+
+def continue_on_error(prefer: str) -> bool:
+    """Whether a Prefer header asks for continue-on-error (OData 4.0 and 4.01 spellings)."""
+    for preference in prefer.split(","):
+        name, _, value = preference.partition("=")
+        if name.strip().lower() in ("odata.continue-on-error", "continue-on-error"):
+            return value.strip().strip('"').lower() in ("", "true")
+    return False
 
 
 def _operation_id(raw: dict[str, Any], index: int) -> str:

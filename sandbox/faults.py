@@ -5,6 +5,10 @@ an HTTP answer. An ASGI app cannot close its socket, and uvicorn answers 500
 when an app raises, so the sandbox is served with :class:`DroppingH11Protocol`
 (``SERVER_OPTIONS``): the app sends a private ASGI message and the protocol
 aborts the TCP connection without writing a byte.
+
+A ``corruptBody`` rule lets the request be processed, then sends the real
+status and headers with ``Content-Encoding: gzip`` over bytes that are not
+gzip (:func:`corrupted`), so a client that decodes gzip fails reading it.
 """
 
 from __future__ import annotations
@@ -70,6 +74,25 @@ class DropResponse(Response):
         await send({"type": DROP_MESSAGE})
 
 
+# A gzip magic number, then an unknown compression method: no decoder gets
+# past the header, and the body is not the JSON it replaced either.
+_NOT_GZIP = b"\x1f\x8b\x63not gzip: the sandbox corrupted this answer"
+
+
+def corrupted(response: Response) -> Response:
+    """``response``'s status and headers, a body that claims gzip but is not.
+
+    An answer that may carry no body (204, 304) keeps its empty body: there is
+    nothing to corrupt.
+    """
+    headers = {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-encoding")
+    }
+    headers["content-encoding"] = "gzip"
+    body = b"" if response.status_code in (204, 304) else _NOT_GZIP
+    return Response(body, response.status_code, headers)
+
+
 class RuleError(ValueError):
     """A fault rule the admin API cannot accept."""
 
@@ -86,6 +109,9 @@ class FaultRule:
     raw_body: str | None = None
     delay_ms: int = 0
     drop: str | None = None
+    # Process normally, then send the real answer with a body that claims
+    # gzip but is not (a client fails while decoding it).
+    corrupt_body: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and self.path in path
@@ -94,6 +120,11 @@ class FaultRule:
     def answers(self) -> bool:
         """Whether the rule answers instead of the emulator."""
         return self.status is not None or self.raw_body is not None
+
+    @property
+    def takes_request(self) -> bool:
+        """Whether the emulator never sees the request (answered or dropped before)."""
+        return self.answers or self.drop == "before"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +138,7 @@ class FaultRule:
             "rawBody": self.raw_body,
             "delayMs": self.delay_ms,
             "drop": self.drop,
+            "corruptBody": self.corrupt_body,
         }
 
     @classmethod
@@ -124,6 +156,7 @@ class FaultRule:
             "rawBody",
             "delayMs",
             "drop",
+            "corruptBody",
         }
         unknown = sorted(set(raw) - allowed)
         if unknown:
@@ -139,6 +172,7 @@ class FaultRule:
             raw_body=_optional(raw, "rawBody", str),
             delay_ms=_int(raw, "delayMs", default=0, minimum=0),
             drop=_optional(raw, "drop", str),
+            corrupt_body=bool(_optional(raw, "corruptBody", bool)),
         )
         if rule.method is not None:
             rule.method = rule.method.upper()
@@ -148,10 +182,16 @@ class FaultRule:
             raise RuleError('drop must be "before", "after" or null')
         if rule.drop is not None and rule.answers:
             raise RuleError("a rule either drops the connection or answers, not both")
+        if rule.corrupt_body and (rule.drop is not None or rule.answers):
+            raise RuleError(
+                "corruptBody sends the real answer: it takes no status, rawBody or drop"
+            )
         if rule.raw_body is not None and rule.status is None:
             rule.status = 200
-        if not rule.answers and rule.drop is None and rule.delay_ms == 0:
-            raise RuleError("the rule does nothing: give status, rawBody, drop or delayMs")
+        if not (rule.answers or rule.drop or rule.delay_ms or rule.corrupt_body):
+            raise RuleError(
+                "the rule does nothing: give status, rawBody, drop, delayMs or corruptBody"
+            )
         return rule
 
 
@@ -159,7 +199,8 @@ def _optional(raw: dict[str, Any], name: str, kind: type) -> Any:
     value = raw.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, kind):
+    # bool is an int to Python, not to JSON: true is no status code.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise RuleError(f"{name} must be a {kind.__name__}")
     return value
 

@@ -340,6 +340,9 @@ def _start(env: MutableMapping[str, str]) -> int:
                 flush=True,
             )
 
+        # Like the Functions tools, name the local host the app is served on: the
+        # app builds its own absolute URLs (problem types) from it.
+        env.setdefault("WEBSITE_HOSTNAME", f"{HOST}:{proxy_port}")
         # The app reads its settings from the environment: import it only now.
         function_app, callbacks = load_function_app()
         host = create_local_host(

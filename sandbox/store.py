@@ -2,8 +2,9 @@
 
 The rules follow the AL source of the API pages ("Customer Payments", Gen.
 Journal Line) as summarized in the project's Business Central notes: field
-lengths per version, Code fields upper-cased, customer and invoice lookups,
-amount rounding, ETags that change on every write.
+lengths per version counted in UTF-16 code units as BC counts them, Code
+fields upper-cased, customer and invoice lookups, amount rounding, ETags that
+change on every write.
 """
 
 from __future__ import annotations
@@ -371,14 +372,31 @@ def _convert(name: str, kind: str, max_length: int, value: Any) -> Any:
                 f'The value "{value}" can\'t be evaluated into type Date.',
             ) from None
         return value
-    if len(value) > max_length:
+    if kind == "code":
+        value = upper_code(value)
+    length = utf16_length(value)
+    if length > max_length:
         raise BcError(
             400,
             "Application_StringExceededLength",
-            f"The length of the string is {len(value)}, but it must be less than or equal "
+            f"The length of the string is {length}, but it must be less than or equal "
             f"to {max_length} characters. Value: {value}",
         )
-    return value.upper() if kind == "code" else value
+    return value
+
+
+def utf16_length(value: str) -> int:
+    """The length BC (.NET strings) sees: a character outside the BMP counts 2."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+def upper_code(value: str) -> str:
+    """Upper-case as .NET does, one character for one ("ß" stays "ß").
+
+    Python's full case mapping can lengthen a string ("ß" -> "SS"), which
+    would let a Code value grow past its length after the check.
+    """
+    return "".join(upper if len(upper := char.upper()) == 1 else char for char in value)
 
 
 def _cannot_convert(value: Any, edm: str) -> BcError:
@@ -505,6 +523,50 @@ def new_payment(journal: Journal, clock: Clock) -> Payment:
         amount=Decimal(0),
         rowversion=0,
     )
+
+
+def add_lines(company: Company, journal: Journal, count: int, clock: Clock) -> list[str]:
+    """Append ``count`` valid lines to ``journal`` (for benchmarks); their ids in order.
+
+    Each line pays a real customer of the company (taking them in turn) with
+    its own document number and a positive amount. One pass over the journal
+    however large ``count`` is, and one timestamp for all: they are written
+    together, like one transaction.
+    """
+    customers = sorted(company.customers.values(), key=lambda c: c.number)
+    if not customers:
+        raise dialog(f"The company '{company.name}' has no customers to pay.")
+    last = max(journal.payments.values(), key=lambda p: p.line_number, default=None)
+    line_number = last.line_number if last else 0
+    documents = {p.document_number for p in journal.payments.values()}
+    document = last.document_number if last else ""
+    if not re.search(r"\d", document) or len(document) >= 20:
+        document = "G00000"  # a series of its own when the last number cannot be counted on
+    modified = clock.now()
+    ids: list[str] = []
+    for index in range(count):
+        line_number += 10000
+        document = _increment(document)
+        while document in documents:
+            document = _increment(document)
+        documents.add(document)
+        customer = customers[index % len(customers)]
+        payment = Payment(
+            id=str(uuid.uuid4()),
+            journal_id=journal.id,
+            line_number=line_number,
+            customer_id=customer.id,
+            customer_number=customer.number,
+            posting_date=modified.date().isoformat(),
+            document_number=document,
+            amount=Decimal(100 + index % 900) + Decimal(index % 100) / 100,
+            rowversion=clock.next_rowversion(),
+            description=f"Generated payment {index + 1}",
+            modified=modified,
+        )
+        journal.payments[payment.id] = payment
+        ids.append(payment.id)
+    return ids
 
 
 def _increment(number: str) -> str:

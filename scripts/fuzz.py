@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     # Short budgets: a fuzzer must not wait out retries of a deliberately broken request.
-    with running_proxy({"SYNC_BUDGET_S": "2"}) as (url, ids):
+    with running_proxy(
+        {"SYNC_BUDGET_S": "2", "READ_BACK_RESERVE_S": "0.5", "MIN_ATTEMPT_S": "0.5"}
+    ) as (url, ids):
         report = fuzz(url, cases=args.cases, known_ids=ids, seed=args.seed)
     print(report.summary())  # noqa: T201 - the summary is this command's output
     print(f"took {time.monotonic() - started:.1f} s")  # noqa: T201

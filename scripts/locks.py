@@ -48,7 +48,8 @@ def uv() -> str:
 
 
 def compile_lock(lock: Lock, output: Path) -> None:
-    subprocess.run(
+    # The arguments are this module's constants and the repository's own file names.
+    subprocess.run(  # noqa: S603
         [
             uv(),
             "pip",
@@ -84,7 +85,7 @@ def without_header(text: str) -> list[str]:
 def write() -> int:
     for lock in LOCKS:
         compile_lock(lock, REPO / lock.output)
-        print(f"wrote {lock.output} from {lock.source}")
+        sys.stdout.write(f"wrote {lock.output} from {lock.source}\n")
     return 0
 
 
@@ -102,13 +103,11 @@ def check() -> int:
                 diff = difflib.unified_diff(
                     committed, resolved, lock.output, f"{lock.source} resolved", lineterm=""
                 )
-                print("\n".join(list(diff)[:60]), file=sys.stderr)
+                sys.stderr.write("\n".join(list(diff)[:60]) + "\n")
     for lock in stale:
-        print(
-            f"{lock.output} is not what {lock.source} resolves to: run `make lock`", file=sys.stderr
-        )
+        sys.stderr.write(f"{lock.output} is not what {lock.source} resolves to: run `make lock`\n")
     if not stale:
-        print("locks: " + ", ".join(lock.output for lock in LOCKS) + " match their inputs")
+        sys.stdout.write(f"locks: {', '.join(lock.output for lock in LOCKS)} match their inputs\n")
     return 1 if stale else 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -14,6 +15,7 @@ import httpx
 from shared.identity import IdentityUnavailable, TokenProvider
 from shared.payments import ApiVersion
 from shared.problems import (
+    READ_TIMEOUT_DETAIL,
     UNKNOWN_OUTCOME_DETAIL,
     Problem,
     parse_upstream_error,
@@ -21,18 +23,17 @@ from shared.problems import (
 )
 from shared.resilience import (
     RETRY_STATUSES,
-    UNKNOWN_OUTCOME_STATUSES,
     Budget,
     RetryPolicy,
     parse_retry_after,
     retry_after_header,
 )
 from shared.settings import GUID_RE, Settings
-from shared.telemetry import note_upstream_attempt, outgoing_traceparent
+from shared.telemetry import note_upstream_attempt, note_wait, outgoing_traceparent
 
 log = logging.getLogger(__name__)
 
-Method = Literal["GET", "PATCH"]
+Method = Literal["GET", "PATCH", "POST"]
 
 
 @dataclass(frozen=True)
@@ -77,22 +78,38 @@ def http_client(
     )
 
 
-@dataclass(frozen=True)
-class UpstreamResult:
-    """Business Central's final answer, and whether an earlier attempt of the
-    same request may already have been applied (its outcome was unknown)."""
+class NotSent(Exception):
+    """Nothing reached Business Central (no slot or time left, no connection,
+    no token): certainly not applied, safe to send again."""
 
-    response: httpx.Response
-    maybe_applied: bool
-    attempts: int
+    def __init__(self, problem: Problem, reason: str) -> None:
+        super().__init__(reason)
+        self.problem = problem
+        self.reason = reason
+
+
+class OutcomeLost(Exception):
+    """The request was sent but no readable answer came back (dropped
+    connection, read timeout, undecodable body): a write may have happened."""
+
+    def __init__(self, problem: Problem, reason: str) -> None:
+        super().__init__(reason)
+        self.problem = problem
+        self.reason = reason
+
+
+NO_TIME_DETAIL = (
+    "Too many requests are waiting for Business Central to start this one in the time "
+    "left; nothing was sent. Retry after the time in Retry-After."
+)
 
 
 class BusinessCentralClient:
-    """Sends requests to the one URL shape the proxy knows, with retries.
+    """Sends requests to the URL shapes the proxy knows.
 
     Every attempt waits for a slot (``BC_MAX_CONCURRENCY`` per process, Business
     Central's per-principal figure) so that a burst queues here instead of
-    provoking a storm of 429s upstream.
+    provoking a storm of 429s upstream. The waiting counts against the budget.
     """
 
     def __init__(
@@ -105,20 +122,32 @@ class BusinessCentralClient:
         self._settings = settings
         self._http = http
         self._tokens = tokens
-        self._policy = policy or RetryPolicy()
+        self.policy = policy or RetryPolicy()
         self._slots = asyncio.Semaphore(settings.bc_max_concurrency)
 
-    def payment_url(self, ref: PaymentRef) -> str:
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def api_root(self, version: ApiVersion) -> str:
         s = self._settings
         tenant = quote(s.bc_tenant_id, safe="")
         environment = quote(s.bc_environment, safe="")
+        return f"{s.bc_base_url}/v2.0/{tenant}/{environment}/api/{version}"
+
+    def payment_url(self, ref: PaymentRef) -> str:
         return (
-            f"{s.bc_base_url}/v2.0/{tenant}/{environment}/api/{ref.version}"
-            f"/companies({ref.company_id})/customerPaymentJournals({ref.journal_id})"
-            f"/customerPayments({ref.payment_id})"
+            f"{self.api_root(ref.version)}/companies({ref.company_id})"
+            f"/customerPaymentJournals({ref.journal_id})/customerPayments({ref.payment_id})"
         )
 
-    def _headers(self, token: str, forward: ForwardHeaders, has_body: bool) -> dict[str, str]:
+    def _headers(
+        self,
+        token: str,
+        forward: ForwardHeaders,
+        has_body: bool,
+        extra: Mapping[str, str] | None,
+    ) -> dict[str, str]:
         headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
@@ -133,154 +162,210 @@ class BusinessCentralClient:
             headers["traceparent"] = traceparent
         if has_body:
             headers["Content-Type"] = "application/json"
+        headers.update(extra or {})
         return headers
 
-    async def request(
+    async def send_once(
         self,
         method: Method,
-        ref: PaymentRef,
+        url: str,
         forward: ForwardHeaders,
         budget: Budget,
         body: bytes | None = None,
-    ) -> UpstreamResult:
-        """Send until Business Central gives a definite answer or the budget ends.
+        extra_headers: Mapping[str, str] | None = None,
+        *,
+        reserve: float = 0.0,
+        min_time: float = 0.0,
+    ) -> httpx.Response:
+        """One attempt (and one more with a fresh token after a 401).
 
-        Returns the first answer that is not worth retrying (success or not).
-        Raises a Problem when the budget ends first: ``upstream-timeout`` if an
-        attempt may have been applied, otherwise the problem of the last failure.
+        ``reserve`` is budget kept back for whatever must follow (settling an
+        unknown outcome); the attempt starts only if ``min_time`` is left
+        beside it, and its timeouts end before the reserve. Raises
+        :class:`NotSent` or :class:`OutcomeLost`.
         """
-        policy = self._policy
-        maybe_applied = False
-        refreshed_token = False
-        attempt = 0
+        refreshed = False
         while True:
-            attempt += 1
-            failure: Problem
-            retry_after: float | None = None
-            answer: httpx.Response | None = None
-            try:
-                token = await self._token(budget)
-                response = await self._attempt(method, ref, forward, budget, token, body)
-            except IdentityUnavailable as exc:
-                failure = _identity_problem()
-                outcome = f"no token ({exc})"
-            except _Unknown as exc:
-                maybe_applied = maybe_applied or method == "PATCH"
-                failure = exc.problem
-                outcome = exc.reason
-            except _NotSent as exc:
-                failure = exc.problem
-                outcome = exc.reason
-            else:
-                status = response.status_code
-                if status == 401 and not refreshed_token:
-                    # A revoked or rotated token: one fresh token, one more try.
-                    refreshed_token = True
-                    await self._tokens.invalidate(token)
-                    self._log(forward, attempt, status, response, 0.0)
-                    continue
-                if status not in RETRY_STATUSES:
-                    self._log(forward, attempt, status, response, None)
-                    return UpstreamResult(response, maybe_applied, attempt)
-                if status in UNKNOWN_OUTCOME_STATUSES:
-                    maybe_applied = maybe_applied or method == "PATCH"
-                answer = response
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-                failure = _status_problem(response)
-                outcome = str(status)
+            token = await self._token(budget, reserve)
+            response = await self._send(
+                method, url, forward, budget, token, body, extra_headers, reserve, min_time
+            )
+            if response.status_code == 401 and not refreshed:
+                # A revoked or rotated token: refused before processing, so one
+                # fresh token and one more try is safe.
+                refreshed = True
+                self._log(forward, method, "401, new token", response, None)
+                await self._tokens.invalidate(token)
+                continue
+            return response
 
-            wait = policy.wait(attempt, retry_after)
-            if not budget.fits(wait, policy):
-                self._log(forward, attempt, outcome, answer, None)
-                raise _final_problem(failure, maybe_applied, wait)
-            self._log(forward, attempt, outcome, answer, wait)
-            await asyncio.sleep(wait)
-
-    async def _token(self, budget: Budget) -> str:
+    async def _token(self, budget: Budget, reserve: float) -> str:
+        cached = self._tokens.cached()
+        if cached is not None:
+            return cached
+        left = budget.remaining() - reserve
+        if left <= 0:
+            raise NotSent(_identity_problem(), "no time left for a token")
         try:
-            return await asyncio.wait_for(self._tokens.get_token(), budget.remaining())
+            return await asyncio.wait_for(self._tokens.get_token(), left)
         except TimeoutError:
-            raise IdentityUnavailable("the identity endpoint did not answer in time") from None
+            raise NotSent(
+                _identity_problem(), "the identity endpoint did not answer in time"
+            ) from None
+        except IdentityUnavailable as exc:
+            raise NotSent(_identity_problem(), f"no token ({exc})") from None
 
-    async def _attempt(
+    async def _acquire_slot(self, budget: Budget, reserve: float, min_time: float) -> None:
+        patience = budget.remaining() - reserve - min_time
+        if not self._slots.locked():
+            await self._slots.acquire()
+        elif patience <= 0:
+            raise NotSent(Problem("upstream-throttled", NO_TIME_DETAIL), "no slot, no time")
+        else:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), patience)
+            except TimeoutError:
+                raise NotSent(
+                    Problem("upstream-throttled", NO_TIME_DETAIL), "queued past the budget"
+                ) from None
+        if budget.remaining() - reserve < min_time:
+            self._slots.release()
+            raise NotSent(Problem("upstream-throttled", NO_TIME_DETAIL), "too little time left")
+
+    async def _send(
         self,
         method: Method,
-        ref: PaymentRef,
+        url: str,
         forward: ForwardHeaders,
         budget: Budget,
         token: str,
         body: bytes | None,
+        extra_headers: Mapping[str, str] | None,
+        reserve: float,
+        min_time: float,
     ) -> httpx.Response:
+        await self._acquire_slot(budget, reserve, min_time)
         try:
-            await asyncio.wait_for(self._slots.acquire(), budget.remaining())
-        except TimeoutError:
-            raise _NotSent(
-                Problem(
-                    "upstream-throttled",
-                    "Too many requests are waiting for Business Central; retry later.",
-                ),
-                "queued past the budget",
-            ) from None
-        try:
-            remaining = budget.remaining()
+            left = max(0.001, budget.remaining() - reserve)
             timeout = httpx.Timeout(
-                connect=min(self._settings.bc_connect_timeout_s, remaining),
-                read=min(self._settings.bc_read_timeout_s, remaining),
-                write=min(self._settings.bc_read_timeout_s, remaining),
-                pool=remaining,
+                connect=min(self._settings.bc_connect_timeout_s, left),
+                read=min(self._settings.bc_read_timeout_s, left),
+                write=min(self._settings.bc_read_timeout_s, left),
+                pool=left,
             )
-            return await self._http.request(
+            request = self._http.build_request(
                 method,
-                self.payment_url(ref),
-                headers=self._headers(token, forward, body is not None),
+                url,
+                headers=self._headers(token, forward, body is not None, extra_headers),
                 content=body,
                 timeout=timeout,
             )
+            response = await self._http.send(request, stream=True)
+            try:
+                await response.aread()
+            except httpx.DecodingError:
+                # The status line arrived (so did the verdict); only the body is
+                # unreadable. Keep the status, drop the body: a 2xx then reads
+                # as "applied, body unreadable", which the caller settles.
+                log.warning(
+                    "request %s: %s answer %s with an undecodable body",
+                    forward.request_id,
+                    method,
+                    response.status_code,
+                )
+                return _without_body(response)
+            finally:
+                await response.aclose()
+            return response
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing was sent: safe to retry, and certainly not applied.
-            raise _NotSent(
+            raise NotSent(
                 Problem("upstream-unavailable", "Business Central could not be reached"),
                 type(exc).__name__,
             ) from None
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:
             # Sent, but no answer (dropped connection, read timeout): unknown.
-            raise _Unknown(
-                Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL), type(exc).__name__
-            ) from None
+            detail = READ_TIMEOUT_DETAIL if method == "GET" else UNKNOWN_OUTCOME_DETAIL
+            raise OutcomeLost(Problem("upstream-timeout", detail), type(exc).__name__) from None
         finally:
             self._slots.release()
+
+    async def read(self, url: str, forward: ForwardHeaders, budget: Budget) -> httpx.Response:
+        """GET until Business Central gives an answer not worth retrying.
+
+        Reads are safe to repeat, so every lost or throttled attempt is retried
+        while the budget allows; then the last failure's problem is raised.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            answer: httpx.Response | None = None
+            try:
+                response = await self.send_once("GET", url, forward, budget)
+            except (NotSent, OutcomeLost) as exc:
+                failure, outcome = exc.problem, exc.reason
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    self._log(forward, "GET", response.status_code, response, None, attempt)
+                    return response
+                answer = response
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                failure = problem_from_upstream(
+                    response.status_code, response.content, if_match_sent=False
+                )
+                outcome = str(response.status_code)
+            wait = self.policy.wait(attempt, retry_after)
+            if not budget.fits(wait, self.policy):
+                self._log(forward, "GET", outcome, answer, None, attempt)
+                raise final_problem(failure, wait)
+            self._log(forward, "GET", outcome, answer, wait, attempt)
+            note_wait(wait)
+            await asyncio.sleep(wait)
 
     @staticmethod
     def _log(
         forward: ForwardHeaders,
-        attempt: int,
+        method: str,
         outcome: object,
         response: httpx.Response | None,
         wait: float | None,
+        attempt: int | None = None,
     ) -> None:
-        correlation = None
-        if response is not None and response.status_code >= 400:
-            error = parse_upstream_error(response.status_code, response.content)
-            correlation = error.correlation_id if error else None
-        note_upstream_attempt(None if response is None else response.status_code, correlation, wait)
-        log.info(
-            "request %s: attempt %d upstream %s%s%s",
-            forward.request_id,
-            attempt,
-            outcome,
-            f", correlation {correlation}" if correlation else "",
-            f", retrying in {wait:.2f} s" if wait is not None else "",
-        )
+        log_attempt(forward, method, outcome, response, wait, attempt)
 
 
-class _NotSent(Exception):
-    def __init__(self, problem: Problem, reason: str) -> None:
-        self.problem = problem
-        self.reason = reason
+def log_attempt(
+    forward: ForwardHeaders,
+    method: str,
+    outcome: object,
+    response: httpx.Response | None,
+    wait: float | None,
+    attempt: int | None = None,
+) -> None:
+    """One line per upstream attempt: what happened, BC's correlation id, the wait."""
+    correlation = None
+    if response is not None and response.status_code >= 400:
+        error = parse_upstream_error(response.status_code, response.content)
+        correlation = error.correlation_id if error else None
+    note_upstream_attempt(None if response is None else response.status_code, correlation)
+    log.info(
+        "request %s: %s attempt %s upstream %s%s%s",
+        forward.request_id,
+        method,
+        attempt if attempt is not None else "-",
+        outcome,
+        f", correlation {correlation}" if correlation else "",
+        f", retrying in {wait:.2f} s" if wait is not None else "",
+    )
 
 
-class _Unknown(_NotSent):
-    pass
+def _without_body(response: httpx.Response) -> httpx.Response:
+    dropped = {b"content-encoding", b"content-length", b"transfer-encoding"}
+    headers = [(k, v) for k, v in response.headers.raw if k.lower() not in dropped]
+    return httpx.Response(
+        response.status_code, headers=headers, content=b"", request=response.request
+    )
 
 
 def _identity_problem() -> Problem:
@@ -291,14 +376,8 @@ def _identity_problem() -> Problem:
     )
 
 
-def _status_problem(response: httpx.Response) -> Problem:
-    return problem_from_upstream(response.status_code, response.content, if_match_sent=False)
-
-
-def _final_problem(failure: Problem, maybe_applied: bool, wait: float) -> Problem:
-    """The answer when no further attempt fits in the budget."""
-    if maybe_applied:
-        return Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=failure.upstream)
+def final_problem(failure: Problem, wait: float) -> Problem:
+    """The answer when no further attempt fits: with Retry-After where waiting helps."""
     if failure.status in (429, 503) or failure.slug == "identity-unavailable":
         failure.retry_after = retry_after_header(wait)
     return failure

@@ -6,6 +6,7 @@ from these; nothing in the core sees an Azure Functions type.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from typing import Any
 
 from shared.jsonio import dumps_exact
 from shared.problems import Problem
-from shared.settings import DEFAULT_PROBLEM_DOCS_URL
+from shared.settings import fallback_problems_url
 
 # \Z rather than $: "$" also matches before a trailing newline.
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
@@ -61,12 +62,58 @@ def json_response(status: int, data: Any, request_id: str, **headers: str) -> Co
 def problem_response(
     problem: Problem, request_id: str, headers: Mapping[str, str], docs_url: str | None = None
 ) -> CoreResponse:
-    body = problem.as_json(docs_url or DEFAULT_PROBLEM_DOCS_URL, request_id)
-    accept = headers.get("accept", "").lower()
-    # Some low-code clients parse only application/json; honour that when asked.
-    plain = "application/json" in accept and "application/problem+json" not in accept
-    media = "application/json" if plain else "application/problem+json"
+    body = problem.as_json(docs_url or fallback_problems_url(os.environ), request_id)
+    media = problem_media_type(headers.get("accept", ""))
     out = {"Content-Type": f"{media}; charset=utf-8", "x-request-id": request_id}
     if problem.retry_after is not None:
         out["Retry-After"] = str(problem.retry_after)
     return CoreResponse(problem.status, dumps_exact(body), out)
+
+
+PROBLEM_JSON = "application/problem+json"
+PLAIN_JSON = "application/json"
+
+
+def _quality(ranges: list[tuple[str, float]], media: str) -> float:
+    """RFC 9110 quality of ``media``: the most specific matching range decides."""
+    kind = media.split("/", 1)[0]
+    best: tuple[int, float] = (-1, 0.0)
+    for pattern, q in ranges:
+        if pattern == media:
+            specificity = 2
+        elif pattern == f"{kind}/*":
+            specificity = 1
+        elif pattern == "*/*":
+            specificity = 0
+        else:
+            continue
+        if specificity > best[0]:
+            best = (specificity, q)
+    return best[1]
+
+
+def parse_accept(value: str) -> list[tuple[str, float]]:
+    """Media ranges with their q-values; unreadable ranges are skipped."""
+    ranges = []
+    for part in value.split(",")[:50]:
+        media, *params = (item.strip() for item in part.split(";"))
+        if not re.fullmatch(r"[a-z0-9!#$&^_.+*-]+/[a-z0-9!#$&^_.+*-]+", media.lower()):
+            continue
+        q = 1.0
+        for param in params:
+            name, _, raw = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = min(1.0, max(0.0, float(raw.strip())))
+                except ValueError:
+                    q = 0.0
+        ranges.append((media.lower(), q))
+    return ranges
+
+
+def problem_media_type(accept: str) -> str:
+    """problem+json, unless the caller prefers plain JSON: some low-code clients
+    parse only application/json, and say so in Accept."""
+    ranges = parse_accept(accept)
+    plain = _quality(ranges, PLAIN_JSON)
+    return PLAIN_JSON if plain > 0 and plain > _quality(ranges, PROBLEM_JSON) else PROBLEM_JSON

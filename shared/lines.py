@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 
+from shared.businesscentral import BusinessCentralClient, ForwardHeaders, PaymentRef
 from shared.jsonio import JsonBodyError, loads_exact
-from shared.problems import Problem
+from shared.problems import Problem, problem_from_upstream
+from shared.resilience import Budget
 
 NOT_A_LINE_DETAIL = "Business Central answered with a body that is not a payment line"
 
@@ -36,3 +38,13 @@ def normalize_line(response: httpx.Response) -> tuple[dict[str, Any], str | None
     if not isinstance(data, dict):
         raise Problem("upstream-error", NOT_A_LINE_DETAIL)
     return normalize_entity(data, response.headers.get("etag"))
+
+
+async def read_line(
+    bc: BusinessCentralClient, ref: PaymentRef, forward: ForwardHeaders, budget: Budget
+) -> tuple[dict[str, Any], str | None]:
+    """GET one line (retried within the budget); a Problem for any other answer."""
+    response = await bc.read(bc.payment_url(ref), forward, budget)
+    if response.status_code != 200:
+        raise problem_from_upstream(response.status_code, response.content, if_match_sent=False)
+    return normalize_line(response)

@@ -6,7 +6,6 @@ from ``shared.payments``; this module only lays out paths and responses.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,6 +27,19 @@ from shared.settings import Settings
 REF = "#/components/schemas/{model}"
 
 
+def amount_schema(amount_decimals: int) -> dict[str, Any]:
+    """The amount: a JSON number or a numeric string, exact, bounded, with at
+    most ``amount_decimals`` fraction digits."""
+    limit = int(AMOUNT_LIMIT)
+    return {
+        "anyOf": [
+            {"type": "number", "exclusiveMinimum": -limit, "exclusiveMaximum": limit},
+            {"type": "string", "pattern": NUMBER_PATTERN},
+        ],
+        "x-fraction-digits": amount_decimals,
+    }
+
+
 def _schema_generator(amount_decimals: int) -> type[GenerateJsonSchema]:
     class ProxySchema(GenerateJsonSchema):
         def field_title_should_be_set(self, schema: Any) -> bool:
@@ -38,20 +50,10 @@ def _schema_generator(amount_decimals: int) -> type[GenerateJsonSchema]:
             return self.generate_inner(schema["schema"])
 
         def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
-            limit = int(AMOUNT_LIMIT)
-            step = float(Decimal(1).scaleb(-amount_decimals))
-            return {
-                "anyOf": [
-                    {
-                        "type": "number",
-                        "exclusiveMinimum": -limit,
-                        "exclusiveMaximum": limit,
-                        "multipleOf": step,
-                    },
-                    {"type": "string", "pattern": NUMBER_PATTERN},
-                ],
-                "x-fraction-digits": amount_decimals,
-            }
+            # No multipleOf: a float step such as 0.01 makes strict validators
+            # reject 19.99 (binary rounding). The fraction digits are stated
+            # as an extension keyword and, for strings, in the pattern.
+            return amount_schema(amount_decimals)
 
     return ProxySchema
 

@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
@@ -123,10 +123,40 @@ class StoredUpperCase:
 UPPER = StoredUpperCase()
 
 
+def utf16_length(value: str) -> int:
+    """Length as Business Central counts it: AL Text and Code are .NET strings,
+    so a character outside the Basic Multilingual Plane takes two units."""
+    return len(value) + sum(1 for char in value if ord(char) > 0xFFFF)
+
+
+def _utf16_max(max_length: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if utf16_length(value) > max_length:
+            raise PydanticCustomError(
+                "string_too_long",
+                "String should have at most {max_length} characters",
+                {"max_length": max_length},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 def _text(max_length: int, description: str, min_length: int = 0) -> Any:
-    return Field(
-        min_length=min_length, max_length=max_length, pattern=TEXT_PATTERN, description=description
+    # max_length (code points) documents the limit in the schema; the UTF-16
+    # check after it is the one Business Central applies, and is never looser.
+    return (
+        Field(
+            min_length=min_length,
+            max_length=max_length,
+            pattern=TEXT_PATTERN,
+            description=description + UTF16_NOTE,
+        ),
+        _utf16_max(max_length),
     )
+
+
+UTF16_NOTE = " Length in UTF-16 units: an emoji counts 2."
 
 
 # Each editable property, declared once.
@@ -136,8 +166,8 @@ LineNumber = Annotated[
 ]
 Guid = Annotated[str, Field(pattern=GUID_PATTERN, json_schema_extra={"format": "uuid"})]
 CustomerId = Annotated[Guid, Field(description="Id of an existing customer.")]
-CustomerNumber = Annotated[str, _text(20, "Number of an existing customer.", min_length=1), UPPER]
-ContactId = Annotated[str, _text(250, "Contact id (API v1.0 only).")]
+CustomerNumber = Annotated[str, *_text(20, "Number of an existing customer.", min_length=1), UPPER]
+ContactId = Annotated[str, *_text(250, "Contact id (API v1.0 only).")]
 PostingDate = Annotated[
     str,
     Field(
@@ -147,8 +177,8 @@ PostingDate = Annotated[
     ),
     AfterValidator(_real_date),
 ]
-DocumentNumber = Annotated[str, _text(20, "Document number."), UPPER]
-ExternalDocumentNumber = Annotated[str, _text(35, "External document number."), UPPER]
+DocumentNumber = Annotated[str, *_text(20, "Document number."), UPPER]
+ExternalDocumentNumber = Annotated[str, *_text(35, "External document number."), UPPER]
 Amount = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
@@ -156,9 +186,9 @@ Amount = Annotated[
     Field(description="Amount as an exact decimal: a JSON number or a numeric string."),
 ]
 AppliesToInvoiceId = Annotated[Guid, Field(description="Id of a posted sales invoice.")]
-AppliesToInvoiceNumber = Annotated[str, _text(20, "Number of a posted sales invoice."), UPPER]
-Description = Annotated[str, _text(100, "Description.")]
-Comment = Annotated[str, _text(250, "Comment.")]
+AppliesToInvoiceNumber = Annotated[str, *_text(20, "Number of a posted sales invoice."), UPPER]
+Description = Annotated[str, *_text(100, "Description.")]
+Comment = Annotated[str, *_text(250, "Comment.")]
 
 # Absent properties stay absent: defaults are never validated or forwarded,
 # while an explicit null fails the type check like any other wrong type.
@@ -331,9 +361,12 @@ def _rule_error(error: Any) -> tuple[str, str]:
             'must not be null; omit it to leave it unchanged, or send "" to clear a text',
         )
     if kind == "string_too_long":
+        units = utf16_length(value)
+        wide = " counting characters outside the Basic Multilingual Plane (most emoji) as 2"
         return (
             "too_long",
-            f"must be at most {ctx['max_length']} characters (got {len(value)})",
+            f"must be at most {ctx['max_length']} characters (got {units}"
+            f"{wide if units != len(value) else ''})",
         )
     if kind == "string_too_short":
         return ("too_short", f"must be at least {ctx['min_length']} character")
@@ -385,7 +418,7 @@ def suggest(name: str, known: tuple[str, ...]) -> str | None:
 # --- Comparing an update with a stored line -------------------------------------
 
 
-def _comparable(model: type[BaseModel], name: str, value: Any) -> Any:
+def _comparable(model: type[BaseModel], name: str, value: Any, amount_decimals: int) -> Any:
     info = model.model_fields.get(name)
     if isinstance(value, str) and info is not None:
         if any(isinstance(m, StoredUpperCase) for m in info.metadata):
@@ -396,15 +429,24 @@ def _comparable(model: type[BaseModel], name: str, value: Any) -> Any:
         ):
             return value.lower()
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        return Decimal(value)
+        number = Decimal(value)
+        if name == "amount" and number.is_finite():
+            # BC rounds amounts to the currency's precision, half away from zero.
+            return number.quantize(Decimal(1).scaleb(-amount_decimals), rounding=ROUND_HALF_UP)
+        return number
     return value
 
 
-def holds_values(line: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+def holds_values(
+    line: Mapping[str, Any], changes: Mapping[str, Any], *, amount_decimals: int = 2
+) -> bool:
     """Whether a stored line already holds every value of an update, as Business
-    Central would store it (Code fields upper-case, GUIDs in any case)."""
+    Central stores it: Code fields upper-case, GUIDs in any case, amounts
+    rounded to ``amount_decimals``."""
     model = PaymentPatchV1  # the superset of editable properties
-    return all(
-        name in line and _comparable(model, name, line[name]) == _comparable(model, name, value)
-        for name, value in changes.items()
-    )
+
+    def same(name: str, value: Any) -> bool:
+        stored = _comparable(model, name, line[name], amount_decimals)
+        return bool(stored == _comparable(model, name, value, amount_decimals))
+
+    return all(name in line and same(name, value) for name, value in changes.items())

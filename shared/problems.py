@@ -23,9 +23,11 @@ _TYPES = (
     ProblemType("malformed-json", 400, "The request body is not a JSON object"),
     ProblemType("invalid-path-parameter", 400, "A path parameter is not valid"),
     ProblemType("invalid-if-match", 400, "The If-Match header is not an entity tag"),
+    ProblemType("invalid-query-parameter", 400, "A query parameter is not valid"),
     ProblemType("unauthenticated", 401, "The caller is not authenticated"),
     ProblemType("forbidden", 403, "The caller may not perform this request"),
     ProblemType("not-found", 404, "Not found"),
+    ProblemType("outcome-unknown", 409, "The update may or may not have been applied; see current"),
     ProblemType("etag-mismatch", 412, "The payment line changed since it was read"),
     ProblemType("payload-too-large", 413, "The request body is too large"),
     ProblemType("unsupported-media-type", 415, "The request body must be JSON"),
@@ -33,8 +35,12 @@ _TYPES = (
         "validation-failed", 422, "The request body is not a valid customer payment update"
     ),
     ProblemType("upstream-rejected", 422, "Business Central rejected the update"),
+    ProblemType(
+        "idempotency-key-reused", 422, "This Idempotency-Key was used for a different request"
+    ),
     ProblemType("precondition-required", 428, "An If-Match header is required"),
     ProblemType("upstream-throttled", 429, "Business Central is throttling requests", True),
+    ProblemType("internal-error", 500, "The proxy failed unexpectedly"),
     ProblemType("proxy-misconfigured", 500, "The proxy is not configured correctly"),
     ProblemType(
         "upstream-auth-failed", 502, "Business Central did not accept the proxy's identity"
@@ -92,6 +98,7 @@ class Problem(Exception):
         errors: tuple[FieldError, ...] = (),
         upstream: UpstreamError | None = None,
         retry_after: int | None = None,
+        current: dict[str, Any] | None = None,
     ) -> None:
         if slug not in PROBLEM_TYPES:
             raise ValueError(f"unknown problem slug {slug!r}")
@@ -101,6 +108,8 @@ class Problem(Exception):
         self.errors = errors
         self.upstream = upstream
         self.retry_after = retry_after
+        # The line as it is now, for an outcome the caller must judge itself.
+        self.current = current
 
     @property
     def slug(self) -> str:
@@ -119,10 +128,29 @@ class Problem(Exception):
             "requestId": request_id,
         }
         if self.errors:
-            body["errors"] = [error.as_json() for error in self.errors]
+            body["errors"] = capped_errors(self.errors)
         if self.upstream is not None:
             body["upstream"] = self.upstream.as_json()
+        if self.current is not None:
+            body["current"] = self.current
         return body
+
+
+MAX_ERRORS = 100
+
+
+def capped_errors(errors: tuple[FieldError, ...]) -> list[dict[str, str]]:
+    """At most MAX_ERRORS entries, then one saying how many more there were:
+    a body of a thousand unknown keys must not become a megabyte problem."""
+    shown = [error.as_json() for error in errors[:MAX_ERRORS]]
+    if len(errors) > MAX_ERRORS:
+        more = len(errors) - MAX_ERRORS
+        shown.append(
+            FieldError(
+                "", "too_many_errors", f"{more} more problem{'s' if more != 1 else ''} not shown"
+            ).as_json()
+        )
+    return shown
 
 
 # --- Business Central errors ------------------------------------------------
@@ -154,8 +182,17 @@ AUTH_FAILED_DETAIL = (
 )
 
 UNKNOWN_OUTCOME_DETAIL = (
-    "Business Central did not confirm the request in time. A change may or may not have "
-    "been applied: GET the payment line and compare it with what you sent before retrying."
+    "Business Central did not confirm the update in time. It may or may not have been "
+    "applied: GET the payment line and compare it with what you sent before retrying."
+)
+READ_TIMEOUT_DETAIL = (
+    "Business Central did not answer the read in time. Nothing was changed; retry the GET."
+)
+OUTCOME_UNKNOWN_DETAIL = (
+    "The proxy lost Business Central's answer to this update, and the line has changed "
+    "since the ETag you sent while holding the values you sent: the proxy cannot tell "
+    "whether its write or someone else's made it so. The line as it is now is in "
+    "current; if it is what you want, you are done, otherwise update it with its etag."
 )
 
 
@@ -246,7 +283,8 @@ def problem_from_upstream(status: int, body: bytes, *, if_match_sent: bool) -> P
             upstream=upstream,
         )
     if status in (408, 504):
-        return Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=upstream)
+        detail = UNKNOWN_OUTCOME_DETAIL if if_match_sent else READ_TIMEOUT_DETAIL
+        return Problem("upstream-timeout", detail, upstream=upstream)
     return Problem(
         "upstream-error",
         f"Business Central answered HTTP {status}"

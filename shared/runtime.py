@@ -7,9 +7,11 @@ to it) and reused by every invocation; ``aclose_runtime`` releases them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import weakref
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -34,7 +36,8 @@ class Runtime:
     http: httpx.AsyncClient
     tokens: TokenProvider
     bc: BusinessCentralClient
-    loop: asyncio.AbstractEventLoop
+    # Keeps the loop-end watcher alive (the loop itself only holds it weakly).
+    watcher: AsyncGenerator[None, None] | None = field(default=None, repr=False)
 
     async def aclose(self) -> None:
         await self.tokens.aclose()
@@ -42,7 +45,9 @@ class Runtime:
 
 
 # One runtime per event loop: the Functions worker has one loop, while the
-# local host and tests may run several (each owns its clients).
+# local host and tests may run several (each owns its clients). The key is
+# weak and the runtime holds no reference to its loop, so a finished loop's
+# entry goes away with it.
 _runtimes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Runtime] = (
     weakref.WeakKeyDictionary()
 )
@@ -59,11 +64,12 @@ def build_runtime(
     factory = credentials or credential_factory(os.environ, settings.azure_client_id)
     tokens = TokenProvider(factory, settings.bc_scope)
     bc = BusinessCentralClient(settings, http, tokens)
-    return Runtime(settings, http, tokens, bc, asyncio.get_running_loop())
+    return Runtime(settings, http, tokens, bc)
 
 
 def get_runtime() -> Runtime:
     loop = asyncio.get_running_loop()
+    _forget_closed_loops()
     settings = current_settings()
     runtime = _runtimes.get(loop)
     if runtime is None or runtime.settings is not settings:
@@ -71,7 +77,40 @@ def get_runtime() -> Runtime:
             # Settings were re-read (tests): finish with the old clients quietly.
             _background_close(runtime)
         runtime = _runtimes[loop] = build_runtime(settings)
+        _close_at_loop_end(loop, runtime)
     return runtime
+
+
+def _forget_closed_loops() -> None:
+    """A loop closed without shutting down its async generators left its entry."""
+    for loop in [loop for loop in _runtimes if loop.is_closed()]:
+        _runtimes.pop(loop, None)
+
+
+def _close_at_loop_end(loop: asyncio.AbstractEventLoop, runtime: Runtime) -> None:
+    """Close ``runtime``'s clients inside ``loop`` when the loop shuts down.
+
+    asyncio.run (and so uvicorn) closes every pending async generator of a loop
+    before closing it; a generator parked at its first ``yield`` is therefore
+    a shutdown hook that still runs in the loop, where httpx and the
+    credential can be closed properly. It also drops the map entry, whose
+    value (through tasks and locks) may reference the loop.
+    """
+
+    async def watch() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            if _runtimes.get(loop) is runtime:
+                del _runtimes[loop]
+            runtime.watcher = None
+            await runtime.aclose()
+
+    watcher = watch()
+    # Run to the first yield now; the loop's asyncgen hook registers it.
+    with contextlib.suppress(StopIteration):
+        watcher.asend(None).send(None)
+    runtime.watcher = watcher
 
 
 def _background_close(runtime: Runtime) -> None:

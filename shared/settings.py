@@ -30,9 +30,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.businesscentral.dynamics.com"
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
-DEFAULT_PROBLEM_DOCS_URL = (
-    "https://github.com/bc-payments-proxy/bc-payments-proxy/blob/main/docs/problems.md"
-)
+# Where the proxy runs when nothing says otherwise: the documented local base.
+LOCAL_HOSTNAME = "127.0.0.1:7071"
+PROBLEMS_PATH = "/api/problems"
+_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?\Z")
+_LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 
 CallerAuth = Literal["key", "entra"]
 
@@ -64,11 +66,14 @@ class Settings:
     required_caller_role: str | None = None
     allowed_company_ids: frozenset[str] | None = None
     allowed_journal_ids: frozenset[str] | None = None
-    problem_docs_url: str = DEFAULT_PROBLEM_DOCS_URL
+    problem_docs_url: str | None = None
+    public_base_url: str = f"http://{LOCAL_HOSTNAME}/api"
     sync_budget_s: float = 30.0
     bc_max_concurrency: int = 5
     bc_connect_timeout_s: float = 5.0
     bc_read_timeout_s: float = 20.0
+    read_back_reserve_s: float = 5.0
+    min_attempt_s: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -93,17 +98,26 @@ class Settings:
             or None,
             allowed_company_ids=reader.id_set("ALLOWED_COMPANY_IDS"),
             allowed_journal_ids=reader.id_set("ALLOWED_JOURNAL_IDS"),
-            problem_docs_url=reader.base_url("PROBLEM_DOCS_URL", DEFAULT_PROBLEM_DOCS_URL),
+            problem_docs_url=reader.optional_url("PROBLEM_DOCS_URL"),
+            public_base_url=reader.public_base_url("WEBSITE_HOSTNAME"),
             sync_budget_s=reader.number("SYNC_BUDGET_S", 30.0, 1.0, 220.0),
             bc_max_concurrency=reader.integer("BC_MAX_CONCURRENCY", 5, 1, 100),
             bc_connect_timeout_s=reader.number("BC_CONNECT_TIMEOUT_S", 5.0, 0.1, 60.0),
             bc_read_timeout_s=reader.number("BC_READ_TIMEOUT_S", 20.0, 0.1, 220.0),
+            read_back_reserve_s=reader.number("READ_BACK_RESERVE_S", 5.0, 0.0, 120.0),
+            min_attempt_s=reader.number("MIN_ATTEMPT_S", 5.0, 0.1, 220.0),
         )
+        reader.check_budget(settings)
         reader.check_platform_authentication(settings)
         reader.check_entra_callers(settings)
         if reader.problems:
             raise SettingsError(reader.problems)
         return settings
+
+    @property
+    def problems_url(self) -> str:
+        """Base of every problem ``type`` URI: this deployment's own page by default."""
+        return self.problem_docs_url or self.public_base_url.removesuffix("/api") + PROBLEMS_PATH
 
     @property
     def checks_callers(self) -> bool:
@@ -131,6 +145,12 @@ def startup_check(environ: Mapping[str, str]) -> list[str]:
         )
         return exc.names
     return []
+
+
+def fallback_problems_url(environ: Mapping[str, str]) -> str:
+    """The problems page when the settings themselves are unreadable."""
+    base = _Reader(environ).public_base_url("WEBSITE_HOSTNAME")
+    return base.removesuffix("/api") + PROBLEMS_PATH
 
 
 def caller_auth_mode(environ: Mapping[str, str]) -> CallerAuth:
@@ -182,6 +202,34 @@ class _Reader:
         ):
             self.problems[name] = "must be an https URL (http only for a loopback address)"
         return value.rstrip("/")
+
+    def optional_url(self, name: str) -> str | None:
+        return self.base_url(name, "") if self._raw(name) is not None else None
+
+    def public_base_url(self, name: str) -> str:
+        """This deployment's own ``/api`` base, from the host name the platform sets.
+
+        Azure sets WEBSITE_HOSTNAME (and so do the Functions tools locally); the
+        request's Host header is never used: a caller could make it anything.
+        """
+        value = self._raw(name)
+        if value is None:
+            return f"http://{LOCAL_HOSTNAME}/api"
+        if not _HOSTNAME_RE.match(value):
+            self.problems[name] = "must be a host name, optionally with a port"
+            return f"http://{LOCAL_HOSTNAME}/api"
+        host = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        scheme = "http" if host.lower() in _LOOPBACK_NAMES else "https"
+        return f"{scheme}://{value.lower()}/api"
+
+    def check_budget(self, settings: Settings) -> None:
+        """A PATCH attempt must fit beside the read-back reserve, or none ever starts."""
+        needed = settings.read_back_reserve_s + settings.min_attempt_s
+        if settings.sync_budget_s < needed:
+            self.problems.setdefault(
+                "SYNC_BUDGET_S",
+                "must be at least READ_BACK_RESERVE_S + MIN_ATTEMPT_S",
+            )
 
     def optional_guid(self, name: str) -> str | None:
         value = self._raw(name)

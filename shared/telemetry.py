@@ -68,16 +68,12 @@ class RequestRecord:
     started: float = field(default_factory=time.monotonic)
     duration_ms: float | None = None
 
-    def upstream_attempt(
-        self, status: int | None, correlation_id: str | None, wait_s: float | None
-    ) -> None:
-        """One attempt at Business Central: its status (None: no answer) and the wait after."""
+    def upstream_attempt(self, status: int | None, correlation_id: str | None) -> None:
+        """One request sent to Business Central, and its status (None: no answer)."""
         self.attempts += 1
         self.bc_status = status
         if correlation_id is not None:
             self.bc_correlation_id = correlation_id
-        if wait_s:
-            self.wait_s += wait_s
 
     def fields(self) -> dict[str, Any]:
         """The structured attributes (custom dimensions); unset values are left out."""
@@ -118,13 +114,18 @@ def current() -> RequestRecord | None:
     return _current.get()
 
 
-def note_upstream_attempt(
-    status: int | None, correlation_id: str | None, wait_s: float | None
-) -> None:
+def note_upstream_attempt(status: int | None, correlation_id: str | None) -> None:
     """Called by the Business Central client after every attempt (a no-op outside requests)."""
     record = _current.get()
     if record is not None:
-        record.upstream_attempt(status, correlation_id, wait_s)
+        record.upstream_attempt(status, correlation_id)
+
+
+def note_wait(seconds: float) -> None:
+    """Called right before sleeping between attempts."""
+    record = _current.get()
+    if record is not None:
+        record.wait_s += seconds
 
 
 def note_caller(caller_id: str | None) -> None:

@@ -7,6 +7,10 @@ import dataclasses
 
 from shared.settings import Settings
 
-SETTING_NAMES = tuple(f.name.upper() for f in dataclasses.fields(Settings))
+# public_base_url is read from the platform's WEBSITE_HOSTNAME.
+SETTING_NAMES = (
+    *(f.name.upper() for f in dataclasses.fields(Settings) if f.name != "public_base_url"),
+    "WEBSITE_HOSTNAME",
+)
 # Read by azure-identity rather than by Settings.
 IDENTITY_NAMES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET")

@@ -7,12 +7,16 @@ with start_sandbox() as sandbox:
     sandbox.identity_endpoint, sandbox.identity_header   # IDENTITY_ENDPOINT / IDENTITY_HEADER
     sandbox.seed             # GET /_sandbox/seed (amounts as Decimal)
     sandbox.reset(); sandbox.add_faults({...}); sandbox.requests()
+    sandbox.set_latency(100, per_batch_operation_ms=5); sandbox.set_limits(concurrent=1)
+    sandbox.set_batch_on_error("stop"); sandbox.add_lines(1000) -> ids
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +26,7 @@ from typing import Any
 import httpx
 
 from sandbox.app import SERVER_OPTIONS, create_sandbox_app
+from sandbox.requestlog import MAX_ENTRIES
 from sandbox.serving import BackgroundServer, serve_in_thread
 
 
@@ -61,6 +66,25 @@ class RunningSandbox:
             f"/customerPayments({p['id']})"
         )
 
+    def patch_operation(
+        self,
+        op_id: str,
+        line_id: str,
+        body: dict[str, Any],
+        if_match: str = "*",
+        company: int = 0,
+        journal: int = 0,
+    ) -> dict[str, Any]:
+        """One PATCH for a ``$batch`` body, its URL relative to the API root."""
+        url = self.line_url(line_id, company=company, journal=journal)
+        return {
+            "id": op_id,
+            "method": "PATCH",
+            "url": url.removeprefix(self.api_url() + "/"),
+            "headers": {"Content-Type": "application/json", "If-Match": if_match},
+            "body": body,
+        }
+
     def environment_variables(self) -> dict[str, str]:
         """Settings that point the proxy at this sandbox."""
         return {
@@ -81,11 +105,14 @@ class RunningSandbox:
     def reset(self) -> None:
         self._admin("POST", "reset")
 
-    def token(self) -> str:
-        return str(self._admin("POST", "identity/token")["access_token"])
+    def token(self, client_id: str | None = None) -> str:
+        """A valid Business Central token; ``client_id`` picks the identity
+        (the principal whose concurrency slots it uses)."""
+        body = {"clientId": client_id} if client_id else None
+        return str(self._admin("POST", "identity/token", body)["access_token"])
 
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token()}"}
+    def auth_headers(self, client_id: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(client_id)}"}
 
     def add_faults(self, *rules: dict[str, Any]) -> None:
         self._admin("POST", "faults", {"rules": list(rules)})
@@ -97,8 +124,34 @@ class RunningSandbox:
     def clear_faults(self) -> None:
         self._admin("DELETE", "faults")
 
-    def set_latency(self, ms: int) -> None:
-        self._admin("POST", "latency", {"ms": ms})
+    def set_latency(self, ms: int, per_batch_operation_ms: int = 0) -> None:
+        """Delay every Business Central answer ``ms``, a $batch also per operation."""
+        self._admin("POST", "latency", {"ms": ms, "perBatchOperationMs": per_batch_operation_ms})
+
+    def set_limits(self, concurrent: int = 5, queue: int = 95) -> None:
+        """Per-principal limits: requests processed at once, and how many may wait."""
+        self._admin("POST", "limits", {"concurrent": concurrent, "queue": queue})
+
+    def set_batch_on_error(self, mode: str) -> None:
+        """``"continue"`` (default) or ``"stop"``: what a failing $batch operation does."""
+        self._admin("POST", "batch", {"onError": mode})
+
+    def add_lines(self, count: int, company: int = 0, journal: int = 0) -> list[str]:
+        """Add ``count`` valid lines to a seeded journal; their ids in creation order."""
+        c = self.seed["companies"][company]
+        body = {"companyId": c["id"], "journalId": c["journals"][journal]["id"], "count": count}
+        return [str(line_id) for line_id in self._admin("POST", "lines", body)["ids"]]
+
+    def line_url(
+        self, line_id: str, version: str = "v2.0", company: int = 0, journal: int = 0
+    ) -> str:
+        """The URL of any line (e.g. one from :meth:`add_lines`) in a seeded journal."""
+        c = self.seed["companies"][company]
+        j = c["journals"][journal]
+        return (
+            f"{self.api_url(version)}/companies({c['id']})/customerPaymentJournals({j['id']})"
+            f"/customerPayments({line_id})"
+        )
 
     def set_token_lifetime(self, seconds: int) -> None:
         self._admin("POST", "identity", {"tokenLifetimeS": seconds})
@@ -106,18 +159,50 @@ class RunningSandbox:
     def requests(self) -> list[dict[str, Any]]:
         return list(self._admin("GET", "requests"))
 
+    def clear_requests(self) -> None:
+        """Empty the request log only (data, faults and limits stay)."""
+        self._admin("DELETE", "requests")
+
     def token_requests(self) -> int:
         return int(self._admin("GET", "identity/stats")["tokenRequests"])
 
     def concurrency(self) -> dict[str, int]:
+        """``current`` (holding a slot now), ``max`` (since the reset), ``queued`` (waiting)."""
         return dict(self._admin("GET", "concurrency"))
+
+    def wait_for_concurrency(self, timeout_s: float = 10, **expected: int) -> dict[str, int]:
+        """Poll until the concurrency counts include ``expected`` (e.g. current=2, queued=1)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            seen = self.concurrency()
+            if all(seen.get(name) == value for name, value in expected.items()):
+                return seen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"concurrency never reached {expected}: last {seen}")
+            time.sleep(0.01)
+
+    async def wait_for_concurrency_async(
+        self, timeout_s: float = 10, **expected: int
+    ) -> dict[str, int]:
+        """:meth:`wait_for_concurrency` for async tests (it leaves the event loop free)."""
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(timeout=10) as http:
+            while True:
+                seen = dict((await http.get(f"{self.url}/_sandbox/concurrency")).json())
+                if all(seen.get(name) == value for name, value in expected.items()):
+                    return seen
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"concurrency never reached {expected}: last {seen}")
+                await asyncio.sleep(0.01)
 
 
 @contextmanager
-def start_sandbox(identity_header: str | None = None) -> Iterator[RunningSandbox]:
+def start_sandbox(
+    identity_header: str | None = None, max_logged_requests: int = MAX_ENTRIES
+) -> Iterator[RunningSandbox]:
     """Serve a fresh sandbox on a free loopback port until the block ends."""
     header = identity_header or secrets.token_urlsafe(24)
-    app = create_sandbox_app(identity_header=header)
+    app = create_sandbox_app(identity_header=header, max_logged_requests=max_logged_requests)
     with serve_in_thread(app, **SERVER_OPTIONS) as server, httpx.Client(timeout=10) as http:
         seed = json.loads(http.get(f"{server.url}/_sandbox/seed").text, parse_float=Decimal)
         running = RunningSandbox(server.url, header, seed, server, http)

@@ -126,6 +126,8 @@ def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
         function_app.app, host_json=ROOT / "host.json", on_shutdown=[runtime_module.aclose_runtime]
     )
     server = BackgroundServer(host).start()
+    os.environ["WEBSITE_HOSTNAME"] = server.url.removeprefix("http://")
+    runtime_module.reset_settings()
     with httpx.Client(timeout=60) as http:
         yield Proxy(server, e2e_sandbox, http)
     server.stop()

@@ -1,8 +1,9 @@
-"""The admin API: seed, reset, request log, latency, fault rules, concurrency."""
+"""The admin API: seed, reset, request log, latency, fault rules, concurrency, lines."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import time
 import uuid
@@ -15,6 +16,7 @@ import pytest
 from sandbox.app import create_sandbox_app
 from sandbox.seed import ENVIRONMENT, TENANT_ID
 from tests.sandbox.helpers import bc_error, exact
+from tests.sandbox_fixtures import start_sandbox
 
 # --- seed and reset --------------------------------------------------------------------
 
@@ -51,19 +53,31 @@ def test_seed_is_the_same_for_every_app_instance(sandbox):
     assert asyncio.run(fetch()) == sandbox.seed
 
 
-def test_reset_restores_data_and_clears_faults_latency_and_log(sandbox, client, http):
+def test_reset_restores_data_and_clears_every_setting_and_counter(sandbox, client, http):
     url = sandbox.payment_url()
     original = client.get(url)
     assert client.patch(url, json={"amount": 1}, headers={"If-Match": "*"}).status_code == 200
+    added = sandbox.add_lines(3)
     sandbox.add_faults({"path": "companies", "status": 500, "times": 5})
-    sandbox.set_latency(5000)
+    sandbox.set_latency(5000, per_batch_operation_ms=50)
+    sandbox.set_limits(concurrent=1, queue=0)
+    sandbox.set_batch_on_error("stop")
+    sandbox.set_token_lifetime(60)
+    http.get(sandbox.identity_endpoint, headers={"X-IDENTITY-HEADER": sandbox.identity_header})
     sandbox.reset()
     restored = client.get(url)
     assert restored.status_code == 200
     assert restored.json() == original.json()
     assert restored.headers["etag"] == original.headers["etag"]
-    assert len(sandbox.requests()) == 1
-    assert http.get(f"{sandbox.url}/_sandbox/faults").json() == {"rules": []}
+    assert client.get(sandbox.line_url(added[0])).status_code == 404
+    assert len(sandbox.requests()) == 2
+    admin = f"{sandbox.url}/_sandbox"
+    assert http.get(f"{admin}/faults").json() == {"rules": []}
+    assert http.get(f"{admin}/latency").json() == {"ms": 0, "perBatchOperationMs": 0}
+    assert http.get(f"{admin}/limits").json() == {"concurrent": 5, "queue": 95}
+    assert http.get(f"{admin}/batch").json() == {"onError": "continue"}
+    assert sandbox.token_requests() == 0
+    assert sandbox.concurrency() == {"current": 0, "max": 1, "queued": 0}
 
 
 # --- request log ---------------------------------------------------------------------
@@ -96,22 +110,95 @@ def test_request_log_shows_requests_with_redacted_token(sandbox, client, http):
     assert not re.search(r"Bearer (?!<redacted>)", raw)
 
 
+def test_request_log_entries_say_when_they_were_received(sandbox, client):
+    before = dt.datetime.now(dt.UTC)
+    for _ in range(3):
+        client.get(f"{sandbox.api_url()}/companies")
+    after = dt.datetime.now(dt.UTC)
+    stamps = [entry["receivedAt"] for entry in sandbox.requests()]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", s) for s in stamps)
+    times = [dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%f%z") for s in stamps]
+    assert times == sorted(times)
+    # receivedAt is truncated to the millisecond.
+    assert before - dt.timedelta(milliseconds=1) <= times[0]
+    assert times[-1] <= after
+
+
+def test_request_log_keeps_only_the_most_recent_entries():
+    with start_sandbox(max_logged_requests=5) as small:
+        with httpx.Client(headers=small.auth_headers(), timeout=10) as client:
+            for n in range(8):
+                client.get(f"{small.api_url()}/companies", params={"n": n})
+        assert [entry["query"] for entry in small.requests()] == [f"n={n}" for n in range(3, 8)]
+
+
+def test_the_request_log_holds_ten_thousand_entries_by_default(sandbox):
+    log = create_sandbox_app(identity_header="h").state.sandbox.requests
+    assert log.max_entries == 10_000
+
+
+def test_clearing_the_request_log_keeps_data_faults_and_limits(sandbox, client, http):
+    url = sandbox.payment_url()
+    assert client.patch(url, json={"amount": 3}, headers={"If-Match": "*"}).status_code == 200
+    sandbox.add_faults({"path": "salesInvoices", "status": 503})
+    sandbox.set_limits(concurrent=2, queue=1)
+    sandbox.set_latency(10)
+    assert http.delete(f"{sandbox.url}/_sandbox/requests").json() == []
+    assert sandbox.requests() == []
+    assert exact(client.get(url))["amount"] == 3
+    assert len(sandbox.faults()) == 1
+    assert http.get(f"{sandbox.url}/_sandbox/limits").json() == {"concurrent": 2, "queue": 1}
+    assert http.get(f"{sandbox.url}/_sandbox/latency").json()["ms"] == 10
+    sandbox.clear_requests()
+    client.get(url)
+    assert [entry["method"] for entry in sandbox.requests()] == ["GET"]
+
+
 # --- latency ------------------------------------------------------------------------------
 
 
-def test_latency_delays_business_central_answers_only(sandbox, client, http):
+def test_latency_setting_is_the_whole_setting(sandbox, http):
+    url = f"{sandbox.url}/_sandbox/latency"
+    both = {"ms": 100, "perBatchOperationMs": 5}
+    assert http.post(url, json=both).json() == both
+    assert http.post(url, json={"ms": 40}).json() == {"ms": 40, "perBatchOperationMs": 0}
+    assert http.get(url).json() == {"ms": 40, "perBatchOperationMs": 0}
+
+
+def test_latency_delays_every_business_central_answer(sandbox, client):
     sandbox.set_latency(300)
-    started = time.monotonic()
-    assert client.get(f"{sandbox.api_url()}/companies").status_code == 200
-    assert time.monotonic() - started >= 0.3
-    started = time.monotonic()
-    http.get(f"{sandbox.url}/_sandbox/concurrency")
-    assert time.monotonic() - started < 0.3
+    # The answer is held at least 300 ms: a client that waits 50 ms gives up.
+    with pytest.raises(httpx.ReadTimeout):
+        client.get(f"{sandbox.api_url()}/companies", timeout=0.05)
+    sandbox.add_faults({"path": "salesInvoices", "status": 503})
+    company = sandbox.seed["companies"][0]["id"]
+    assert client.get(f"{sandbox.api_url()}/companies({company})/salesInvoices").status_code == 503
+    assert [entry["delayedMs"] for entry in sandbox.requests()] == [300, 300]
 
 
-@pytest.mark.parametrize("body", [{"ms": -1}, {"ms": "100"}, {}])
+def test_latency_does_not_apply_to_the_identity_endpoint(sandbox, http):
+    sandbox.set_latency(5000)
+    # With 5 s of latency this would time out; the identity endpoint is not BC.
+    response = http.get(
+        sandbox.identity_endpoint,
+        params={
+            "api-version": "2019-08-01",
+            "resource": "https://api.businesscentral.dynamics.com",
+        },
+        headers={"X-IDENTITY-HEADER": sandbox.identity_header},
+        timeout=2,
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"ms": -1}, {"ms": "100"}, {}, {"perBatchOperationMs": -5}, {"ms": 1, "perOpMs": 2}],
+)
 def test_latency_rejects_bad_values(sandbox, http, body):
-    assert http.post(f"{sandbox.url}/_sandbox/latency", json=body).status_code == 400
+    url = f"{sandbox.url}/_sandbox/latency"
+    assert http.post(url, json=body).status_code == 400
+    assert http.get(url).json() == {"ms": 0, "perBatchOperationMs": 0}
 
 
 # --- fault rules ---------------------------------------------------------------------------
@@ -194,16 +281,15 @@ async def test_drop_is_seen_by_an_async_client_too(sandbox):
 
 
 def test_delay_rule_processes_normally_but_answers_later(sandbox, client):
+    sandbox.set_latency(20)
     sandbox.add_faults({"method": "PATCH", "path": "customerPayments", "delayMs": 300})
     url = sandbox.payment_url()
-    started = time.monotonic()
     response = client.patch(url, json={"amount": 9}, headers={"If-Match": "*"})
-    assert time.monotonic() - started >= 0.3
     assert response.status_code == 200
     assert exact(response)["amount"] == 9
-    started = time.monotonic()
     client.patch(url, json={"amount": 10}, headers={"If-Match": "*"})
-    assert time.monotonic() - started < 0.3
+    # The rule's delay adds to the latency, and only for the one request it takes.
+    assert [entry["delayedMs"] for entry in sandbox.requests()] == [320, 20]
 
 
 def test_a_delayed_answer_times_out_a_client_while_the_change_lands(sandbox, client):
@@ -219,9 +305,61 @@ def test_a_delayed_answer_times_out_a_client_while_the_change_lands(sandbox, cli
     assert sandbox.concurrency()["current"] == 0
 
 
+def test_corrupt_body_rule_applies_the_patch_then_sends_undecodable_gzip(sandbox, client):
+    sandbox.add_faults({"method": "PATCH", "path": "customerPayments", "corruptBody": True})
+    url = sandbox.payment_url()
+    before = client.get(url).headers["etag"]
+    with client.stream("PATCH", url, json={"amount": 7}, headers={"If-Match": before}) as answer:
+        # Business Central's real status and headers...
+        assert answer.status_code == 200
+        assert answer.headers["content-encoding"] == "gzip"
+        assert answer.headers["content-type"].startswith("application/json")
+        new_etag = answer.headers["etag"]
+        # ...over a body that does not decode.
+        with pytest.raises(httpx.DecodingError):
+            answer.read()
+    after = client.get(url)
+    assert exact(after)["amount"] == 7
+    assert after.headers["etag"] == new_etag != before
+    assert [e["processedStatus"] for e in sandbox.requests()] == [200, 200, 200]
+
+
+def test_corrupt_body_keeps_an_error_status_and_the_rule_is_used_up(sandbox, client):
+    sandbox.add_faults({"path": "customerPayments", "corruptBody": True})
+    url = sandbox.payment_url()
+    with pytest.raises(httpx.DecodingError):
+        client.patch(url, json={"amount": 7})  # no If-Match: 400
+    assert sandbox.requests()[0]["processedStatus"] == 400
+    assert client.patch(url, json={"amount": 7}).json()["error"]["code"] == (
+        "BadRequest_InvalidToken"
+    )
+    assert sandbox.faults() == []
+
+
+async def test_corrupt_body_fails_an_async_client_too(sandbox):
+    sandbox.add_faults({"path": "companies", "corruptBody": True, "times": 2})
+    async with httpx.AsyncClient(headers=sandbox.auth_headers()) as client:
+        with pytest.raises(httpx.DecodingError):
+            await client.get(f"{sandbox.api_url()}/companies")
+        async with client.stream("GET", f"{sandbox.api_url()}/companies") as answer:
+            assert answer.status_code == 200
+            raw = b"".join([chunk async for chunk in answer.aiter_raw()])
+    assert raw.startswith(b"\x1f\x8b")  # looks like gzip, but is not
+
+
+def test_corrupt_body_rule_applies_to_the_identity_endpoint(sandbox, http):
+    sandbox.add_faults({"path": "/msi/token", "corruptBody": True})
+    with pytest.raises(httpx.DecodingError):
+        http.get(sandbox.identity_endpoint, headers={"X-IDENTITY-HEADER": sandbox.identity_header})
+
+
 @pytest.mark.parametrize(
     "rule",
     [
+        {"path": "x", "corruptBody": True, "status": 500},
+        {"path": "x", "corruptBody": True, "drop": "after"},
+        {"path": "x", "corruptBody": "yes"},
+        {"path": "x", "corruptBody": False},
         {"path": "x"},
         {"path": "x", "drop": "sideways"},
         {"path": "x", "drop": "before", "status": 500},
@@ -247,19 +385,18 @@ def test_delete_removes_all_rules(sandbox, client, http):
 
 
 async def test_concurrency_reports_requests_in_flight_and_the_maximum(sandbox):
-    sandbox.set_latency(300)
+    sandbox.set_latency(1000)
     url = f"{sandbox.api_url()}/companies"
     async with httpx.AsyncClient(headers=sandbox.auth_headers(), timeout=10) as client:
         pending = asyncio.gather(*(client.get(url) for _ in range(4)))
-        await asyncio.sleep(0.15)
-        during = (await client.get(f"{sandbox.url}/_sandbox/concurrency")).json()
+        during = await sandbox.wait_for_concurrency_async(current=4)
         responses = await pending
         after = (await client.get(f"{sandbox.url}/_sandbox/concurrency")).json()
     assert all(r.status_code == 200 for r in responses)
-    assert during == {"current": 4, "max": 4}
-    assert after == {"current": 0, "max": 4}
+    assert during == {"current": 4, "max": 4, "queued": 0}
+    assert after == {"current": 0, "max": 4, "queued": 0}
     sandbox.reset()
-    assert sandbox.concurrency() == {"current": 0, "max": 0}
+    assert sandbox.concurrency() == {"current": 0, "max": 0, "queued": 0}
 
 
 # --- loopback only -------------------------------------------------------------------------------

@@ -222,6 +222,61 @@ def test_customer_number_longer_than_20_is_refused(sandbox, client):
     bc_error(response, 400, "Application_StringExceededLength")
 
 
+# Every Text and Code field, with the length BC gives it (in UTF-16 code units).
+_TEXT_AND_CODE = [
+    ("v2.0", "description", 100),
+    ("v2.0", "comment", 250),
+    ("v2.0", "documentNumber", 20),
+    ("v2.0", "externalDocumentNumber", 35),
+    ("v2.0", "customerNumber", 20),
+    ("v2.0", "appliesToInvoiceNumber", 20),
+    ("v1.0", "contactId", 250),
+]
+
+
+@pytest.mark.parametrize(("version", "field", "limit"), _TEXT_AND_CODE)
+def test_a_character_outside_the_bmp_counts_two(sandbox, client, version, field, limit):
+    url = sandbox.payment_url(version)
+    before, etag = _read(client, url)
+    # limit // 2 + 1 emoji are limit + 1 or limit + 2 code units, though only
+    # about half as many code points as the limit.
+    emoji = "\U0001f600" * (limit // 2 + 1)
+    message = bc_error(_patch(client, url, {field: emoji}), 400, "Application_StringExceededLength")
+    assert f"The length of the string is {2 * (limit // 2 + 1)}," in message
+    assert f"must be less than or equal to {limit}" in message
+    assert _read(client, url) == (before, etag)
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("description", 100), ("documentNumber", 20), ("comment", 250)]
+)
+def test_text_that_fits_in_utf16_code_units_is_stored_as_sent(sandbox, client, field, limit):
+    # One emoji (2 units) and limit - 2 BMP characters: exactly the limit.
+    value = "\U0001f600" + "\u00e9" * (limit - 2)
+    response = _patch(client, sandbox.payment_url(), {field: value})
+    assert response.status_code == 200, response.text
+    stored = value.upper() if field == "documentNumber" else value
+    assert response.json()[field] == stored
+    assert _read(client, sandbox.payment_url())[0][field] == stored
+
+
+def test_hundred_emoji_do_not_fit_a_hundred_character_description(sandbox, client):
+    response = _patch(client, sandbox.payment_url(), {"description": "\U0001f4b6" * 100})
+    message = bc_error(response, 400, "Application_StringExceededLength")
+    assert "The length of the string is 200," in message
+
+
+def test_upper_casing_a_code_never_makes_it_longer(sandbox, client):
+    # Python's upper() turns "ß" into "SS"; BC (.NET) keeps one character for one.
+    response = _patch(client, sandbox.payment_url(), {"documentNumber": "ß" * 20})
+    assert response.status_code == 200, response.text
+    assert response.json()["documentNumber"] == "ß" * 20
+    assert (
+        _patch(client, sandbox.payment_url(), {"documentNumber": "straße"}).json()["documentNumber"]
+        == "STRAßE"
+    )
+
+
 @pytest.mark.parametrize(
     ("version", "name"),
     [("v2.0", "ammount"), ("v2.0", "contactId"), ("v1.0", "journalId"), ("v2.0", "Amount")],

@@ -31,6 +31,8 @@ BASE_ENV = {
     "BC_BASE_URL": "https://bc.example.test",
     # Retries stop at this budget; short, so that failure paths end quickly.
     "SYNC_BUDGET_S": "2",
+    "READ_BACK_RESERVE_S": "0.5",
+    "MIN_ATTEMPT_S": "0.5",
 }
 
 

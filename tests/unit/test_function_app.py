@@ -39,7 +39,7 @@ def trigger(fn: Any) -> Any:
 
 def test_routes_methods_and_auth_levels() -> None:
     found = functions(function_app)
-    assert set(found) == {"payment", "openapi", "health", "not_found"}
+    assert set(found) == {"payment", "openapi", "problems", "health", "not_found"}
     payment = trigger(found["payment"])
     assert payment.route == (
         "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/customerPayments/{paymentId}"

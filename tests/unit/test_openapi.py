@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -52,15 +53,22 @@ def test_formats_patterns_and_ranges_are_visible() -> None:
     assert props["description"]["maxLength"] == 100
     assert props["contactId"]["maxLength"] == 250
     number, string = props["amount"]["anyOf"]
-    assert number["multipleOf"] == 0.01
     assert number["exclusiveMaximum"] == 10**12
     assert string["type"] == "string"
+    assert props["amount"]["x-fraction-digits"] == 2
 
 
-def test_amount_step_follows_the_setting() -> None:
+def test_amount_has_no_float_step_that_rejects_exact_cents() -> None:
+    # multipleOf 0.01 is a binary float: 19.99 / 0.01 is not an integer in
+    # IEEE arithmetic, so strict validators would refuse a valid amount.
+    amount = patch_schema(openapi_document(settings_with()), "v2.0")["properties"]["amount"]
+    assert "multipleOf" not in json.dumps(amount)
+
+
+def test_amount_fraction_digits_follow_the_setting() -> None:
     document = openapi_document(settings_with(AMOUNT_DECIMALS="4"))
-    number = patch_schema(document, "v2.0")["properties"]["amount"]["anyOf"][0]
-    assert number["multipleOf"] == 0.0001
+    amount = patch_schema(document, "v2.0")["properties"]["amount"]
+    assert amount["x-fraction-digits"] == 4
 
 
 def test_if_match_is_required_unless_a_default_is_set() -> None:

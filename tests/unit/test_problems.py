@@ -26,6 +26,10 @@ CONTRACT_SLUGS = {
     "upstream-unavailable": 503,
     "upstream-timeout": 504,
     "proxy-misconfigured": 500,
+    "invalid-query-parameter": 400,
+    "internal-error": 500,
+    "outcome-unknown": 409,
+    "idempotency-key-reused": 422,
 }
 
 

@@ -474,7 +474,7 @@ def test_import_with_bad_settings_logs_an_error_and_still_serves(
 
 def test_key_mode_protects_every_route_but_the_anonymous_ones() -> None:
     found = functions(function_app)
-    anonymous = {"openapi", "health", "not_found"}
+    anonymous = {"openapi", "problems", "health", "not_found"}
     for name, fn in found.items():
         level = trigger(fn).auth_level
         assert level == (func.AuthLevel.ANONYMOUS if name in anonymous else func.AuthLevel.FUNCTION)

@@ -122,13 +122,15 @@ async def test_one_record_per_request_with_attempts_waits_and_upstream_status(
     )
     bc.responder = lambda request: next(answers)
     caplog.set_level(logging.INFO)
-    response = await handle_payment(patch_request({"x-request-id": "req-telemetry-1"}))
+    # A read: retried whenever the wait fits in the (short, unit-test) budget.
+    get = CoreRequest("GET", payment_path(), {"x-request-id": "req-telemetry-1"})
+    response = await handle_payment(get)
     assert response.status == 200
     (record,) = request_records(caplog)
     fields = dimensions(record)
     assert fields["record_type"] == "request"
     assert fields["request_id"] == "req-telemetry-1"
-    assert (fields["route"], fields["method"], fields["status"]) == ("payment", "PATCH", 200)
+    assert (fields["route"], fields["method"], fields["status"]) == ("payment", "GET", 200)
     assert (fields["attempts"], fields["bc_status"]) == (2, 200)
     assert fields["wait_ms"] == 1000  # what Retry-After asked for
     assert fields["duration_ms"] >= fields["wait_ms"]
@@ -199,7 +201,7 @@ async def test_concurrent_requests_keep_their_own_records(
 
 
 def test_attempts_outside_a_request_are_ignored() -> None:
-    telemetry.note_upstream_attempt(200, None, None)  # a bulk activity, say
+    telemetry.note_upstream_attempt(200, None)  # a bulk activity, say
     assert telemetry.current() is None
 
 

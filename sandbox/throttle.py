@@ -1,0 +1,108 @@
+"""Business Central's per-principal concurrency limit.
+
+BC online processes at most ``concurrent`` OData requests of one user or
+service principal at once (5); up to ``queue`` more wait their turn (95);
+anything beyond that is refused with 429. A ``$batch`` is one request.
+
+The gate lives on the sandbox's event loop and is never touched from another
+thread, so plain counters and futures are enough. A released slot is handed
+straight to the oldest waiter, which keeps the queue first in, first out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+DEFAULT_CONCURRENT = 5
+DEFAULT_QUEUE = 95
+
+
+class Throttled(Exception):
+    """The principal already has ``concurrent`` requests running and ``queue`` waiting."""
+
+
+@dataclass
+class _Principal:
+    active: int = 0
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+
+class ConcurrencyGate:
+    """Slots per principal, plus the counts the admin API reports."""
+
+    def __init__(self) -> None:
+        self.concurrent = DEFAULT_CONCURRENT
+        self.queue = DEFAULT_QUEUE
+        self._principals: dict[str, _Principal] = {}
+        self.max_active = 0
+
+    @property
+    def active(self) -> int:
+        """Requests being processed now, over all principals."""
+        return sum(p.active for p in self._principals.values())
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a slot now, over all principals."""
+        return sum(len(p.waiters) for p in self._principals.values())
+
+    def set_limits(self, concurrent: int, queue: int) -> None:
+        if concurrent < 1 or queue < 0:
+            raise ValueError("concurrent must be at least 1 and queue at least 0")
+        self.concurrent = concurrent
+        self.queue = queue
+        # A higher limit lets waiting requests in at once; a lower one only
+        # holds back new ones (running requests are never interrupted).
+        for principal in self._principals.values():
+            self._hand_over(principal)
+
+    def reset(self) -> None:
+        """Default limits; the maximum starts again from what runs now."""
+        self.set_limits(DEFAULT_CONCURRENT, DEFAULT_QUEUE)
+        self.max_active = self.active
+
+    @asynccontextmanager
+    async def slot(self, principal_id: str) -> AsyncIterator[None]:
+        """Hold one of ``principal_id``'s slots, waiting in its queue if need be.
+
+        Raises :class:`Throttled` at once when the queue is full.
+        """
+        principal = self._principals.setdefault(principal_id, _Principal())
+        if principal.active < self.concurrent and not principal.waiters:
+            self._take(principal)
+        elif len(principal.waiters) < self.queue:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            principal.waiters.append(turn)
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._release(principal)  # the slot arrived as we were cancelled
+                elif turn in principal.waiters:
+                    principal.waiters.remove(turn)
+                raise
+        else:
+            raise Throttled(principal_id)
+        try:
+            yield
+        finally:
+            self._release(principal)
+
+    def _take(self, principal: _Principal) -> None:
+        principal.active += 1
+        self.max_active = max(self.max_active, self.active)
+
+    def _release(self, principal: _Principal) -> None:
+        principal.active -= 1
+        self._hand_over(principal)
+
+    def _hand_over(self, principal: _Principal) -> None:
+        while principal.waiters and principal.active < self.concurrent:
+            turn = principal.waiters.popleft()
+            if not turn.done():
+                self._take(principal)
+                turn.set_result(None)

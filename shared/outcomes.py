@@ -1,0 +1,291 @@
+"""What the answer to an update proves, and how the proxy earns it.
+
+One PATCH is sent, retried and, when Business Central's answer is lost,
+settled by reading the line before anything is sent again. The rules are the
+contract's "Outcomes" section; the bulk path applies them item by item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from shared.businesscentral import (
+    BusinessCentralClient,
+    ForwardHeaders,
+    NotSent,
+    OutcomeLost,
+    PaymentRef,
+    final_problem,
+    log_attempt,
+)
+from shared.jsonio import dumps_exact
+from shared.lines import normalize_line, read_line
+from shared.payments import holds_values
+from shared.problems import (
+    OUTCOME_UNKNOWN_DETAIL,
+    UNKNOWN_OUTCOME_DETAIL,
+    Problem,
+    UpstreamError,
+    problem_from_upstream,
+)
+from shared.resilience import Budget, parse_retry_after
+from shared.telemetry import note_wait
+
+log = logging.getLogger(__name__)
+
+OutcomeKind = Literal["updated", "failed", "unknown"]
+UNKNOWN_SLUGS = frozenset({"upstream-timeout", "outcome-unknown"})
+# Answers after which the PATCH may or may not have been applied: a gateway
+# (502, 504) or Business Central's own time limit (408) could not say.
+UNSETTLED_STATUSES = frozenset({408, 502, 504})
+# Business Central did not process the request; waiting may help.
+REFUSED_FOR_NOW = frozenset({429, 503})
+_RETRY_NOT_SENT = frozenset({"upstream-unavailable", "identity-unavailable"})
+
+
+@dataclass(frozen=True)
+class PatchOutcome:
+    """The answer one update gets: a line (200) or the problem that says why not."""
+
+    status: int
+    line: dict[str, Any] | None = None
+    problem: Problem | None = None
+
+    @property
+    def kind(self) -> OutcomeKind:
+        if self.status == 200:
+            return "updated"
+        if self.problem is not None and self.problem.slug in UNKNOWN_SLUGS:
+            return "unknown"
+        return "failed"
+
+    @property
+    def etag(self) -> str | None:
+        value = (self.line or {}).get("etag")
+        return value if isinstance(value, str) else None
+
+
+def updated(line: dict[str, Any]) -> PatchOutcome:
+    return PatchOutcome(200, line=line)
+
+
+def refused(problem: Problem) -> PatchOutcome:
+    return PatchOutcome(problem.status, problem=problem)
+
+
+def unknown(upstream: UpstreamError | None = None) -> PatchOutcome:
+    return refused(Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=upstream))
+
+
+async def send_patch(
+    bc: BusinessCentralClient,
+    ref: PaymentRef,
+    forward: ForwardHeaders,
+    budget: Budget,
+    changes: dict[str, Any],
+) -> PatchOutcome:
+    """Send one update and answer only what Business Central's replies prove."""
+    attempts = _Attempts(bc, ref, forward, budget, changes)
+    try:
+        return await attempts.run(lost_before=False)
+    except Exception:
+        if not attempts.sent:
+            raise
+        # A bug after a PATCH may have reached Business Central: the outcome is
+        # unknown, and the answer must say so rather than fail bare.
+        log.exception("request %s: internal error after sending the update", forward.request_id)
+        return unknown()
+
+
+async def settle_after_unknown(
+    bc: BusinessCentralClient,
+    ref: PaymentRef,
+    forward: ForwardHeaders,
+    budget: Budget,
+    changes: dict[str, Any],
+) -> PatchOutcome:
+    """An earlier PATCH of ``changes`` with ``forward.if_match`` may or may not
+    have been applied: read before resending, as the contract says."""
+    attempts = _Attempts(bc, ref, forward, budget, changes)
+    verdict = await attempts.judge_lost()
+    if verdict is not None:
+        return verdict
+    return await attempts.run(lost_before=True)
+
+
+async def confirm_applied(
+    bc: BusinessCentralClient,
+    ref: PaymentRef,
+    forward: ForwardHeaders,
+    budget: Budget,
+    changes: dict[str, Any],
+) -> PatchOutcome:
+    """Business Central answered 2xx, so the write happened, but its body could
+    not be read: answer with the line if it holds the values sent."""
+    return await _Attempts(bc, ref, forward, budget, changes).confirm()
+
+
+class _Attempts:
+    """The attempts of one update, and what each one proves."""
+
+    def __init__(
+        self,
+        bc: BusinessCentralClient,
+        ref: PaymentRef,
+        forward: ForwardHeaders,
+        budget: Budget,
+        changes: dict[str, Any],
+    ) -> None:
+        self.bc = bc
+        self.ref = ref
+        self.forward = forward
+        self.budget = budget
+        self.changes = changes
+        self.settings = bc.settings
+        self.in_flight = False  # an attempt is being sent right now
+        self.reached = False  # some attempt reached Business Central
+
+    @property
+    def sent(self) -> bool:
+        return self.in_flight or self.reached
+
+    def _fits(self, wait: float) -> bool:
+        """Whether another attempt can start after ``wait`` and still leave
+        its own minimum and the read-back reserve."""
+        s = self.settings
+        needed = wait + s.read_back_reserve_s + s.min_attempt_s
+        return wait <= self.bc.policy.max_wait_s and needed <= self.budget.remaining()
+
+    async def run(self, *, lost_before: bool) -> PatchOutcome:
+        """Send until an answer settles the update or the budget ends.
+
+        ``lost_before``: an earlier attempt's answer was lost and a read showed
+        it was not applied; from then on, giving up means "unknown".
+        """
+        s = self.settings
+        body = dumps_exact(self.changes)
+        url = self.bc.payment_url(self.ref)
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            failure: Problem
+            logged = False
+            self.in_flight = True
+            try:
+                response = await self.bc.send_once(
+                    "PATCH",
+                    url,
+                    self.forward,
+                    self.budget,
+                    body,
+                    reserve=s.read_back_reserve_s,
+                    min_time=s.min_attempt_s,
+                )
+            except NotSent as exc:
+                self.in_flight = False
+                outcome: object = exc.reason
+                answer: Any = None
+                failure = exc.problem
+                retryable = exc.problem.slug in _RETRY_NOT_SENT
+            except OutcomeLost as exc:
+                self.in_flight, self.reached = False, True
+                self._log(attempt, exc.reason)
+                verdict = await self.judge_lost()
+                if verdict is not None:
+                    return verdict
+                lost_before = True
+                continue
+            else:
+                self.in_flight, self.reached = False, True
+                status = response.status_code
+                outcome, answer = status, response
+                if 200 <= status < 300:
+                    self._log(attempt, status, response)
+                    try:
+                        line, _ = normalize_line(response)
+                    except Problem:
+                        return await self.confirm()
+                    return updated(line)
+                if status in UNSETTLED_STATUSES:
+                    self._log(attempt, status, response)
+                    logged = True
+                    verdict = await self.judge_lost()
+                    if verdict is not None:
+                        return verdict
+                    lost_before = True
+                    failure = problem_from_upstream(status, response.content, if_match_sent=True)
+                    retryable = True
+                elif lost_before and status in (409, 412):
+                    self._log(attempt, status, response)
+                    # The line changed after a read showed our lost attempt absent:
+                    # that attempt may have landed late, so read once more.
+                    return await self.judge_lost() or refused(
+                        problem_from_upstream(status, response.content, if_match_sent=True)
+                    )
+                elif status in REFUSED_FOR_NOW:
+                    failure = problem_from_upstream(status, response.content, if_match_sent=True)
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    retryable = True
+                else:
+                    self._log(attempt, status, response)
+                    return refused(
+                        problem_from_upstream(status, response.content, if_match_sent=True)
+                    )
+            wait = self.bc.policy.wait(attempt, retry_after)
+            if not retryable or not self._fits(wait):
+                if not logged:
+                    self._log(attempt, outcome, answer)
+                if lost_before:
+                    return unknown(failure.upstream)
+                return refused(final_problem(failure, wait))
+            if not logged:
+                self._log(attempt, outcome, answer, wait)
+            note_wait(wait)
+            await asyncio.sleep(wait)
+
+    async def judge_lost(self) -> PatchOutcome | None:
+        """Read before resend. None means "not applied: send it again"."""
+        if self.forward.if_match == "*":
+            return None  # writing the same values twice is harmless
+        try:
+            line, etag = await self._read()
+        except Problem as problem:
+            if problem.slug == "not-found":
+                return refused(problem)  # the line is gone, and the change with it
+            return unknown(problem.upstream)
+        if etag == self.forward.if_match:
+            return None
+        if holds_values(line, self.changes, amount_decimals=self.settings.amount_decimals):
+            return refused(Problem("outcome-unknown", OUTCOME_UNKNOWN_DETAIL, current=line))
+        return refused(
+            Problem(
+                "etag-mismatch",
+                "The payment line was changed by someone else since you read it, and it "
+                "does not hold your update. GET the line again for its current ETag and "
+                "values, then retry with that ETag in If-Match.",
+            )
+        )
+
+    async def confirm(self) -> PatchOutcome:
+        try:
+            line, _ = await self._read()
+        except Problem as problem:
+            return unknown(problem.upstream)
+        if holds_values(line, self.changes, amount_decimals=self.settings.amount_decimals):
+            return updated(line)
+        return refused(Problem("outcome-unknown", OUTCOME_UNKNOWN_DETAIL, current=line))
+
+    async def _read(self) -> tuple[dict[str, Any], str | None]:
+        # The read-back may use what is left, the reserve included.
+        forward = dataclasses.replace(self.forward, if_match=None)
+        return await read_line(self.bc, self.ref, forward, self.budget)
+
+    def _log(
+        self, attempt: int, outcome: object, response: Any = None, wait: float | None = None
+    ) -> None:
+        log_attempt(self.forward, "PATCH", outcome, response, wait, attempt)

@@ -1,0 +1,222 @@
+"""The contract's "Outcomes" rules over the wire: every answer proves what it
+claims, ordered races included. Each race is ordered by the sandbox (a
+delayed or dropped answer) and by waiting for what the sandbox has seen,
+never by sleeps that hope."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import time
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.jsonio import dumps_exact
+from shared.problems import PROBLEM_TYPES
+from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
+
+pytestmark = pytest.mark.e2e
+
+PATCH_RULE = {"method": "PATCH", "path": "customerPayments"}
+
+
+def slug_of(response: httpx.Response) -> str:
+    return str(response.json()["type"]).rsplit("#", 1)[1]
+
+
+def proxy_patches(proxy: Proxy) -> list[dict[str, Any]]:
+    return bc_requests(proxy.sandbox, "PATCH")
+
+
+def wait_for(condition: Any, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the sandbox never saw what the test waits for"
+        time.sleep(0.01)
+
+
+def direct_patch(proxy: Proxy, body: dict[str, Any]) -> httpx.Response:
+    """Another writer: straight to the sandbox, not through the proxy."""
+    sandbox = proxy.sandbox
+    return httpx.patch(
+        sandbox.payment_url(),
+        content=dumps_exact(body),
+        headers={**sandbox.auth_headers(), "If-Match": "*", "Content-Type": "application/json"},
+        timeout=10,
+    )
+
+
+@pytest.fixture
+def outcomes(configure: Configure) -> Configure:
+    configure(SYNC_BUDGET_S="6", READ_BACK_RESERVE_S="2", MIN_ATTEMPT_S="1")
+    return configure
+
+
+def test_lost_write_overtaken_by_another_writer_is_never_a_200(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    """The proxy's PATCH is dropped before Business Central processes it;
+    meanwhile someone else writes the same amount. The line now holds the
+    values, but not because of the proxy: the answer must not be 200."""
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "before", "delayMs": 1500})
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(proxy.patch, {"amount": Decimal("77.70")}, if_match=etag)
+        wait_for(lambda: len(proxy_patches(proxy)) == 1)  # held by the sandbox now
+        other = direct_patch(proxy, {"amount": Decimal("77.70"), "comment": "theirs"})
+        assert other.status_code == 200, other.text
+        response = pending.result(30)
+    assert (response.status_code, slug_of(response)) == (409, "outcome-unknown")
+    current = response.json(parse_float=Decimal)["current"]
+    assert current["comment"] == "theirs"
+    assert current["etag"] == stored_line(proxy.sandbox)["@odata.etag"]
+    # The proxy's own PATCH was never applied, and it sent no other.
+    assert [r["processedStatus"] for r in proxy_patches(proxy)] == [None]
+
+
+def test_lost_write_overtaken_by_different_values_is_412(proxy: Proxy, outcomes: Configure) -> None:
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "before", "delayMs": 1500})
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(proxy.patch, {"amount": Decimal("77.71")}, if_match=etag)
+        wait_for(lambda: len(proxy_patches(proxy)) == 1)
+        assert direct_patch(proxy, {"amount": Decimal("5.00")}).status_code == 200
+        response = pending.result(30)
+    assert (response.status_code, slug_of(response)) == (412, "etag-mismatch")
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("5")
+    assert len(proxy_patches(proxy)) == 1
+
+
+def test_drop_after_is_read_before_anything_is_sent_again(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "after"})
+    response = proxy.patch({"amount": Decimal("31.31")}, if_match=etag)
+    assert (response.status_code, slug_of(response)) == (409, "outcome-unknown")
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent == [("PATCH", 200), ("GET", 200)]
+
+
+def test_drop_before_with_an_etag_is_read_then_sent_again(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "before"})
+    response = proxy.patch({"amount": Decimal("32.32")}, if_match=etag)
+    assert response.status_code == 200, response.text
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    # Not applied (the ETag is still the one sent), so the resend decides.
+    assert sent == [("PATCH", None), ("GET", 200), ("PATCH", 200)]
+    assert response.json()["etag"] == stored_line(proxy.sandbox)["@odata.etag"]
+
+
+def test_no_write_is_started_that_cannot_finish(proxy: Proxy, configure: Configure) -> None:
+    """One slot, 1.5 s per answer, 5 s budget of which 1 s is the read-back
+    reserve: the second PATCH gets the slot at 1.5 s with 2.5 s for itself;
+    the third could not start before 3 s, leaving less than MIN_ATTEMPT_S, so
+    it is refused when its patience (5 - 1 - 1.5 = 2.5 s) ends, unsent."""
+    configure(
+        SYNC_BUDGET_S="5", READ_BACK_RESERVE_S="1", MIN_ATTEMPT_S="1.5", BC_MAX_CONCURRENCY="1"
+    )
+    proxy.sandbox.set_latency(1500)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            answers = list(
+                pool.map(
+                    lambda n: proxy.patch({"comment": f"load {n}"}, if_match="*"),
+                    range(3),
+                )
+            )
+    finally:
+        proxy.sandbox.set_latency(0)
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 200, 429], [a.text for a in answers]
+    throttled = next(a for a in answers if a.status_code == 429)
+    assert slug_of(throttled) == "upstream-throttled"
+    assert int(throttled.headers["Retry-After"]) >= 1
+    refused_comment = next(f"load {n}" for n in range(3) if answers[n].status_code == 429)
+    sent_comments = [r["body"]["comment"] for r in proxy_patches(proxy)]
+    assert len(sent_comments) == 2
+    assert refused_comment not in sent_comments
+
+
+def test_read_back_has_its_own_reserve(proxy: Proxy, configure: Configure) -> None:
+    """The PATCH's answer comes too late for its share of the budget; the
+    reserve still lets the proxy read the line and settle the outcome."""
+    configure(SYNC_BUDGET_S="5", READ_BACK_RESERVE_S="2", MIN_ATTEMPT_S="1", BC_READ_TIMEOUT_S="20")
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "delayMs": 4000})
+    response = proxy.patch({"amount": Decimal("33.33")}, if_match=etag)
+    # Applied (the delay is after processing), answer lost, line read back.
+    assert (response.status_code, slug_of(response)) == (409, "outcome-unknown")
+    assert response.json(parse_float=Decimal)["current"]["amount"] == Decimal("33.33")
+    wait_for(lambda: proxy.sandbox.concurrency()["current"] == 0)
+
+
+def test_gzip_body_that_cannot_be_decoded_still_tells_the_truth(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "corruptBody": True})
+    response = proxy.patch({"amount": Decimal("34.34")}, headers={"x-request-id": "gzip-1"})
+    # Applied (2xx) but unreadable: the line read back holds the values.
+    assert response.status_code == 200, response.text
+    assert response.headers["x-request-id"] == "gzip-1"
+    assert response.json()["amount"] == 34.34
+    assert [r["processedStatus"] for r in proxy_patches(proxy)] == [200]
+
+
+def test_gzip_body_on_a_get_is_a_problem_not_a_bare_500(proxy: Proxy, outcomes: Configure) -> None:
+    proxy.sandbox.add_faults(
+        {"method": "GET", "path": "customerPayments", "times": 20, "corruptBody": True}
+    )
+    response = proxy.get(headers={"x-request-id": "gzip-2"})
+    assert (response.status_code, slug_of(response)) == (502, "upstream-error")
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["x-request-id"] == "gzip-2"
+
+
+def test_get_timeout_says_only_that_the_read_timed_out(proxy: Proxy, configure: Configure) -> None:
+    configure(
+        SYNC_BUDGET_S="2", READ_BACK_RESERVE_S="0.5", MIN_ATTEMPT_S="0.5", BC_READ_TIMEOUT_S="0.5"
+    )
+    proxy.sandbox.add_faults(
+        {"method": "GET", "path": "customerPayments", "times": 50, "delayMs": 1500}
+    )
+    response = proxy.get()
+    assert (response.status_code, slug_of(response)) == (504, "upstream-timeout")
+    detail = response.json()["detail"]
+    assert "read" in detail
+    assert "applied" not in detail
+    proxy.sandbox.clear_faults()
+    wait_for(lambda: proxy.sandbox.concurrency()["current"] == 0)
+
+
+def test_problem_types_resolve_to_the_deployments_own_page(proxy: Proxy) -> None:
+    response = proxy.patch({"ammount": 1})
+    type_uri = response.json()["type"]
+    assert type_uri == f"{proxy.url}/problems#validation-failed"
+    page = httpx.get(type_uri.split("#")[0], timeout=10)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    anchors = set(re.findall(r'id="([a-z-]+)"', page.text))
+    assert anchors == set(PROBLEM_TYPES)
+
+
+def test_accept_with_q_zero_for_json_gets_problem_json(proxy: Proxy) -> None:
+    response = proxy.patch({"ammount": 1}, headers={"Accept": "application/json;q=0"})
+    assert response.headers["content-type"].startswith("application/problem+json")
+    response = proxy.patch({"ammount": 1}, headers={"Accept": "application/json"})
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_100_emoji_do_not_fit_a_100_character_description(proxy: Proxy) -> None:
+    response = proxy.patch({"description": "\U0001f600" * 100})
+    assert (response.status_code, slug_of(response)) == (422, "validation-failed")
+    assert response.json()["errors"][0]["code"] == "too_long"
+    assert proxy_patches(proxy) == []
+    response = proxy.patch({"description": "\U0001f600" * 50})
+    assert response.status_code == 200, response.text
