@@ -49,10 +49,11 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     globalValidation: {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
-      // Anonymous by contract in both caller-auth modes.
+      // Anonymous by contract in both caller-auth modes (problem type URIs link to /api/problems).
       excludedPaths: [
         '/api/health'
         '/api/openapi.json'
+        '/api/problems'
       ]
     }
     httpSettings: {
