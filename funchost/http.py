@@ -8,17 +8,21 @@ app served by uvicorn. It follows the host where callers can tell:
 * routes are ``<routePrefix>/<route>`` with ``routePrefix`` from host.json
   (``extensions.http.routePrefix``, default ``api``); a function without a
   route is served under its function name;
-* ASP.NET route templates: ``{name}``, optional ``{name?}``, defaults
-  ``{name=value}``, catch-all ``{*name}``, constraints such as ``:guid``,
-  ``:int``, ``:alpha``, ``:regex(...)`` (chained with ``:``); literal
-  segments match case-insensitively and a trailing slash is ignored;
-* precedence: literal segments beat constrained parameters, which beat plain
-  parameters, which beat catch-alls; ties go to the order of registration;
+* the route template features the app uses: literal segments, ``{name}``
+  and a final catch-all ``{*name}``; literal segments match
+  case-insensitively and a trailing slash is ignored. Other ASP.NET template
+  features (constraints, optional or default values, complex segments) are
+  refused at startup;
+* precedence: literal segments beat parameters, which beat catch-alls; ties
+  go to the order of registration;
 * a request whose path or method matches no function gets 404 with an empty
   body; an exception raised by a function gets 500 with an empty body (the
   traceback is logged here, never sent);
 * route parameters are URL-decoded once; repeated request headers are joined
   with ", ", repeated query parameters with ",".
+
+Given allowed origins, it applies CORS in front of every function as Core
+Tools does with ``Host.CORS`` (see :mod:`funchost.cors`).
 
 Like the Functions host run locally, it does NOT check function keys: every
 auth level behaves as ``anonymous``. In Azure the same functions are served
@@ -29,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import itertools
 import json
 import logging
 import re
@@ -38,7 +41,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -48,6 +50,8 @@ from azure.functions._abc import TraceContext  # not re-exported by the package
 from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
+
+from funchost.cors import with_cors
 
 logger = logging.getLogger("funchost.http")
 
@@ -63,235 +67,42 @@ class RouteTemplateError(ValueError):
 
 
 # --- route templates -------------------------------------------------------
+#
+# Only the template features the app's routes use: literal segments,
+# ``{name}`` and a final ``{*name}``. Anything else the Functions host would
+# accept (constraints, optional and default values, several parts in one
+# segment) is refused at startup, so a route the local host cannot serve
+# faithfully is never served approximately.
 
-
-def _check_int(value: str, low: int, high: int) -> bool:
-    text = value.strip()
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
-        return False
-    return low <= int(text) <= high
-
-
-def _as_int(value: str) -> int | None:
-    text = value.strip()
-    return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else None
-
-
-def _is_decimal(value: str) -> bool:
-    if not re.fullmatch(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", value):
-        return False
-    try:
-        Decimal(value.strip())
-    except InvalidOperation:  # pragma: no cover - the pattern already excludes these
-        return False
-    return True
-
-
-_GUID_RE = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # D
-    r"|[0-9a-f]{32}"  # N
-    r"|\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}"  # B
-    r"|\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)",  # P
-    re.IGNORECASE,
-)
-
-Constraint = Callable[[str], bool]
-
-
-def _numbers(args: str, count: int, name: str) -> list[int]:
-    parts = [p.strip() for p in args.split(",")]
-    if len(parts) != count or not all(re.fullmatch(r"-?[0-9]+", p) for p in parts):
-        raise RouteTemplateError(f"constraint {name}({args}) needs {count} integer argument(s)")
-    return [int(p) for p in parts]
-
-
-def _constraint(text: str) -> Constraint:
-    """Build the check for one inline constraint (ASP.NET's built-in set)."""
-    match = re.fullmatch(r"([A-Za-z]+)(?:\((.*)\))?", text, re.DOTALL)
-    if match is None:
-        raise RouteTemplateError(f"invalid route constraint {text!r}")
-    name, args = match.group(1).lower(), match.group(2)
-    simple: dict[str, Constraint] = {
-        "int": lambda v: _check_int(v, -(2**31), 2**31 - 1),
-        "long": lambda v: _check_int(v, -(2**63), 2**63 - 1),
-        "bool": lambda v: v.strip().lower() in ("true", "false"),
-        "guid": lambda v: _GUID_RE.fullmatch(v.strip()) is not None,
-        "alpha": lambda v: re.fullmatch(r"[a-z]*", v, re.IGNORECASE) is not None,
-        "decimal": _is_decimal,
-        "double": _is_decimal,
-        "float": _is_decimal,
-        "required": lambda v: v != "",
-    }
-    if name in simple and args is None:
-        return simple[name]
-    if args is None:
-        raise RouteTemplateError(f"unknown route constraint {text!r}")
-    if name == "regex":
-        try:
-            # ASP.NET applies these case-insensitively and unanchored.
-            pattern = re.compile(args, re.IGNORECASE)
-        except re.error as exc:
-            raise RouteTemplateError(f"invalid regex constraint {args!r}: {exc}") from exc
-        return lambda v: pattern.search(v) is not None
-    if name in ("minlength", "maxlength", "min", "max"):
-        (n,) = _numbers(args, 1, name)
-        checks: dict[str, Constraint] = {
-            "minlength": lambda v: len(v) >= n,
-            "maxlength": lambda v: len(v) <= n,
-            "min": lambda v: (i := _as_int(v)) is not None and i >= n,
-            "max": lambda v: (i := _as_int(v)) is not None and i <= n,
-        }
-        return checks[name]
-    if name == "length":
-        bounds = _numbers(args, 2 if "," in args else 1, name)
-        low, high = (bounds[0], bounds[-1])
-        return lambda v: low <= len(v) <= high
-    if name == "range":
-        low, high = _numbers(args, 2, name)
-        return lambda v: (i := _as_int(v)) is not None and low <= i <= high
-    raise RouteTemplateError(f"unknown route constraint {text!r}")
-
-
-@dataclass(frozen=True)
-class _Param:
-    name: str
-    optional: bool = False
-    catch_all: bool = False
-    default: str | None = None
-    constraints: tuple[Constraint, ...] = ()
-
-    def accepts(self, value: str) -> bool:
-        return all(check(value) for check in self.constraints)
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ASP.NET's inbound precedence digits: a lower digit matches first.
+_LITERAL, _PARAMETER, _CATCH_ALL = 1, 3, 5
 
 
 @dataclass(frozen=True)
 class _Segment:
-    parts: tuple[str | _Param, ...]
-    pattern: re.Pattern[str] | None = None  # only for segments mixing literals and params
-
-    @property
-    def single_param(self) -> _Param | None:
-        if len(self.parts) == 1 and isinstance(self.parts[0], _Param):
-            return self.parts[0]
-        return None
-
-    @property
-    def precedence(self) -> int:
-        # ASP.NET's inbound precedence digit: lower matches first.
-        if len(self.parts) > 1:
-            return 2
-        part = self.parts[0]
-        if isinstance(part, str):
-            return 1
-        digit = 5 if part.catch_all else 3
-        return digit - 1 if part.constraints else digit
-
-
-def _split_constraints(text: str) -> list[str]:
-    """Split ``int:min(1):regex(a:b)`` on colons outside parentheses."""
-    pieces: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth = max(depth - 1, 0)
-        if char == ":" and depth == 0:
-            pieces.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    pieces.append("".join(current))
-    return pieces
-
-
-def _parse_param(text: str, template: str) -> _Param:
-    catch_all = text.startswith("*")
-    body = text.lstrip("*")
-    optional = body.endswith("?")
-    if optional:
-        body = body[:-1]
-    name_match = re.match(r"[^:=?]+", body)
-    if name_match is None:
-        raise RouteTemplateError(f"empty parameter name in route {template!r}")
-    name = name_match.group(0)
-    rest = body[len(name) :]
-    default: str | None = None
-    # A default is the text after an '=' that sits outside any constraint's parentheses.
-    depth = 0
-    for index, char in enumerate(rest):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "=" and depth == 0:
-            rest, default = rest[:index], rest[index + 1 :]
-            break
-    constraints: tuple[Constraint, ...] = ()
-    if rest:
-        if not rest.startswith(":"):
-            raise RouteTemplateError(f"invalid parameter {{{text}}} in route {template!r}")
-        constraints = tuple(_constraint(c) for c in _split_constraints(rest[1:]))
-    if catch_all and optional:
-        raise RouteTemplateError(f"a catch-all parameter cannot be optional: {template!r}")
-    if optional and default is not None:
-        raise RouteTemplateError(f"an optional parameter cannot have a default: {template!r}")
-    return _Param(name, optional, catch_all, default, constraints)
+    text: str  # the literal, or the parameter's name
+    kind: int  # _LITERAL, _PARAMETER or _CATCH_ALL
 
 
 def _parse_segment(text: str, template: str) -> _Segment:
-    parts: list[str | _Param] = []
-    literal: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if text.startswith("{{", index) or text.startswith("}}", index):
-            literal.append(char)
-            index += 2
-        elif char == "{":
-            if literal:
-                parts.append("".join(literal))
-                literal = []
-            inner: list[str] = []
-            index += 1
-            while True:
-                if index >= len(text):
-                    raise RouteTemplateError(f"unclosed '{{' in route {template!r}")
-                if text.startswith("}}", index) or text.startswith("{{", index):
-                    inner.append(text[index])  # an escaped brace inside a regex
-                    index += 2
-                elif text[index] == "}":
-                    index += 1
-                    break
-                elif text[index] == "{":
-                    raise RouteTemplateError(f"unescaped '{{' inside a parameter: {template!r}")
-                else:
-                    inner.append(text[index])
-                    index += 1
-            parts.append(_parse_param("".join(inner), template))
-        elif char == "}":
-            raise RouteTemplateError(f"unmatched '}}' in route {template!r}")
-        else:
-            literal.append(char)
-            index += 1
-    if literal:
-        parts.append("".join(literal))
-    if not parts:
-        raise RouteTemplateError(f"empty segment in route {template!r}")
-    if len(parts) == 1:
-        return _Segment(tuple(parts))
-    for first, second in itertools.pairwise(parts):
-        if isinstance(first, _Param) and isinstance(second, _Param):
-            raise RouteTemplateError(f"two parameters need a literal between them: {template!r}")
-    if any(isinstance(p, _Param) and (p.catch_all or p.optional) for p in parts):
-        raise RouteTemplateError(f"unsupported parameter in a complex segment: {template!r}")
-    regex = "".join(
-        re.escape(p) if isinstance(p, str) else f"(?P<p{i}>.+?)" for i, p in enumerate(parts)
-    )
-    return _Segment(tuple(parts), re.compile(regex, re.IGNORECASE | re.DOTALL))
+    if "{" not in text and "}" not in text:
+        if not text:
+            raise RouteTemplateError(f"empty segment in route {template!r}")
+        return _Segment(text, _LITERAL)
+    catch_all = text.startswith("{*")
+    name = text[2:-1] if catch_all else text[1:-1]
+    if not (text.startswith("{") and text.endswith("}")) or not _NAME_RE.fullmatch(name):
+        raise RouteTemplateError(
+            f"unsupported segment {text!r} in route {template!r}: the local host serves "
+            "literal segments, {name} and a final {*name} only"
+        )
+    return _Segment(name, _CATCH_ALL if catch_all else _PARAMETER)
 
 
 @dataclass(frozen=True)
 class RouteTemplate:
-    """A parsed ASP.NET route template (prefix included)."""
+    """A parsed route template (prefix included)."""
 
     text: str
     segments: tuple[_Segment, ...]
@@ -300,69 +111,35 @@ class RouteTemplate:
     def parse(cls, text: str) -> RouteTemplate:
         stripped = text.strip("/")
         segments = tuple(_parse_segment(s, text) for s in stripped.split("/")) if stripped else ()
-        names: set[str] = set()
-        for position, segment in enumerate(segments):
-            for part in segment.parts:
-                if isinstance(part, _Param):
-                    if part.name.lower() in names:
-                        raise RouteTemplateError(f"parameter {part.name!r} repeated in {text!r}")
-                    names.add(part.name.lower())
-                    if part.catch_all and position != len(segments) - 1:
-                        raise RouteTemplateError(f"catch-all must be the last segment: {text!r}")
-        # Only trailing segments may be left out of a request path.
-        seen_optional = False
-        for segment in segments:
-            param = segment.single_param
-            skippable = param is not None and (
-                param.optional or param.catch_all or param.default is not None
-            )
-            if seen_optional and not skippable:
-                raise RouteTemplateError(f"an optional parameter must be at the end: {text!r}")
-            seen_optional = seen_optional or skippable
+        names = [s.text.lower() for s in segments if s.kind != _LITERAL]
+        if len(names) != len(set(names)):
+            raise RouteTemplateError(f"a parameter is repeated in route {text!r}")
+        if any(s.kind == _CATCH_ALL for s in segments[:-1]):
+            raise RouteTemplateError(f"catch-all must be the last segment of route {text!r}")
         return cls(text, segments)
 
     @property
     def precedence(self) -> tuple[int, ...]:
-        return tuple(segment.precedence for segment in self.segments)
+        return tuple(segment.kind for segment in self.segments)
 
     def match(self, path_segments: Sequence[str]) -> dict[str, str] | None:
         """Route values for decoded path segments, or None when it does not match."""
         values: dict[str, str] = {}
         for index, segment in enumerate(self.segments):
-            param = segment.single_param
-            if param is not None and param.catch_all:
+            if segment.kind == _CATCH_ALL:
                 rest = "/".join(path_segments[index:])
                 if rest:
-                    if not param.accepts(rest):
-                        return None
-                    values[param.name] = rest
+                    values[segment.text] = rest
                 return values
             if index >= len(path_segments):
-                if param is None or not (param.optional or param.default is not None):
-                    return None
-                if param.default is not None:
-                    values[param.name] = param.default
-                continue
+                return None
             value = path_segments[index]
-            if param is not None:
-                if value == "" or not param.accepts(value):
+            if segment.kind == _PARAMETER:
+                if value == "":
                     return None
-                values[param.name] = value
-            elif segment.pattern is None:
-                literal = segment.parts[0]
-                assert isinstance(literal, str)
-                if value.casefold() != literal.casefold():
-                    return None
-            else:
-                found = segment.pattern.fullmatch(value)
-                if found is None:
-                    return None
-                for i, part in enumerate(segment.parts):
-                    if isinstance(part, _Param):
-                        captured = found.group(f"p{i}")
-                        if not part.accepts(captured):
-                            return None
-                        values[part.name] = captured
+                values[segment.text] = value
+            elif value.casefold() != segment.text.casefold():
+                return None
         if len(path_segments) > len(self.segments):
             return None
         return values
@@ -646,12 +423,15 @@ def create_local_host(
     *,
     host_json: Path | None = None,
     on_shutdown: Sequence[ShutdownCallback] = (),
+    cors_origins: Sequence[str] = (),
 ) -> Starlette:
     """An ASGI app serving ``function_app``'s HTTP functions like the Functions host.
 
     ``on_shutdown`` callbacks are awaited in order when the server stops (ASGI
     lifespan), e.g. to close the app's per-process HTTP client; one failing
-    does not keep the others from running.
+    does not keep the others from running. ``cors_origins`` (see
+    :func:`funchost.cors.with_cors`) turns on CORS as Core Tools' ``Host.CORS``
+    does; empty, no CORS header is ever sent.
     """
     functions = http_functions(function_app, host_json=host_json)
     callbacks = tuple(on_shutdown)
@@ -668,6 +448,7 @@ def create_local_host(
     app = Starlette(lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
     # Every path goes to the function router, whatever it contains: Starlette's
     # own path patterns would not match a path with an encoded line break.
-    app.router.default = _FunctionsEndpoint(functions)
+    endpoint = _FunctionsEndpoint(functions)
+    app.router.default = with_cors(endpoint, cors_origins, (f.methods for f in functions))
     app.state.functions = functions
     return app

@@ -9,13 +9,17 @@ app's settings at it, then serves ``function_app`` on ``127.0.0.1:$PROXY_PORT``
 ManagedIdentityCredential, through the App Service protocol
 (``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``).
 
+In both modes the sample browser page (``examples/web``) is served on
+``127.0.0.1:$WEB_PORT`` (7073), its own origin, and the local host's CORS
+allows that origin unless ``CORS_ALLOWED_ORIGINS`` says otherwise.
+
 Real-tenant mode: when ``BC_TENANT_ID`` is set and ``BC_BASE_URL`` is set to a
 non-local URL, only the local host starts and the app uses
 DefaultAzureCredential (e.g. your ``az login``).
 
 Every other setting in the environment (allow-lists, limits, CALLER_AUTH...)
-reaches the app untouched. Both servers run in this process and event loop;
-Ctrl-C or SIGTERM stops them (the proxy first, then the sandbox) and exits 0.
+reaches the app untouched. All servers run in this process and event loop;
+Ctrl-C or SIGTERM stops them (the proxy first, the sandbox last) and exits 0.
 Function keys are not checked locally (see funchost.http).
 """
 
@@ -35,18 +39,24 @@ from collections.abc import Awaitable, Callable, Generator, Mapping, MutableMapp
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import azure.functions as func
 import httpx
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
+from funchost.cors import CorsSettingError, parse_allowed_origins
 from funchost.http import HttpFunction, ShutdownCallback, create_local_host
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 DEFAULT_PROXY_PORT = 7071
 DEFAULT_SANDBOX_PORT = 7072
+DEFAULT_WEB_PORT = 7073
+WEB_ROOT = REPO_ROOT / "examples" / "web"
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 logger = logging.getLogger("sandbox.run")
@@ -91,6 +101,32 @@ def sandbox_environment(
         "IDENTITY_ENDPOINT": f"{sandbox_url}/msi/token",
         "IDENTITY_HEADER": identity_header,
     }
+
+
+def web_origins(web_port: int) -> str:
+    """The sample page's origins: what CORS_ALLOWED_ORIGINS means when it is unset."""
+    return f"http://{HOST}:{web_port},http://localhost:{web_port}"
+
+
+def allowed_origins(env: Mapping[str, str], web_port: int) -> tuple[str, ...]:
+    """CORS_ALLOWED_ORIGINS (comma-separated), by default the sample page's own origin."""
+    raw = env.get("CORS_ALLOWED_ORIGINS")
+    try:
+        return parse_allowed_origins(web_origins(web_port) if raw is None else raw)
+    except CorsSettingError as exc:
+        raise StartupError(f"CORS_ALLOWED_ORIGINS: {exc}") from exc
+
+
+def web_app(root: Path = WEB_ROOT) -> Starlette:
+    """The sample browser page, served as static files on its own origin."""
+    return Starlette(routes=[Mount("/", app=StaticFiles(directory=root, html=True))])
+
+
+def page_url(web_url: str, proxy_url: str, ids: Sequence[str] | None) -> str:
+    query = {"api": f"{proxy_url}/api"}
+    if ids is not None:
+        query.update(zip(("company", "journal", "payment"), ids, strict=True))
+    return f"{web_url}/?{urlencode(query, safe=':/', quote_via=quote)}"
 
 
 def _bypass_proxies_for_loopback(env: MutableMapping[str, str]) -> None:
@@ -238,6 +274,8 @@ def banner(
     functions: Sequence[HttpFunction],
     sandbox_url: str | None,
     seed: Mapping[str, Any] | None,
+    web_url: str | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> str:
     lines = [""]
     if sandbox_url is not None:
@@ -245,17 +283,22 @@ def banner(
             f"Business Central sandbox:  {sandbox_url}  (admin API: {sandbox_url}/_sandbox)"
         )
     lines.append(f"Proxy (local host):        {proxy_url}/api  (function keys are not checked)")
+    lines.append(
+        "CORS allowed origins:      " + (", ".join(cors_origins) if cors_origins else "(none)")
+    )
     lines += ["", "Functions:"]
     for f in functions:
         methods = ",".join(sorted(f.methods)) if f.methods else "ALL"
         lines.append(f"  {f.name}: [{methods}] {proxy_url}/{f.route}")
     ids = ("<companyId>", "<journalId>", "<paymentId>")
+    seeded = False
     if seed is not None:
         try:
             company = seed["companies"][0]
             journal = company["journals"][0]
             payment = journal["payments"][0]
             ids = (company["id"], journal["id"], payment["id"])
+            seeded = True
             lines += [
                 "",
                 f"Seed: tenant {seed['tenant']}, environment {seed['environment']}",
@@ -266,6 +309,12 @@ def banner(
         except (KeyError, IndexError, TypeError):
             lines += ["", "(the sandbox seed has an unexpected shape; see /_sandbox/seed)"]
     get_curl, patch_curl = curl_examples(payment_url(proxy_url, *ids))
+    if web_url is not None:
+        lines += [
+            "",
+            "Sample browser page (its own origin, so its calls are cross-origin):",
+            f"  {page_url(web_url, proxy_url, ids if seeded else None)}",
+        ]
     lines += [
         "",
         "Read a payment line (the ETag header is what If-Match wants):",
@@ -303,17 +352,23 @@ def _start(env: MutableMapping[str, str]) -> int:
     proxy_port = read_port(env, "PROXY_PORT", DEFAULT_PROXY_PORT)
     use_sandbox = sandbox_mode(env)
     sandbox_port = read_port(env, "SANDBOX_PORT", DEFAULT_SANDBOX_PORT) if use_sandbox else None
-    if sandbox_port == proxy_port:
-        raise StartupError("PROXY_PORT and SANDBOX_PORT must differ")
+    web_port = read_port(env, "WEB_PORT", DEFAULT_WEB_PORT)
+    ports = [p for p in (proxy_port, sandbox_port, web_port) if p is not None]
+    if len(set(ports)) != len(ports):
+        raise StartupError("PROXY_PORT, SANDBOX_PORT and WEB_PORT must differ")
+    cors_origins = allowed_origins(env, web_port)
 
     socks: list[socket.socket] = []
     try:
         socks.append(bind(proxy_port, "PROXY_PORT"))
+        web_sock = bind(web_port, "WEB_PORT")
+        socks.append(web_sock)
         servers: list[Served] = []
         sandbox_url: str | None = None
         sandbox_served: Served | None = None
         if sandbox_port is not None:
-            socks.append(bind(sandbox_port, "SANDBOX_PORT"))
+            sandbox_sock = bind(sandbox_port, "SANDBOX_PORT")
+            socks.append(sandbox_sock)
             emulator = importlib.import_module("sandbox.app")
             seed_module = importlib.import_module("sandbox.seed")
 
@@ -322,7 +377,7 @@ def _start(env: MutableMapping[str, str]) -> int:
             sandbox_app = emulator.create_sandbox_app(identity_header=identity_header)
             # Its requests show up in the app's own logs (httpx); keep the console readable.
             options = {"access_log": False, **emulator.SERVER_OPTIONS}
-            sandbox_served = make_server("sandbox", sandbox_app, socks[1], **options)
+            sandbox_served = make_server("sandbox", sandbox_app, sandbox_sock, **options)
             env.update(
                 sandbox_environment(
                     sandbox_url=sandbox_url,
@@ -346,10 +401,16 @@ def _start(env: MutableMapping[str, str]) -> int:
         # The app reads its settings from the environment: import it only now.
         function_app, callbacks = load_function_app()
         host = create_local_host(
-            function_app, host_json=REPO_ROOT / "host.json", on_shutdown=callbacks
+            function_app,
+            host_json=REPO_ROOT / "host.json",
+            on_shutdown=callbacks,
+            cors_origins=cors_origins,
         )
         proxy_url = f"http://{HOST}:{proxy_port}"
+        web_url = f"http://{HOST}:{web_port}"
         servers.append(make_server("proxy", host, socks[0]))
+        # The page's server stops with the proxy, before the sandbox.
+        servers.append(make_server("web", web_app(), web_sock, access_log=False))
         if sandbox_served is not None:
             servers.append(sandbox_served)
 
@@ -360,6 +421,8 @@ def _start(env: MutableMapping[str, str]) -> int:
                 functions=host.state.functions,
                 sandbox_url=sandbox_url,
                 seed=seed,
+                web_url=web_url,
+                cors_origins=cors_origins,
             )
             print(text, flush=True)
 

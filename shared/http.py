@@ -32,11 +32,20 @@ class CoreRequest:
     query: Mapping[str, str] = field(default_factory=dict)
 
 
+# A cross-origin page may read only the response headers named here. Neither
+# the platform's CORS nor the local host's adds this header, so every answer
+# the core renders carries it, in Azure as locally.
+EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id"
+
+
 @dataclass
 class CoreResponse:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.headers.setdefault("Access-Control-Expose-Headers", EXPOSED_HEADERS)
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:

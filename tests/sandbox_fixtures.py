@@ -58,13 +58,9 @@ class RunningSandbox:
     def payment_url(
         self, version: str = "v2.0", company: int = 0, journal: int = 0, line: int = 0
     ) -> str:
-        c = self.seed["companies"][company]
-        j = c["journals"][journal]
-        p = j["payments"][line]
-        return (
-            f"{self.api_url(version)}/companies({c['id']})/customerPaymentJournals({j['id']})"
-            f"/customerPayments({p['id']})"
-        )
+        """The URL of a seeded line."""
+        p = self.seed["companies"][company]["journals"][journal]["payments"][line]
+        return self.line_url(str(p["id"]), version, company, journal)
 
     def patch_operation(
         self,

@@ -7,98 +7,17 @@ and frees its ports.
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
 
-from sandbox.run import StartupError, is_local_url, read_port, sandbox_mode
-from sandbox.serving import free_port
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-READY_LINE = "Press Ctrl+C to stop."
-# Settings that would change the mode or the identity the app uses.
-_MODE_SETTINGS = (
-    "BC_TENANT_ID",
-    "BC_BASE_URL",
-    "BC_ENVIRONMENT",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZURE_CLIENT_ID",
-)
-
-
-@dataclass
-class Running:
-    process: subprocess.Popen[str]
-    proxy_port: int
-    sandbox_port: int
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    @property
-    def proxy_url(self) -> str:
-        return f"http://127.0.0.1:{self.proxy_port}"
-
-    @property
-    def sandbox_url(self) -> str:
-        return f"http://127.0.0.1:{self.sandbox_port}"
-
-    def wait_for_output(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            if self.process.poll() is not None:
-                time.sleep(0.2)  # let the reader thread drain the pipe
-                pytest.fail(f"exited with {self.process.returncode}:\n{self.output}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{text!r} not printed within {timeout}s:\n{self.output}")
-            time.sleep(0.05)
-
-    def stop(self, sig: signal.Signals, timeout: float = 20) -> int:
-        self.process.send_signal(sig)
-        return self.process.wait(timeout)
-
-
-def _start(extra_env: dict[str, str]) -> Running:
-    env = {k: v for k, v in os.environ.items() if k not in _MODE_SETTINGS}
-    proxy_port, sandbox_port = free_port(), free_port()
-    while sandbox_port == proxy_port:
-        sandbox_port = free_port()
-    env.update(PROXY_PORT=str(proxy_port), SANDBOX_PORT=str(sandbox_port), PYTHONUNBUFFERED="1")
-    env.update(extra_env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.run"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    running = Running(process, proxy_port, sandbox_port)
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            running.lines.append(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    return running
-
+from sandbox.run import StartupError, allowed_origins, is_local_url, read_port, sandbox_mode
+from tests.make_run import READY_LINE, Running, start_make_run
 
 Starter = Callable[..., Running]
 
@@ -108,7 +27,7 @@ def start() -> Iterator[Starter]:
     started: list[Running] = []
 
     def starter(extra_env: dict[str, str] | None = None) -> Running:
-        running = _start(extra_env or {})
+        running = start_make_run(extra_env)
         started.append(running)
         return running
 
@@ -193,9 +112,48 @@ def test_make_run_serves_the_proxy_against_the_sandbox_and_stops_cleanly(start: 
     # The identity endpoint issued the proxy's token: the real credential was used.
     assert httpx.get(f"{running.sandbox_url}/_sandbox/identity/stats").json()["tokenRequests"] >= 1
 
+    # The sample page, on its own origin, which the local host's CORS allows by default.
+    page_line = next(line.strip() for line in output.splitlines() if "?api=" in line)
+    assert page_line.startswith(f"{running.web_url}/?api={running.proxy_url}/api&company=")
+    assert payment["id"] in page_line
+    page = httpx.get(page_line)
+    assert page.status_code == 200
+    assert '<script type="module" src="app.js">' in page.text
+    script = httpx.get(f"{running.web_url}/app.js")
+    assert script.status_code == 200
+    assert "javascript" in script.headers["content-type"]
+    assert f"CORS allowed origins:      {running.web_url}" in output
+    assert preflight_origin(running, running.web_url) == running.web_url
+    assert preflight_origin(running, f"http://localhost:{running.web_port}") is not None
+    assert preflight_origin(running, "http://evil.example") is None
+    read = httpx.get(get_cmd.split()[-1], headers={"Origin": running.web_url})
+    assert read.headers["access-control-allow-origin"] == running.web_url
+    assert "ETag" in read.headers["access-control-expose-headers"]
+
     assert running.stop(signal.SIGTERM) == 0
     assert port_is_free(running.proxy_port)
     assert port_is_free(running.sandbox_port)
+    assert port_is_free(running.web_port)
+
+
+def preflight_origin(running: Running, origin: str) -> str | None:
+    """The origin a preflight PATCH from ``origin`` is allowed for, None when refused."""
+    response = httpx.options(
+        f"{running.proxy_url}/api/health",
+        headers={"Origin": origin, "Access-Control-Request-Method": "PATCH"},
+    )
+    assert response.status_code == 204
+    allowed: str | None = response.headers.get("access-control-allow-origin")
+    return allowed
+
+
+@pytest.mark.e2e
+def test_cors_allowed_origins_replaces_the_default(start: Starter) -> None:
+    running = start({"CORS_ALLOWED_ORIGINS": "https://finance.contoso.com"})
+    running.wait_for_output(READY_LINE)
+    assert preflight_origin(running, "https://finance.contoso.com") == "https://finance.contoso.com"
+    assert preflight_origin(running, running.web_url) is None
+    assert running.stop(signal.SIGTERM) == 0
 
 
 @pytest.mark.e2e
@@ -222,17 +180,27 @@ def test_a_real_tenant_starts_only_the_local_host(start: Starter) -> None:
 
 
 @pytest.mark.e2e
-def test_a_taken_port_is_reported_and_exits_non_zero(start: Starter) -> None:
+@pytest.mark.parametrize("setting", ["PROXY_PORT", "WEB_PORT"])
+def test_a_taken_port_is_reported_and_exits_non_zero(start: Starter, setting: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         port = blocker.getsockname()[1]
-        running = start({"PROXY_PORT": str(port)})
+        running = start({setting: str(port)})
         assert running.process.wait(30) == 1
         time.sleep(0.2)  # let the reader thread drain the pipe
         assert f"127.0.0.1:{port}" in running.output
-        assert "PROXY_PORT" in running.output
+        assert setting in running.output
         assert "Traceback" not in running.output
+
+
+@pytest.mark.e2e
+def test_an_invalid_cors_setting_is_reported_and_exits_non_zero(start: Starter) -> None:
+    running = start({"CORS_ALLOWED_ORIGINS": "*"})
+    assert running.process.wait(30) == 1
+    time.sleep(0.2)  # let the reader thread drain the pipe
+    assert "CORS_ALLOWED_ORIGINS" in running.output
+    assert "Traceback" not in running.output
 
 
 # --- mode and settings --------------------------------------------------------
@@ -266,3 +234,15 @@ def test_ports() -> None:
     for bad in ("0", "65536", "http", "-1"):
         with pytest.raises(StartupError, match="PROXY_PORT"):
             read_port({"PROXY_PORT": bad}, "PROXY_PORT", 7071)
+
+
+def test_allowed_origins_default_to_the_sample_page() -> None:
+    assert allowed_origins({}, 7073) == ("http://127.0.0.1:7073", "http://localhost:7073")
+    assert allowed_origins({"CORS_ALLOWED_ORIGINS": ""}, 7073) == ()  # set but empty: no CORS
+    assert allowed_origins({"CORS_ALLOWED_ORIGINS": "https://a.example, https://b.example"}, 1) == (
+        "https://a.example",
+        "https://b.example",
+    )
+    for bad in ("*", "https://a.example/path", "a.example"):
+        with pytest.raises(StartupError, match="CORS_ALLOWED_ORIGINS"):
+            allowed_origins({"CORS_ALLOWED_ORIGINS": bad}, 7073)

@@ -149,3 +149,43 @@ async def test_unknown_route_is_a_not_found_problem(env: dict[str, str]) -> None
     body = json.loads(response.get_body())
     assert response.status_code == 404
     assert body["type"].endswith("#not-found")
+
+
+async def test_every_answer_exposes_the_headers_a_browser_page_reads(
+    bc: FakeBusinessCentral,
+) -> None:
+    # Azure's platform CORS sets no Access-Control-Expose-Headers: without this a
+    # cross-origin page could not read the ETag it must send back as If-Match.
+    route = {
+        "apiVersion": "v2.0",
+        "companyId": COMPANY,
+        "journalSet": "customerPaymentJournals",
+        "journalId": JOURNAL,
+        "paymentId": PAYMENT,
+    }
+    answers = [
+        await call("payment", func.HttpRequest("GET", PAYMENT_URL, route_params=route, body=b"")),
+        await call(  # 428: no If-Match
+            "payment",
+            func.HttpRequest(
+                "PATCH",
+                PAYMENT_URL,
+                headers={"Content-Type": "application/json"},
+                route_params=route,
+                body=b'{"amount": 1}',
+            ),
+        ),
+        await call("health", func.HttpRequest("GET", "http://localhost/api/health", body=b"")),
+        await call(
+            "openapi", func.HttpRequest("GET", "http://localhost/api/openapi.json", body=b"")
+        ),
+        await call(
+            "not_found",
+            func.HttpRequest("GET", "http://localhost/api/x", route_params={"path": "x"}, body=b""),
+        ),
+    ]
+    assert [a.status_code for a in answers] == [200, 428, 200, 200, 404]
+    for answer in answers:
+        exposed = [h.strip() for h in answer.headers["Access-Control-Expose-Headers"].split(",")]
+        assert exposed == ["ETag", "Location", "Retry-After", "x-request-id"]
+    assert answers[0].headers["ETag"]

@@ -86,7 +86,11 @@ def value_is_valid(name: str, value: Any) -> bool:
     if name == "amount":
         return exact_amount(value) is not None
     low, high = TEXT_LIMITS[name]
-    return isinstance(value, str) and low <= len(value) <= high and not CONTROL.search(value)
+    return (
+        isinstance(value, str)
+        and low <= len(value.encode("utf-16-le")) // 2 <= high
+        and not CONTROL.search(value)
+    )
 
 
 def body_is_valid(version: str, body: dict[str, Any]) -> bool:

@@ -276,5 +276,4 @@ def test_a_runtime_is_closed_and_released_with_its_loop(env: dict[str, str]) -> 
     gc.collect()
     assert runtime.http.is_closed
     assert loops[0]() is None, "the finished loop is not kept alive by its runtime"
-    # Other tests' loops (a local host still serving, say) may hold runtimes of their own.
-    assert all(other is not runtime for other in runtime_module._runtimes.values())
+    assert runtime not in runtime_module._runtimes.values()

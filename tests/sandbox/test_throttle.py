@@ -1,0 +1,91 @@
+"""The concurrency gate on its own: order of the queue, cancelled waiters, limits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sandbox.throttle import ConcurrencyGate, Throttled
+
+
+async def _hold(gate: ConcurrencyGate, who: str, order: list[str], release: asyncio.Event) -> None:
+    async with gate.slot("p"):
+        order.append(who)
+        await release.wait()
+
+
+async def test_waiters_get_their_slot_first_in_first_out():
+    gate = ConcurrencyGate()
+    gate.set_limits(1, 10)
+    order: list[str] = []
+    release = asyncio.Event()
+    tasks = [asyncio.create_task(_hold(gate, str(n), order, release)) for n in range(4)]
+    await asyncio.sleep(0)
+    assert (gate.active, gate.queued) == (1, 3)
+    release.set()
+    await asyncio.gather(*tasks)
+    assert order == ["0", "1", "2", "3"]
+    assert (gate.active, gate.queued, gate.max_active) == (0, 0, 1)
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_and_takes_no_slot():
+    gate = ConcurrencyGate()
+    gate.set_limits(1, 1)
+    order: list[str] = []
+    release = asyncio.Event()
+    first = asyncio.create_task(_hold(gate, "first", order, release))
+    waiting = asyncio.create_task(_hold(gate, "waiting", order, release))
+    await asyncio.sleep(0)
+    assert gate.queued == 1
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert gate.queued == 0
+    # Its place in the queue is free again, and the slot still goes round.
+    late = asyncio.create_task(_hold(gate, "late", order, release))
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(first, late), 10)
+    assert order == ["first", "late"]
+    assert gate.active == 0
+
+
+async def test_a_waiter_cancelled_as_its_slot_arrives_gives_the_slot_back():
+    gate = ConcurrencyGate()
+    gate.set_limits(1, 5)
+    order: list[str] = []
+    release = asyncio.Event()
+    release.set()
+    async with gate.slot("p"):
+        unlucky = asyncio.create_task(_hold(gate, "unlucky", order, release))
+        after = asyncio.create_task(_hold(gate, "after", order, release))
+        await asyncio.sleep(0)
+        assert gate.queued == 2
+    # Leaving the block handed the slot to "unlucky", which has not run yet.
+    assert (gate.active, gate.queued) == (1, 1)
+    unlucky.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await unlucky
+    await asyncio.wait_for(after, 10)  # a leaked slot would leave it waiting for ever
+    assert order == ["after"]
+    assert (gate.active, gate.queued) == (0, 0)
+
+
+async def test_a_full_queue_refuses_at_once_and_principals_are_separate():
+    gate = ConcurrencyGate()
+    gate.set_limits(1, 0)
+    async with gate.slot("a"):
+        with pytest.raises(Throttled):
+            async with gate.slot("a"):
+                pass
+        async with gate.slot("b"):
+            assert (gate.active, gate.max_active) == (2, 2)
+    gate.reset()
+    assert (gate.concurrent, gate.queue, gate.max_active) == (5, 95, 0)
+
+
+@pytest.mark.parametrize(("concurrent", "queue"), [(0, 5), (1, -1)])
+def test_impossible_limits_are_refused(concurrent, queue):
+    with pytest.raises(ValueError, match="at least"):
+        ConcurrencyGate().set_limits(concurrent, queue)
