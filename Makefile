@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest infra-check lock lock-check bench fuzz clean
+.PHONY: run test lint typecheck pytest infra-check lock lock-check bench fuzz connector clean
 
 # Installed from the dev lock (every package pinned, with hashes); a new lock reinstalls.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -43,6 +43,13 @@ pytest: $(STAMP)
 FUZZ_CASES ?= 2000
 fuzz: $(STAMP)
 	$(BIN)/python -m scripts.fuzz --cases $(FUZZ_CASES)
+
+# The Power Platform custom connector, generated from the route table and the
+# payment models (a test fails when the committed files are stale), then linted.
+connector: $(STAMP)
+	$(BIN)/python -m scripts.connector
+	$(BIN)/python -m scripts.connector --auth entra
+	$(BIN)/python -m scripts.connector_lint
 
 infra-check: $(STAMP)
 	bash scripts/check-infra.sh

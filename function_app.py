@@ -12,7 +12,7 @@ import os
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import logsafety, service, telemetry
+from shared import lists, logsafety, service, telemetry, validate_only
 from shared.http import CoreRequest, CoreResponse, lower_headers
 from shared.settings import caller_auth_mode, startup_check
 
@@ -23,9 +23,9 @@ telemetry.install(os.environ)
 # A bad setting is reported now, by name, not only at the first request.
 STARTUP_SETTINGS_PROBLEMS = startup_check(os.environ)
 
-PAYMENT_ROUTE = (
-    "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/customerPayments/{paymentId}"
-)
+JOURNALS_ROUTE = "{apiVersion}/companies/{companyId}/{journalSet}"
+LINES_ROUTE = JOURNALS_ROUTE + "/{journalId}/customerPayments"
+PAYMENT_ROUTE = LINES_ROUTE + "/{paymentId}"
 
 # With Entra callers, App Service Authentication sits in front and the core
 # demands its principal header; a function key would be one secret too many
@@ -55,6 +55,30 @@ def _http_response(res: CoreResponse) -> func.HttpResponse:
 @app.route(route=PAYMENT_ROUTE, methods=["GET", "PATCH"], auth_level=PAYMENT_AUTH_LEVEL)
 async def payment(req: func.HttpRequest) -> func.HttpResponse:
     return _http_response(await service.handle_payment(_core_request(req)))
+
+
+@app.function_name("validate_payment")
+@app.route(route=PAYMENT_ROUTE + "/validate", methods=["POST"], auth_level=PAYMENT_AUTH_LEVEL)
+async def validate_payment(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(await validate_only.handle_validate(_core_request(req)))
+
+
+@app.function_name("list_companies")
+@app.route(route="{apiVersion}/companies", methods=["GET"], auth_level=PAYMENT_AUTH_LEVEL)
+async def list_companies(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(await lists.handle_companies(_core_request(req)))
+
+
+@app.function_name("list_journals")
+@app.route(route=JOURNALS_ROUTE, methods=["GET"], auth_level=PAYMENT_AUTH_LEVEL)
+async def list_journals(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(await lists.handle_journals(_core_request(req)))
+
+
+@app.function_name("list_payments")
+@app.route(route=LINES_ROUTE, methods=["GET"], auth_level=PAYMENT_AUTH_LEVEL)
+async def list_payments(req: func.HttpRequest) -> func.HttpResponse:
+    return _http_response(await lists.handle_lines(_core_request(req)))
 
 
 @app.function_name("openapi")

@@ -306,6 +306,7 @@ def _bc_process(
         headers={k.lower(): v for k, v in request.headers.items()},
         load_body=load_body,
         context_base=(f"{request.base_url}v2.0/{tenant}/{environment}/api/{version}/$metadata#"),
+        query=request.url.query,
     )
     if path.strip("/") == "$batch":
         if request.method != "POST":

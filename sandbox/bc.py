@@ -18,7 +18,9 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 from sandbox import store
 from sandbox.store import BcError, Clock, Company, Data, Journal, Payment
@@ -32,6 +34,14 @@ MISSING_IF_MATCH = (
 ENTITY_CHANGED = "Another user has already changed the record."
 _SEGMENT_RE = re.compile(r"^([A-Za-z$]+)(?:\((.*)\))?$")
 _SYSTEM_VERSION = "27.0.38460.41017"
+# Business Central online's default maximum page size for API pages: longer
+# answers end with @odata.nextLink (tests may lower it on the instance).
+MAX_PAGE_SIZE = 20000
+_FILTER_CLAUSE_RE = re.compile(
+    r"\s*([A-Za-z][A-Za-z0-9]*)\s+eq\s+('(?:[^']|'')*'|-?[0-9]+(?:\.[0-9]+)?|true|false)\s*"
+)
+_FILTER_AND_RE = re.compile(r"and(?=\s)")
+_COUNT_RE = re.compile(r"^[0-9]{1,10}$")
 
 
 @dataclass
@@ -68,6 +78,8 @@ class Call:
     headers: dict[str, str]
     load_body: Callable[[], Any]
     context_base: str
+    # The raw (percent-encoded) query string: OData options for collections.
+    query: str = ""
 
     @property
     def if_match(self) -> str | None:
@@ -105,6 +117,7 @@ class BusinessCentral:
         self._get_data = get_data
         self._set_data = set_data
         self.clock = Clock()
+        self.page_size = MAX_PAGE_SIZE
 
     @property
     def data(self) -> Data:
@@ -438,13 +451,34 @@ class BusinessCentral:
     def _collection(
         self, call: Call, context: str, rows: list[tuple[int, dict[str, Any]]]
     ) -> BcResult:
-        return BcResult(
-            200,
-            {
-                "@odata.context": f"{call.context_base}{context}",
-                "value": [{"@odata.etag": store.make_etag(rv), **row} for rv, row in rows],
-            },
-        )
+        """A collection with the OData options BC applies: ``$filter`` (``eq``
+        joined by ``and``), then ``$skip`` and ``$top``, then server-driven
+        paging with ``@odata.nextLink``."""
+        options = _query_options(call.query)
+        clauses = _parse_filter(options.get("$filter", ""))
+        skip = _count_option(options, "$skip")
+        top = _count_option(options, "$top")
+        entities = [{"@odata.etag": store.make_etag(rv), **row} for rv, row in rows]
+        for name, literal in clauses:
+            if entities and name not in entities[0]:
+                raise BcError(
+                    400, "BadRequest", f"Could not find a property named '{name}' on the type."
+                )
+            entities = [e for e in entities if _matches(e.get(name), literal)]
+        entities = entities[skip or 0 :]
+        if top is not None:
+            entities = entities[:top]
+        body: dict[str, Any] = {"@odata.context": f"{call.context_base}{context}"}
+        if len(entities) > self.page_size:
+            entities = entities[: self.page_size]
+            following = dict(options)
+            following["$skip"] = str((skip or 0) + self.page_size)
+            if top is not None:
+                following["$top"] = str(top - self.page_size)
+            root = call.context_base.split("$metadata#")[0]
+            body["@odata.nextLink"] = f"{root}{context}?" + urlencode(following, quote_via=quote)
+        body["value"] = entities
+        return BcResult(200, body)
 
     def _company_json(self, company: Company, call: Call) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -460,6 +494,54 @@ class BusinessCentral:
             body["systemModifiedAt"] = "2026-01-15T09:30:00Z"
             body["systemModifiedBy"] = store.EMPTY_GUID
         return body
+
+
+def _query_options(query: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
+    except ValueError:
+        raise BcError(400, "BadRequest", "Bad Request - Error in query syntax.") from None
+    return dict(pairs)
+
+
+def _count_option(options: dict[str, str], name: str) -> int | None:
+    raw = options.get(name)
+    if raw is None:
+        return None
+    if not _COUNT_RE.match(raw.strip()):
+        raise BcError(400, "BadRequest", f"Invalid value '{raw}' for {name} query option found.")
+    return int(raw.strip())
+
+
+def _parse_filter(text: str) -> list[tuple[str, str]]:
+    """``name eq literal`` clauses joined by ``and``; anything else is refused
+    as BC refuses syntax it cannot parse (never silently widened)."""
+    clauses: list[tuple[str, str]] = []
+    position = 0
+    if not text.strip():
+        return clauses
+    while True:
+        match = _FILTER_CLAUSE_RE.match(text, position)
+        if match is None:
+            raise BcError(400, "BadRequest", "Invalid filter expression.")
+        clauses.append((match.group(1), match.group(2)))
+        position = match.end()
+        if position == len(text):
+            return clauses
+        joiner = _FILTER_AND_RE.match(text, position)
+        if joiner is None:
+            raise BcError(400, "BadRequest", "Invalid filter expression.")
+        position = joiner.end()
+
+
+def _matches(value: Any, literal: str) -> bool:
+    if literal.startswith("'"):
+        return isinstance(value, str) and value == literal[1:-1].replace("''", "'")
+    if literal in ("true", "false"):
+        return value is (literal == "true")
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return False
+    return Decimal(value) == Decimal(literal)
 
 
 def _check_if_match(call: Call, payment: Payment) -> None:

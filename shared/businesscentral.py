@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 from urllib.parse import quote
 
 import httpx
@@ -49,6 +49,33 @@ class PaymentRef:
         for value in (self.company_id, self.journal_id, self.payment_id):
             if not GUID_RE.match(value):
                 raise ValueError("payment references hold GUIDs only")
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """A collection the proxy lists: the companies (no ids), a company's
+    payment journals (``company_id``) or a journal's lines (both ids). Ids are
+    validated GUIDs; ``query`` holds OData options the proxy built itself."""
+
+    version: ApiVersion
+    company_id: str | None = None
+    journal_id: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for value in (self.company_id, self.journal_id):
+            if value is not None and not GUID_RE.match(value):
+                raise ValueError("collection references hold GUIDs only")
+        if self.journal_id is not None and self.company_id is None:
+            raise ValueError("a journal belongs to a company")
+        for name, _ in self.query:
+            if name not in _ODATA_OPTIONS:
+                raise ValueError(f"unsupported OData option {name!r}")
+
+
+_ODATA_OPTIONS = frozenset({"$filter", "$top", "$skip"})
+# What the allow-lists check: a line, or a collection of a company or journal.
+ScopedRef: TypeAlias = PaymentRef | CollectionRef
 
 
 @dataclass(frozen=True)
@@ -140,6 +167,17 @@ class BusinessCentralClient:
             f"{self.api_root(ref.version)}/companies({ref.company_id})"
             f"/customerPaymentJournals({ref.journal_id})/customerPayments({ref.payment_id})"
         )
+
+    def collection_url(self, ref: CollectionRef) -> str:
+        url = f"{self.api_root(ref.version)}/companies"
+        if ref.company_id is not None:
+            url += f"({ref.company_id})/customerPaymentJournals"
+        if ref.journal_id is not None:
+            url += f"({ref.journal_id})/customerPayments"
+        if ref.query:
+            # Option names are fixed above; every value is percent-encoded.
+            url += "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in ref.query)
+        return url
 
     def _headers(
         self,

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from shared.businesscentral import PaymentRef
+from shared.businesscentral import ScopedRef
 from shared.problems import Problem
 from shared.settings import Settings
 from shared.telemetry import note_caller
@@ -108,11 +108,12 @@ def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
         raise Problem("forbidden", f'The caller lacks the required app role "{role}".')
 
 
-def check_scope(settings: Settings, ref: PaymentRef) -> None:
-    """403 for companies and journals outside the allow-lists."""
+def check_scope(settings: Settings, ref: ScopedRef) -> None:
+    """403 for companies and journals outside the allow-lists (a reference
+    without a journal, such as a company's journal list, checks the company)."""
     companies = settings.allowed_company_ids
-    if companies is not None and ref.company_id not in companies:
-        raise Problem("forbidden", "This proxy is not allowed to change payments of this company.")
+    if companies is not None and ref.company_id is not None and ref.company_id not in companies:
+        raise Problem("forbidden", "This proxy is not allowed to touch payments of this company.")
     journals = settings.allowed_journal_ids
-    if journals is not None and ref.journal_id not in journals:
-        raise Problem("forbidden", "This proxy is not allowed to change payments in this journal.")
+    if journals is not None and ref.journal_id is not None and ref.journal_id not in journals:
+        raise Problem("forbidden", "This proxy is not allowed to touch payments in this journal.")

@@ -1,12 +1,15 @@
-"""The OpenAPI 3.1 document, generated from the payment models.
+"""The OpenAPI 3.1 document, generated from the route table and the payment
+models.
 
 Nothing here restates a field rule: lengths, patterns, formats and ranges come
-from ``shared.payments``; this module only lays out paths and responses.
+from ``shared.payments``, paths and parameters from ``shared.routes``; this
+module only lays them out. The schema helpers are shared with the connector
+generator, which writes the same models as Swagger 2.0.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
@@ -15,22 +18,35 @@ from pydantic_core import core_schema
 from shared.payments import (
     AMOUNT_LIMIT,
     API_VERSIONS,
-    GUID_PATTERN,
     LINE_MODELS,
     NUMBER_PATTERN,
     PATCH_MODELS,
     ApiVersion,
 )
 from shared.problems import PROBLEM_TYPES
+from shared.routes import OPERATIONS, Operation, Parameter, response_model
 from shared.settings import Settings
 
 REF = "#/components/schemas/{model}"
+Dialect = Literal["openapi-3.1", "swagger-2.0"]
 
 
-def amount_schema(amount_decimals: int) -> dict[str, Any]:
-    """The amount: a JSON number or a numeric string, exact, bounded, with at
-    most ``amount_decimals`` fraction digits."""
+def amount_schema(amount_decimals: int, dialect: Dialect = "openapi-3.1") -> dict[str, Any]:
+    """The exact-decimal amount. The fraction digits are a count
+    (``x-fraction-digits``), never a float ``multipleOf`` such as 0.01, which
+    binary floating point cannot represent and validators then misjudge."""
     limit = int(AMOUNT_LIMIT)
+    if dialect == "swagger-2.0":
+        # Swagger 2.0 has no anyOf: the number form only; bounds as booleans.
+        return {
+            "type": "number",
+            "format": "decimal",
+            "minimum": -limit,
+            "exclusiveMinimum": True,
+            "maximum": limit,
+            "exclusiveMaximum": True,
+            "x-fraction-digits": amount_decimals,
+        }
     return {
         "anyOf": [
             {"type": "number", "exclusiveMinimum": -limit, "exclusiveMaximum": limit},
@@ -40,7 +56,9 @@ def amount_schema(amount_decimals: int) -> dict[str, Any]:
     }
 
 
-def _schema_generator(amount_decimals: int) -> type[GenerateJsonSchema]:
+def schema_generator(
+    amount_decimals: int, dialect: Dialect = "openapi-3.1"
+) -> type[GenerateJsonSchema]:
     class ProxySchema(GenerateJsonSchema):
         def field_title_should_be_set(self, schema: Any) -> bool:
             return False  # property names are their own titles
@@ -51,9 +69,12 @@ def _schema_generator(amount_decimals: int) -> type[GenerateJsonSchema]:
 
         def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
             # No multipleOf: a float step such as 0.01 makes strict validators
-            # reject 19.99 (binary rounding). The fraction digits are stated
-            # as an extension keyword and, for strings, in the pattern.
-            return amount_schema(amount_decimals)
+            # reject 19.99 (binary rounding); see amount_schema.
+            return amount_schema(amount_decimals, dialect)
+
+        def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+            # Optional response properties are absent, never null.
+            return self.generate_inner(schema["schema"])
 
     return ProxySchema
 
@@ -70,10 +91,54 @@ class _Problem(BaseModel):
     upstream: dict[str, Any] | None = None
 
 
-def _schema(
-    model: type[BaseModel], generator: type[GenerateJsonSchema], mode: JsonSchemaMode
+def model_schemas(
+    models: list[type[BaseModel]], generator: type[GenerateJsonSchema], ref_template: str = REF
 ) -> dict[str, Any]:
-    return model.model_json_schema(ref_template=REF, schema_generator=generator, mode=mode)
+    """Each model's schema by name, with the models they use; patch models
+    (the request bodies) in validation mode, with at least one property."""
+    schemas: dict[str, Any] = {}
+    for model in models:
+        if model.__name__ in schemas:
+            continue
+        is_patch = model in PATCH_MODELS.values()
+        mode: JsonSchemaMode = "validation" if is_patch else "serialization"
+        schema = model.model_json_schema(
+            ref_template=ref_template, schema_generator=generator, mode=mode
+        )
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        if is_patch:
+            schema["minProperties"] = 1
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def documented_models() -> list[type[BaseModel]]:
+    """Every model the routes use, request bodies first."""
+    models: list[type[BaseModel]] = [*PATCH_MODELS.values(), *LINE_MODELS.values()]
+    for op in OPERATIONS:
+        for version in API_VERSIONS if op.versioned else (None,):
+            model = response_model(op.response, version)
+            if model is not None and model not in models:
+                models.append(model)
+    return models
+
+
+def parameter_schema(
+    parameter: Parameter, version: ApiVersion | None, schemas: dict[str, Any]
+) -> dict[str, Any]:
+    """The parameter's schema; a filter takes its property's, from the models."""
+    prop = parameter.schema.get("$property")
+    if prop is None:
+        return dict(parameter.schema)
+    model = PATCH_MODELS[version or "v2.0"].__name__
+    schema = dict(schemas[model]["properties"][prop])
+    schema.pop("description", None)
+    return schema
+
+
+def operation_id(op: Operation, version: ApiVersion | None) -> str:
+    return op.operation_id + (version.replace(".", "").upper() if version else "")
 
 
 def _problem_schema() -> dict[str, Any]:
@@ -127,91 +192,84 @@ def _problem_responses(statuses: list[int]) -> dict[str, Any]:
     return responses
 
 
-def _path_item(version: ApiVersion, settings: Settings) -> dict[str, Any]:
-    guid = {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}
-    params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": guid, "description": text}
-        for name, text in (
-            ("companyId", "Business Central company id"),
-            ("journalId", "Customer payment journal id"),
-            ("paymentId", "Payment line id"),
-        )
-    ]
-    params += [
-        {
-            "name": "Accept-Language",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string"},
-        },
-        {
-            "name": "x-request-id",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
-        },
-    ]
-    line = {"$ref": REF.format(model=LINE_MODELS[version].__name__)}
-    ok = {
-        "description": "The payment line, with its current ETag",
-        "headers": {
-            "ETag": {"description": "Send as If-Match to update", "schema": {"type": "string"}},
-            "x-request-id": {"schema": {"type": "string"}},
-        },
-        "content": {"application/json": {"schema": line}},
-    }
-    if_match = {
-        "name": "If-Match",
-        "in": "header",
-        "required": settings.if_match_default is None,
-        "description": 'The line\'s ETag from a GET (W/"..."), or * to overwrite.',
-        "schema": {
-            "type": "string",
-            "pattern": r'^(\*|(W/)?"[\x21\x23-\x7e]*")$',
-            "maxLength": 1024,
-        },
-    }
-    common = [400, 401, 403, 404, 429, 500, 502, 503, 504]
+_HEALTH_SCHEMA = {"type": "object", "properties": {"status": {"const": "ok"}}}
+
+
+def _parameter(
+    parameter: Parameter, version: ApiVersion | None, settings: Settings, schemas: dict[str, Any]
+) -> dict[str, Any]:
+    required = parameter.required and not (
+        parameter.defaulted_by_setting and settings.if_match_default is not None
+    )
     return {
-        "parameters": params,
-        "get": {
-            "operationId": f"getCustomerPayment{version.replace('.', '').upper()}",
-            "summary": f"Read one customer payment line (API {version})",
-            "responses": {"200": ok, **_problem_responses(common)},
-        },
-        "patch": {
-            "operationId": f"updateCustomerPayment{version.replace('.', '').upper()}",
-            "summary": f"Update properties of one customer payment line (API {version})",
-            "parameters": [if_match],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    media: {"schema": {"$ref": REF.format(model=PATCH_MODELS[version].__name__)}}
-                    for media in ("application/json", "application/merge-patch+json")
-                },
-            },
-            "responses": {
-                "200": ok,
-                **_problem_responses(sorted({*common, 412, 413, 415, 422, 428})),
-            },
-        },
+        "name": parameter.name,
+        "in": parameter.location,
+        "required": required,
+        "description": parameter.description,
+        "schema": parameter_schema(parameter, version, schemas),
     }
+
+
+def _ok_response(op: Operation, version: ApiVersion | None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": op.response_description}
+    if op.auth != "anonymous":
+        headers: dict[str, Any] = {}
+        if op.etag_header:
+            headers["ETag"] = {
+                "description": "Send as If-Match to update",
+                "schema": {"type": "string"},
+            }
+        headers["x-request-id"] = {"schema": {"type": "string"}}
+        response["headers"] = headers
+    model = response_model(op.response, version)
+    content: dict[str, Any]
+    if model is not None:
+        content = {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+    elif op.response == "problems":
+        content = {"text/html": {"schema": {"type": "string"}}}
+    else:
+        content = {"application/json": {"schema": _HEALTH_SCHEMA}}
+    response["content"] = content
+    return response
+
+
+def _operation(
+    op: Operation, version: ApiVersion | None, settings: Settings, schemas: dict[str, Any]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "operationId": operation_id(op, version),
+        "summary": op.summary + (f" (API {version})" if version else ""),
+        "description": op.description,
+    }
+    if op.auth == "anonymous":
+        out["security"] = []
+    parameters = [
+        _parameter(p, version, settings, schemas) for p in op.parameters if not p.connector_only
+    ]
+    if parameters:
+        out["parameters"] = parameters
+    if op.body == "patch" and version is not None:
+        body = {"$ref": REF.format(model=PATCH_MODELS[version].__name__)}
+        out["requestBody"] = {
+            "required": True,
+            "content": {
+                media: {"schema": body}
+                for media in ("application/json", "application/merge-patch+json")
+            },
+        }
+    out["responses"] = {"200": _ok_response(op, version), **_problem_responses(list(op.problems))}
+    return out
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:
-    generator = _schema_generator(settings.amount_decimals)
+    generator = schema_generator(settings.amount_decimals)
     schemas: dict[str, Any] = {"Problem": _problem_schema()}
-    for model in (*PATCH_MODELS.values(), *LINE_MODELS.values()):
-        mode: JsonSchemaMode = "validation" if model in PATCH_MODELS.values() else "serialization"
-        schema = _schema(model, generator, mode)
-        schemas.update(schema.pop("$defs", {}))
-        if model in PATCH_MODELS.values():
-            schema["minProperties"] = 1
-        schemas[model.__name__] = schema
-    route = (
-        "/{version}/companies/{{companyId}}/customerPaymentJournals/{{journalId}}"
-        "/customerPayments/{{paymentId}}"
-    )
+    schemas.update(model_schemas(documented_models(), generator))
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        for version in API_VERSIONS if op.versioned else (None,):
+            item = paths.setdefault(op.path_for(version), {})
+            item[op.method.lower()] = _operation(op, version, settings, schemas)
     security: list[dict[str, list[str]]]
     if settings.caller_auth == "key":
         scheme = {"type": "apiKey", "in": "header", "name": "x-functions-key"}
@@ -227,35 +285,14 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Partial updates of Business Central customer payment journal lines, "
-                "validated field by field and sent with the proxy's managed identity. "
-                "Errors are RFC 9457 problem details. The v1.0 journal set is also "
-                "accepted under its documented misspelling customerPaymentsJournals."
+                "validated field by field and sent with the proxy's managed identity, "
+                "with lists and lookups to find them. Errors are RFC 9457 problem "
+                "details. The v1.0 journal set is also accepted under its documented "
+                "misspelling customerPaymentsJournals."
             ),
         },
         "servers": [{"url": "/api"}],
-        "paths": {
-            **{route.format(version=v): _path_item(v, settings) for v in API_VERSIONS},
-            "/health": {
-                "get": {
-                    "operationId": "health",
-                    "summary": "Liveness; makes no upstream call",
-                    "security": [],
-                    "responses": {
-                        "200": {
-                            "description": "Alive",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {"status": {"const": "ok"}},
-                                    }
-                                }
-                            },
-                        }
-                    },
-                }
-            },
-        },
+        "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": schemes},
         "security": security,
     }

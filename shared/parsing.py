@@ -7,12 +7,12 @@ has not passed through here reaches an upstream URL or body.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 from shared.businesscentral import ForwardHeaders, PaymentRef
 from shared.jsonio import JsonBodyError, loads_exact
-from shared.payments import API_VERSIONS, ApiVersion, validate_update
+from shared.payments import API_VERSIONS, ApiVersion, shown, validate_update
 from shared.problems import FieldError, Problem
 from shared.settings import GUID_RE, Settings
 
@@ -33,6 +33,22 @@ PRECONDITION_REQUIRED_DETAIL = (
 INVALID_IF_MATCH_DETAIL = (
     'If-Match must be one entity tag such as W/"JzE5OzEn" (copy the ETag header of a GET), or *.'
 )
+
+
+# The function key may always come as ?code=; the Functions host reads it first.
+FUNCTION_KEY_PARAMETER = "code"
+
+
+def check_query_names(query: Mapping[str, str], allowed: Collection[str]) -> None:
+    """400 naming the first query parameter the route does not take."""
+    for name in query:
+        if name != FUNCTION_KEY_PARAMETER and name not in allowed:
+            accepted = ", ".join(sorted(allowed)) or "none"
+            raise Problem(
+                "invalid-query-parameter",
+                f'This route does not take the query parameter "{shown(name)}" '
+                f"(accepted: {accepted}).",
+            )
 
 
 def check_route(params: Mapping[str, str]) -> None:

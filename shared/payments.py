@@ -318,7 +318,7 @@ def validate_update(
     for name, value in body.items():
         if name in READ_ONLY_PROPERTIES or name.startswith("@odata."):
             problems[name] = FieldError(
-                name, "read_only", f'"{_shown(name)}" is read-only and cannot be changed'
+                name, "read_only", f'"{shown(name)}" is read-only and cannot be changed'
             )
         else:
             candidates[name] = value
@@ -338,7 +338,8 @@ def validate_update(
     return {name: getattr(validated, name) for name in body}
 
 
-def _shown(name: str) -> str:
+def shown(name: str) -> str:
+    """A caller-sent name as it may appear in a message: short, no control characters."""
     return name if len(name) <= 60 and not _CONTROL_RE.search(name) else repr(name[:60])
 
 
@@ -397,7 +398,7 @@ def _pattern_message(code: str, value: str) -> str:
 
 
 def _unknown_message(version: ApiVersion, name: str) -> str:
-    message = f'unknown field "{_shown(name)}"'
+    message = f'unknown field "{shown(name)}"'
     known = editable_properties(version)
     other: ApiVersion = "v1.0" if version == "v2.0" else "v2.0"
     if name in editable_properties(other):
@@ -435,6 +436,12 @@ def _comparable(model: type[BaseModel], name: str, value: Any, amount_decimals: 
             return number.quantize(Decimal(1).scaleb(-amount_decimals), rounding=ROUND_HALF_UP)
         return number
     return value
+
+
+def stored_form(name: str, value: str) -> str:
+    """A text value as Business Central stores it in property ``name`` (Code
+    fields upper-case, GUIDs lower-case)."""
+    return str(_comparable(PaymentPatchV1, name, value, 0))
 
 
 def holds_values(

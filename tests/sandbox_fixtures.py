@@ -36,6 +36,8 @@ class RunningSandbox:
     identity_header: str
     seed: dict[str, Any]
     server: BackgroundServer
+    # The Starlette app itself, for tests that tune the emulator in-process.
+    app: Any
     # One connection pool for admin calls: creating a client per call costs
     # an SSL context each time, which adds up over hundreds of tests.
     _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10), repr=False)
@@ -201,5 +203,5 @@ def start_sandbox(
     app = create_sandbox_app(identity_header=header, max_logged_requests=max_logged_requests)
     with serve_in_thread(app, **SERVER_OPTIONS) as server, httpx.Client(timeout=10) as http:
         seed = json.loads(http.get(f"{server.url}/_sandbox/seed").text, parse_float=Decimal)
-        running = RunningSandbox(server.url, header, seed, server, http)
+        running = RunningSandbox(server.url, header, seed, server, app, http)
         yield running

@@ -39,7 +39,7 @@ def trigger(fn: Any) -> Any:
 
 def test_routes_methods_and_auth_levels() -> None:
     found = functions(function_app)
-    assert set(found) == {"payment", "openapi", "problems", "health", "not_found"}
+    assert set(found) == {"openapi", "problems", "health", "not_found", *PROTECTED}
     payment = trigger(found["payment"])
     assert payment.route == (
         "{apiVersion}/companies/{companyId}/{journalSet}/{journalId}/customerPayments/{paymentId}"
@@ -52,6 +52,24 @@ def test_routes_methods_and_auth_levels() -> None:
         assert [str(m.value) for m in trigger(found[name]).methods] == ["GET"]
     assert trigger(found["not_found"]).route == "{*path}"
     assert trigger(found["not_found"]).auth_level == func.AuthLevel.ANONYMOUS
+
+
+PROTECTED = {"payment", "validate_payment", "list_companies", "list_journals", "list_payments"}
+
+
+def test_lists_and_validate_are_protected_like_the_payment_route() -> None:
+    found = functions(function_app)
+    routes = {name: trigger(found[name]) for name in PROTECTED}
+    assert {name: t.auth_level for name, t in routes.items()} == dict.fromkeys(
+        PROTECTED, func.AuthLevel.FUNCTION
+    )
+    payment_route = routes["payment"].route
+    assert routes["validate_payment"].route == payment_route + "/validate"
+    assert [str(m.value) for m in routes["validate_payment"].methods] == ["POST"]
+    assert routes["list_payments"].route == payment_route.removesuffix("/{paymentId}")
+    assert routes["list_companies"].route == "{apiVersion}/companies"
+    for name in ("list_companies", "list_journals", "list_payments"):
+        assert [str(m.value) for m in routes[name].methods] == ["GET"]
 
 
 def test_function_json_has_the_function_auth_level() -> None:
@@ -70,7 +88,8 @@ def entra_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
 
 
 def test_entra_mode_makes_payment_routes_anonymous(entra_app: ModuleType) -> None:
-    assert trigger(functions(entra_app)["payment"]).auth_level == func.AuthLevel.ANONYMOUS
+    for name in PROTECTED:
+        assert trigger(functions(entra_app)[name]).auth_level == func.AuthLevel.ANONYMOUS
 
 
 async def call(name: str, request: func.HttpRequest) -> func.HttpResponse:

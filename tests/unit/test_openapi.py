@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from annotated_types import MaxLen, MinLen
 
-from shared.openapi import openapi_document
+from shared.openapi import openapi_document, operation_id
 from shared.payments import API_VERSIONS, PATCH_MODELS, ApiVersion, editable_properties
-from tests.unit.conftest import settings_with
+from shared.routes import OPERATIONS
+from tests.unit.conftest import COMPANY, settings_with
 
 ROUTE = (
     "/{v}/companies/{{companyId}}/customerPaymentJournals/{{journalId}}"
@@ -65,10 +66,53 @@ def test_amount_has_no_float_step_that_rejects_exact_cents() -> None:
     assert "multipleOf" not in json.dumps(amount)
 
 
-def test_amount_fraction_digits_follow_the_setting() -> None:
+def test_amount_fraction_digits_follow_the_setting_without_a_float() -> None:
     document = openapi_document(settings_with(AMOUNT_DECIMALS="4"))
     amount = patch_schema(document, "v2.0")["properties"]["amount"]
     assert amount["x-fraction-digits"] == 4
+
+    def floats(value: Any) -> list[float]:
+        if isinstance(value, dict):
+            return [f for v in value.values() for f in floats(v)]
+        if isinstance(value, list):
+            return [f for v in value for f in floats(v)]
+        return [value] if isinstance(value, float) else []
+
+    # No float anywhere in the document: no multipleOf a binary float cannot hold.
+    assert floats(document) == []
+
+
+def test_the_served_document_is_valid_openapi_3_1() -> None:
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
+
+    for settings in (settings_with(), settings_with(CALLER_AUTH="entra", ALLOWED_CALLERS=COMPANY)):
+        validate(openapi_document(settings), cls=OpenAPIV31SpecValidator)
+
+
+def test_every_route_of_the_table_is_documented_once_per_api_version() -> None:
+    document = openapi_document(settings_with())
+    ids = [
+        op["operationId"]
+        for item in document["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
+    expected = [
+        operation_id(op, v)
+        for op in OPERATIONS
+        for v in (API_VERSIONS if op.versioned else (None,))
+    ]
+    assert sorted(ids) == sorted(expected)
+    assert len(set(ids)) == len(ids)
+    lines = document["paths"][ROUTE.format(v="v2.0").rsplit("/", 1)[0]]["get"]
+    names = [p["name"] for p in lines["parameters"]]
+    assert "Accept" not in names  # OpenAPI 3.1 ignores it; only the connector sends it
+    doc_number = next(p for p in lines["parameters"] if p["name"] == "documentNumber")
+    assert doc_number["schema"]["maxLength"] == 20
+    assert doc_number["in"] == "query"
+    top = next(p for p in lines["parameters"] if p["name"] == "top")
+    assert (top["schema"]["minimum"], top["schema"]["maximum"]) == (1, 1000)
 
 
 def test_if_match_is_required_unless_a_default_is_set() -> None:

@@ -1,0 +1,457 @@
+"""Generate the Power Platform custom connector from the route table and the
+payment models (never edit the files it writes).
+
+    python -m scripts.connector                # connector/ (function key)
+    python -m scripts.connector --auth entra   # connector/entra/ (Microsoft Entra ID)
+    python -m scripts.connector --check        # exit 1 if the committed files are stale
+
+Writes ``apiDefinition.swagger.json`` (Swagger 2.0, the only version the
+Power Platform accepts), ``apiProperties.json``, ``readme.md`` and
+``icon.png``. Output is byte-stable: the same code writes the same bytes.
+
+The connector offers API v2.0 only: every property a maker can change exists
+there, and one action per API version would double every action and dropdown
+in the designer for no gain (v1.0 adds only ``contactId``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import struct
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from shared.openapi import model_schemas, parameter_schema, schema_generator
+from shared.payments import PATCH_MODELS, ApiVersion
+from shared.routes import OPERATIONS, Operation, Parameter, response_model
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "connector"
+VERSION: ApiVersion = "v2.0"
+REF = "#/definitions/{model}"
+AMOUNT_DECIMALS = 2  # the AMOUNT_DECIMALS default; regenerate with --amount-decimals to change
+DEFAULT_HOST = "your-function-app.azurewebsites.net"
+BRAND_COLOR = "#1f6e43"
+TITLE = "BC Customer Payments"
+DESCRIPTION = (
+    "Find, check and update customer payment journal lines in Dynamics 365 Business "
+    "Central through the payments proxy, without a Business Central license or token in "
+    "the flow. Every change is checked against Business Central's rules first and needs "
+    "the line's ETag, so no one else's change is ever overwritten."
+)
+PROBLEM_DESCRIPTION = (
+    "A problem (RFC 9457, sent as plain JSON): status, title, detail, requestId; errors "
+    "for invalid properties; upstream when Business Central answered. 412 etag-mismatch: "
+    "read the line again and retry with its new ETag. 409 outcome-unknown: current holds "
+    "the line as it is now. 429/503: retried by the flow's retry policy after Retry-After."
+)
+Auth = Literal["key", "entra"]
+
+# Labels where splitting the property name would read badly.
+_LABELS = {
+    "etag": "ETag",
+    "value": "Items",
+    "nextLink": "Next Page Link",
+    "journalDisplayName": "Journal Code",
+    "appliesToInvoiceId": "Applies-to Invoice ID",
+    "appliesToInvoiceNumber": "Applies-to Invoice Number",
+    "lastModifiedDateTime": "Last Modified",
+}
+
+
+def label(name: str) -> str:
+    """A property's label for makers, in title case as the Power Platform
+    recommends: ``customerNumber`` -> ``Customer Number``, ``customerId`` ->
+    ``Customer ID``."""
+    if name in _LABELS:
+        return _LABELS[name]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
+    return " ".join("ID" if word.lower() == "id" else word[:1].upper() + word[1:] for word in words)
+
+
+def connector_id(operation_id: str) -> str:
+    return operation_id[:1].upper() + operation_id[1:]
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+
+def _labelled(schema: Any) -> Any:
+    """A copy of ``schema`` with ``x-ms-summary`` on every property, however deep."""
+    if isinstance(schema, list):
+        return [_labelled(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _labelled(value) for key, value in schema.items()}
+    properties = out.get("properties")
+    if isinstance(properties, dict):
+        out["properties"] = {
+            name: {**prop, "x-ms-summary": label(name)} for name, prop in properties.items()
+        }
+    return out
+
+
+def definitions(amount_decimals: int) -> dict[str, Any]:
+    models = []
+    for op in _operations():
+        model = response_model(op.response, VERSION)
+        if model is not None:
+            models.append(model)
+    generator = schema_generator(amount_decimals, "swagger-2.0")
+    schemas = model_schemas([PATCH_MODELS[VERSION], *models], generator, REF)
+    return {name: _labelled(schema) for name, schema in sorted(schemas.items())}
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def _operations() -> Iterator[Operation]:
+    return (op for op in OPERATIONS if op.in_connector)
+
+
+def _lookup(parameter: Parameter) -> dict[str, Any]:
+    lookup = parameter.lookup
+    assert lookup is not None
+    target = connector_id(lookup.operation_id)
+    values: dict[str, Any] = {"operationId": target}
+    items: dict[str, Any] = {"operationId": target}
+    if lookup.parameters:
+        values["parameters"] = {name: {"parameter": name} for name in lookup.parameters}
+        items["parameters"] = {name: {"parameterReference": name} for name in lookup.parameters}
+    values.update(
+        {"value-collection": "value", "value-path": lookup.value_path}
+        | {"value-title": lookup.title_path}
+    )
+    items.update(
+        {"itemsPath": "value", "itemValuePath": lookup.value_path}
+        | {"itemTitlePath": lookup.title_path}
+    )
+    return {"x-ms-dynamic-values": values, "x-ms-dynamic-list": items}
+
+
+def _parameter(parameter: Parameter, own_id: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": parameter.name,
+        "in": parameter.location,
+        "required": parameter.required,
+        **parameter_schema(parameter, VERSION, schemas),
+        "description": parameter.connector_description or parameter.description,
+        "x-ms-summary": parameter.label,
+    }
+    if parameter.visibility is not None:
+        out["x-ms-visibility"] = parameter.visibility
+    if parameter.location == "path":
+        out["x-ms-url-encoding"] = "single"
+    # A list never offers itself as its own dropdown.
+    if parameter.lookup is not None and parameter.lookup.operation_id != own_id:
+        out.update(_lookup(parameter))
+    return out
+
+
+def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    parameters = [_parameter(p, op.operation_id, schemas) for p in op.parameters]
+    if op.body == "patch":
+        parameters.append(
+            {
+                "name": "body",
+                "in": "body",
+                "required": True,
+                "description": "The properties to change; leave out the ones to keep.",
+                "x-ms-summary": "Changes",
+                "schema": {"$ref": REF.format(model=_patch_model_name())},
+            }
+        )
+    model = response_model(op.response, VERSION)
+    assert model is not None
+    ok: dict[str, Any] = {
+        "description": op.response_description,
+        "schema": {"$ref": REF.format(model=model.__name__)},
+    }
+    if op.etag_header:
+        ok["headers"] = {
+            "ETag": {
+                "type": "string",
+                "description": "The line's new ETag: send it as ETag to update it again.",
+                "x-ms-summary": "ETag",
+            }
+        }
+    out: dict[str, Any] = {
+        "operationId": connector_id(op.operation_id),
+        "summary": op.summary,
+        "description": op.description,
+    }
+    if op.visibility is not None:
+        out["x-ms-visibility"] = op.visibility
+    if op.pageable:
+        out["x-ms-pageable"] = {"nextLinkName": "nextLink"}
+    out["parameters"] = parameters
+    out["responses"] = {"200": ok, "default": {"description": PROBLEM_DESCRIPTION}}
+    return out
+
+
+def _patch_model_name() -> str:
+    return PATCH_MODELS[VERSION].__name__
+
+
+def _security(auth: Auth) -> tuple[dict[str, Any], list[dict[str, list[str]]]]:
+    if auth == "key":
+        return (
+            {"api_key": {"type": "apiKey", "in": "header", "name": "x-functions-key"}},
+            [{"api_key": []}],
+        )
+    return (
+        {
+            "oauth2_auth": {
+                "type": "oauth2",
+                "flow": "accessCode",
+                "authorizationUrl": "https://login.microsoftonline.com/common/oauth2/authorize",
+                "tokenUrl": "https://login.windows.net/common/oauth2/authorize",
+                "scopes": {},
+            }
+        },
+        [{"oauth2_auth": []}],
+    )
+
+
+def swagger(
+    auth: Auth = "key", host: str = DEFAULT_HOST, amount_decimals: int = AMOUNT_DECIMALS
+) -> dict[str, Any]:
+    schemas = definitions(amount_decimals)
+    paths: dict[str, Any] = {}
+    for op in _operations():
+        paths.setdefault(op.path_for(VERSION), {})[op.method.lower()] = _operation(op, schemas)
+    security_definitions, security = _security(auth)
+    return {
+        "swagger": "2.0",
+        "info": {"title": TITLE, "description": DESCRIPTION, "version": "1.0.0"},
+        "host": host,
+        "basePath": "/api",
+        "schemes": ["https"],
+        "consumes": ["application/json"],
+        "produces": ["application/json"],
+        "paths": paths,
+        "definitions": schemas,
+        "parameters": {},
+        "responses": {},
+        "securityDefinitions": security_definitions,
+        "security": security,
+        "tags": [],
+    }
+
+
+# --- apiProperties.json ----------------------------------------------------------------------
+
+CLIENT_ID_PLACEHOLDER = "<client id of the connector's app registration>"
+RESOURCE_PLACEHOLDER = "<Application ID URI of the function app's API registration>"
+TENANT_PLACEHOLDER = "<tenant id>"
+
+
+def api_properties(
+    auth: Auth = "key",
+    *,
+    client_id: str = CLIENT_ID_PLACEHOLDER,
+    resource_uri: str = RESOURCE_PLACEHOLDER,
+    tenant_id: str = TENANT_PLACEHOLDER,
+) -> dict[str, Any]:
+    host = {
+        "type": "string",
+        "uiDefinition": {
+            "displayName": "Function app host name",
+            "description": "Host name of the payments proxy, such as "
+            "contoso-payments.azurewebsites.net (no https://, no /api)",
+            "tooltip": "The function app's default domain, from its Overview page in the "
+            "Azure portal",
+            "constraints": {"tabIndex": 1, "clearText": True, "required": "true"},
+        },
+    }
+    credential: dict[str, Any]
+    if auth == "key":
+        name = "api_key"
+        credential = {
+            "type": "securestring",
+            "uiDefinition": {
+                "displayName": "Function key",
+                "description": "A function key of the payments proxy (sent as x-functions-key)",
+                "tooltip": "Azure portal: the function app, Functions, App keys",
+                "constraints": {"tabIndex": 2, "clearText": False, "required": "true"},
+            },
+        }
+    else:
+        name = "token"
+        credential = {
+            "type": "oauthSetting",
+            "oAuthSettings": {
+                "identityProvider": "aad",
+                "clientId": client_id,
+                "scopes": [],
+                "redirectMode": "GlobalPerConnector",
+                "redirectUrl": "https://global.consent.azure-apim.net/redirect",
+                "properties": {
+                    "IsFirstParty": "False",
+                    "AzureActiveDirectoryResourceId": resource_uri,
+                },
+                "customParameters": {
+                    "loginUri": {"value": "https://login.microsoftonline.com"},
+                    "tenantId": {"value": tenant_id},
+                    "resourceUri": {"value": resource_uri},
+                },
+            },
+        }
+    return {
+        "properties": {
+            "connectionParameters": {"hostName": host, name: credential},
+            "iconBrandColor": BRAND_COLOR,
+            "capabilities": [],
+            "policyTemplateInstances": [
+                {
+                    "templateId": "dynamichosturl",
+                    "title": "Send to the connection's function app",
+                    "parameters": {
+                        "x-ms-apimTemplateParameter.urlTemplate": (
+                            "https://@connectionParameters('hostName')/api"
+                        )
+                    },
+                }
+            ],
+            "publisher": "Finance systems team",
+            "stackOwner": "Finance systems team",
+        }
+    }
+
+
+# --- readme.md and icon.png -------------------------------------------------------------------
+
+
+def readme() -> str:
+    rows = "\n".join(
+        f"| `{connector_id(op.operation_id)}` | {op.summary} | {op.visibility or 'none'} |"
+        for op in _operations()
+    )
+    return f"""# {TITLE}
+
+{DESCRIPTION}
+
+Generated by `python -m scripts.connector` from the proxy's route table and
+payment models: do not edit these files, regenerate them (`make connector`).
+
+## Prerequisites
+
+* The payments proxy deployed to an Azure function app (see `docs/deploy.md`).
+* A function key of the app (`CALLER_AUTH=key`, the default), or for
+  `CALLER_AUTH=entra` the files in `entra/` with an app registration for the
+  connector (see `docs/power-automate.md`).
+
+## Operations
+
+API v2.0 of Business Central. `internal` operations feed dropdowns only.
+
+| operation | action | visibility |
+|---|---|---|
+{rows}
+
+Updates need the line's **ETag** (the `etag` of a read or a search); the
+answer to an update carries the new one. Amounts are exact decimals with at
+most {AMOUNT_DECIMALS} fraction digits.
+
+## Errors
+
+Failed actions carry a problem document (`status`, `title`, `detail`,
+`requestId`, and `errors` for invalid properties). The connector asks for
+plain JSON (`Accept: application/json`), so a flow can read it with
+`outputs('<action>')['body']`.
+
+## Import
+
+`paconn create --api-def apiDefinition.swagger.json --api-prop apiProperties.json
+--icon icon.png`, or import `apiDefinition.swagger.json` in the maker portal
+(Custom connectors, New custom connector, Import an OpenAPI file). Step by
+step, with a worked flow: `docs/power-automate.md`.
+"""
+
+
+def icon_png(size: int = 230) -> bytes:
+    """A plain icon: a white ledger sheet with three lines on the brand colour."""
+    brand = bytes(int(BRAND_COLOR[i : i + 2], 16) for i in (1, 3, 5))
+    white, ink = b"\xff\xff\xff", brand
+    rows = []
+    for y in range(size):
+        row = bytearray(b"\x00")  # filter type: none
+        for x in range(size):
+            inside = 60 <= x < 170 and 40 <= y < 190
+            ruled = inside and 80 <= x < 150 and any(r <= y < r + 8 for r in (75, 110, 145))
+            row += ink if ruled else white if inside else brand
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def dump(data: Any) -> bytes:
+    # Four spaces: the Power Platform connectors' coding standard.
+    return (json.dumps(data, indent=4, ensure_ascii=False) + "\n").encode()
+
+
+def files(auth: Auth = "key", **options: Any) -> dict[Path, bytes]:
+    """Every file of one variant, by path: the same arguments, the same bytes."""
+    host = options.pop("host", DEFAULT_HOST)
+    decimals = options.pop("amount_decimals", AMOUNT_DECIMALS)
+    target = OUT if auth == "key" else OUT / "entra"
+    out = {
+        target / "apiDefinition.swagger.json": dump(swagger(auth, host, decimals)),
+        target / "apiProperties.json": dump(api_properties(auth, **options)),
+    }
+    if auth == "key":
+        out[target / "readme.md"] = readme().encode()
+        out[target / "icon.png"] = icon_png()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--auth", choices=("key", "entra"), default="key")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="the function app's host name")
+    parser.add_argument("--amount-decimals", type=int, default=AMOUNT_DECIMALS)
+    parser.add_argument("--client-id", default=CLIENT_ID_PLACEHOLDER, help="Entra only")
+    parser.add_argument("--resource-uri", default=RESOURCE_PLACEHOLDER, help="Entra only")
+    parser.add_argument("--tenant-id", default=TENANT_PLACEHOLDER, help="Entra only")
+    parser.add_argument("--check", action="store_true", help="exit 1 if files are stale")
+    args = parser.parse_args(argv)
+    options: dict[str, Any] = {"host": args.host, "amount_decimals": args.amount_decimals}
+    if args.auth == "entra":
+        options.update(
+            client_id=args.client_id, resource_uri=args.resource_uri, tenant_id=args.tenant_id
+        )
+    stale = []
+    for path, content in files(args.auth, **options).items():
+        if args.check:
+            if not path.exists() or path.read_bytes() != content:
+                stale.append(path.relative_to(ROOT))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        print(f"wrote {path.relative_to(ROOT)}")  # noqa: T201 - this command's output
+    if stale:
+        print("stale: " + ", ".join(map(str, stale)) + "; run make connector")  # noqa: T201
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

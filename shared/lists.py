@@ -1,0 +1,209 @@
+"""Lists and lookups: the companies, a company's customer payment journals and
+a journal's payment lines, for dropdowns and for finding a line to update.
+
+The caller never writes OData: every filter is a property of the payment
+models, its value checked with that property's rule, and the ``$filter`` sent
+to Business Central is built here with string literals quoted as OData wants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, cast
+from urllib.parse import quote
+
+from shared.businesscentral import CollectionRef, ForwardHeaders
+from shared.callers import check_caller, check_scope
+from shared.handling import handle
+from shared.http import CoreRequest, CoreResponse, json_response
+from shared.jsonio import JsonBodyError, loads_exact
+from shared.lines import normalize_entity
+from shared.parsing import (
+    JOURNAL_SETS,
+    bad_guids,
+    check_query_names,
+    check_route,
+    forward_headers,
+)
+from shared.payments import ApiVersion, stored_form, validate_update
+from shared.problems import Problem, problem_from_upstream
+from shared.resilience import Budget
+from shared.runtime import get_runtime
+from shared.settings import Settings
+
+# Exact-match filters on payment lines: each is an editable property, so its
+# rule comes from the payment models.
+LINE_FILTERS = (
+    "documentNumber",
+    "externalDocumentNumber",
+    "customerNumber",
+    "appliesToInvoiceNumber",
+)
+DEFAULT_TOP = 100
+MAX_TOP = 1000
+MAX_SKIP = 2147483647
+PAGING = ("top", "skip")
+COMPANY_PROPERTIES = ("id", "name", "displayName")
+_WHOLE_NUMBER_RE = re.compile(r"^[0-9]{1,10}\Z")
+_NOT_A_LIST_DETAIL = "Business Central answered with a body that is not a list"
+
+
+def _checked(settings: Settings, request: CoreRequest, allowed: tuple[str, ...]) -> None:
+    """What every list checks first, as the payment routes do."""
+    check_route(request.route_params)
+    check_caller(settings, request.headers)
+    check_query_names(request.query, allowed)
+
+
+async def handle_companies(request: CoreRequest) -> CoreResponse:
+    """The companies the proxy may touch."""
+
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
+        _checked(settings, request, ())
+        ref = CollectionRef(_version(request.route_params))
+        items = await _fetch(settings, ref, request.headers, request_id)
+        companies = [
+            {name: item[name] for name in COMPANY_PROPERTIES if name in item}
+            for item in _allowed(items, settings.allowed_company_ids)
+        ]
+        return json_response(200, {"value": companies}, request_id)
+
+    return await handle(request, work, name="companies")
+
+
+async def handle_journals(request: CoreRequest) -> CoreResponse:
+    """The customer payment journals of one company."""
+
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
+        _checked(settings, request, ())
+        bad_guids(request.route_params, ("companyId",))
+        ref = CollectionRef(
+            _version(request.route_params), request.route_params["companyId"].lower()
+        )
+        check_scope(settings, ref)
+        items = await _fetch(settings, ref, request.headers, request_id)
+        journals = [
+            normalize_entity(item)[0] for item in _allowed(items, settings.allowed_journal_ids)
+        ]
+        return json_response(200, {"value": journals}, request_id)
+
+    return await handle(request, work, name="journals")
+
+
+async def handle_lines(request: CoreRequest) -> CoreResponse:
+    """Payment lines of one journal, optionally found by exact values, one page at a time."""
+
+    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
+        _checked(settings, request, (*LINE_FILTERS, *PAGING))
+        params = request.route_params
+        query = request.query
+        bad_guids(params, ("companyId", "journalId"))
+        version = _version(params)
+        company, journal = params["companyId"].lower(), params["journalId"].lower()
+        check_scope(settings, CollectionRef(version, company, journal))
+        filters = line_filters(version, query)
+        top = _whole_number(query, "top", DEFAULT_TOP, 1, MAX_TOP)
+        skip = _whole_number(query, "skip", 0, 0, MAX_SKIP)
+        # One more than asked for says whether another page exists.
+        odata = [("$top", str(top + 1))]
+        if filters:
+            odata.insert(0, ("$filter", odata_filter(filters)))
+        if skip:
+            odata.append(("$skip", str(skip)))
+        ref = CollectionRef(version, company, journal, tuple(odata))
+        items, more = await _fetch_page(settings, ref, request.headers, request_id)
+        page = items[:top]
+        body: dict[str, Any] = {"value": [normalize_entity(item)[0] for item in page]}
+        if page and (more or len(items) > top):
+            link = lines_path(version, company, journal, filters, top, skip + len(page))
+            body["nextLink"] = settings.public_base_url + link
+        return json_response(200, body, request_id)
+
+    return await handle(request, work, name="payment lines")
+
+
+def line_filters(version: ApiVersion, query: Mapping[str, str]) -> dict[str, str]:
+    """The filters asked for, each checked with the rule of its property."""
+    sent = {name: query[name] for name in LINE_FILTERS if name in query}
+    if not sent:
+        return {}
+    checked = validate_update(version, sent, amount_decimals=0)
+    if isinstance(checked, list):
+        error = checked[0]
+        raise Problem("invalid-query-parameter", f"The query parameter {error.message}.")
+    return {name: cast(str, value) for name, value in checked.items()}
+
+
+def odata_filter(filters: Mapping[str, str]) -> str:
+    """``name eq 'value'`` joined by ``and``; values as Business Central stores
+    them, single quotes doubled (the only escape inside an OData string)."""
+    clauses = []
+    for name, value in filters.items():
+        literal = str(stored_form(name, value)).replace("'", "''")
+        clauses.append(f"{name} eq '{literal}'")
+    return " and ".join(clauses)
+
+
+def lines_path(
+    version: ApiVersion,
+    company_id: str,
+    journal_id: str,
+    filters: Mapping[str, str],
+    top: int,
+    skip: int,
+) -> str:
+    """The proxy path (under the base URL) of one page of a journal's lines."""
+    query = [*filters.items(), ("top", str(top)), ("skip", str(skip))]
+    return (
+        f"/{version}/companies/{company_id}/{JOURNAL_SETS[0]}/{journal_id}/customerPayments?"
+        + "&".join(f"{name}={quote(value, safe='')}" for name, value in query)
+    )
+
+
+def _allowed(items: list[dict[str, Any]], allowed: frozenset[str] | None) -> list[dict[str, Any]]:
+    """The items an allow-list lets through (all when it is unset)."""
+    return [item for item in items if allowed is None or str(item.get("id", "")).lower() in allowed]
+
+
+def _version(params: Mapping[str, str]) -> ApiVersion:
+    # check_route has already refused anything else.
+    return cast(ApiVersion, params["apiVersion"])
+
+
+def _whole_number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not _WHOLE_NUMBER_RE.match(raw) or not low <= int(raw) <= high:
+        rule = f"from {low} to {high}" if high < MAX_SKIP else f"{low} or more"
+        raise Problem(
+            "invalid-query-parameter", f"The query parameter {name} must be a whole number {rule}."
+        )
+    return int(raw)
+
+
+async def _fetch(
+    settings: Settings, ref: CollectionRef, headers: Mapping[str, str], request_id: str
+) -> list[dict[str, Any]]:
+    return (await _fetch_page(settings, ref, headers, request_id))[0]
+
+
+async def _fetch_page(
+    settings: Settings, ref: CollectionRef, headers: Mapping[str, str], request_id: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """Business Central's ``value`` list, and whether it announced a next page."""
+    forward: ForwardHeaders = forward_headers(headers, request_id, None)
+    bc = get_runtime().bc
+    upstream = await bc.read(bc.collection_url(ref), forward, Budget(settings.sync_budget_s))
+    if upstream.status_code != 200:
+        raise problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=False)
+    try:
+        data = loads_exact(upstream.content)
+    except JsonBodyError:
+        data = None
+    items = data.get("value") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise Problem("upstream-error", _NOT_A_LIST_DETAIL)
+    assert isinstance(data, dict)
+    return items, isinstance(data.get("@odata.nextLink"), str)

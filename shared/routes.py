@@ -1,0 +1,430 @@
+"""Every route the proxy serves, described once.
+
+``shared.openapi`` (OpenAPI 3.1 at ``/api/openapi.json``) and the custom
+connector generator (``scripts.connector``, Swagger 2.0) are both produced
+from this table, so the two descriptions cannot drift apart. Field rules are
+not restated here: parameters that filter by a payment property take that
+property's schema from the payment models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from shared.lists import DEFAULT_TOP, LINE_FILTERS, MAX_TOP
+from shared.payments import (
+    API_VERSIONS,
+    GUID_PATTERN,
+    LINE_MODELS,
+    PATCH_MODELS,
+    ApiVersion,
+    Guid,
+)
+
+Location = Literal["path", "query", "header"]
+Visibility = Literal["important", "advanced", "internal"]
+Auth = Literal["caller", "anonymous"]
+# What a 200 carries: a model per kind (and API version), see response_model.
+ResponseKind = Literal["line", "lines", "companies", "journals", "validation", "health", "problems"]
+VERSION = "{apiVersion}"
+
+# Statuses a route can answer with a problem (see docs/problems.md).
+READ_PROBLEMS = (400, 401, 403, 404, 429, 500, 502, 503, 504)
+WRITE_PROBLEMS = (*READ_PROBLEMS, 409, 412, 413, 415, 422, 428)
+VALIDATE_PROBLEMS = (400, 401, 403, 404, 413, 415, 422, 428, 500)
+
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*")$'
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Where a connector dropdown gets its values: a list operation, the
+    parameters passed on to it, and which properties are value and title."""
+
+    operation_id: str
+    parameters: tuple[str, ...] = ()
+    value_path: str = "id"
+    title_path: str = "displayName"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: Location
+    label: str
+    description: str
+    schema: dict[str, Any]
+    required: bool = False
+    visibility: Visibility | None = None
+    lookup: Lookup | None = None
+    # Only in the connector (OpenAPI 3.1 ignores an Accept header parameter).
+    connector_only: bool = False
+    # Makers read this instead of the description, where they need other words.
+    connector_description: str | None = None
+    # Optional when the deployment sets IF_MATCH_DEFAULT (OpenAPI only: the
+    # connector always asks for the ETag).
+    defaulted_by_setting: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method on one path (under ``/api``); ``{apiVersion}`` in the path
+    means one operation per API version in OpenAPI."""
+
+    operation_id: str
+    method: Literal["GET", "PATCH", "POST"]
+    path: str
+    summary: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    response: ResponseKind
+    response_description: str
+    problems: tuple[int, ...]
+    body: Literal["patch"] | None = None
+    auth: Auth = "caller"
+    visibility: Visibility | None = None
+    in_connector: bool = True
+    pageable: bool = False
+    etag_header: bool = False
+
+    @property
+    def versioned(self) -> bool:
+        return VERSION in self.path
+
+    def path_for(self, version: ApiVersion | None) -> str:
+        return self.path.replace(VERSION, version) if version else self.path
+
+
+# --- response models (documented, not validated: Business Central's data passes through) --
+
+
+class Company(BaseModel):
+    """A company the proxy may touch."""
+
+    model_config = ConfigDict(title="Company")
+
+    id: Guid = Field(description="Id of the company.")
+    name: str = Field(description="Name of the company.")
+    displayName: str = Field(description="Display name of the company.")
+
+
+class CompanyList(BaseModel):
+    model_config = ConfigDict(title="CompanyList")
+
+    value: list[Company] = Field(description="The companies.")
+
+
+class Journal(BaseModel):
+    """A customer payment journal (batch)."""
+
+    model_config = ConfigDict(title="CustomerPaymentJournal", extra="allow")
+
+    id: Guid = Field(description="Id of the journal.")
+    code: str = Field(description="Code of the journal.")
+    displayName: str = Field(description="Display name of the journal.")
+
+
+class JournalList(BaseModel):
+    model_config = ConfigDict(title="CustomerPaymentJournalList")
+
+    value: list[Journal] = Field(description="The customer payment journals.")
+
+
+def _version_suffix(version: ApiVersion) -> str:
+    return f"V{version[1]}"  # v2.0 -> V2
+
+
+def _line_list(version: ApiVersion) -> type[BaseModel]:
+    line = LINE_MODELS[version]
+    model: type[BaseModel] = create_model(
+        f"PaymentLineList{_version_suffix(version)}",
+        __config__=ConfigDict(title=f"CustomerPaymentList{_version_suffix(version)}"),
+        value=(list[line], Field(description="The payment lines of this page.")),  # type: ignore[valid-type]
+        nextLink=(
+            str | None,
+            Field(
+                default=None,
+                description="Absolute URL of the next page; absent on the last page.",
+                json_schema_extra={"format": "uri"},
+            ),
+        ),
+    )
+    return model
+
+
+def _validation(version: ApiVersion) -> type[BaseModel]:
+    model: type[BaseModel] = create_model(
+        f"ValidationResult{_version_suffix(version)}",
+        __config__=ConfigDict(title=f"CustomerPaymentValidation{_version_suffix(version)}"),
+        valid=(bool, Field(description="Always true: an invalid update is a problem instead.")),
+        changes=(
+            PATCH_MODELS[version],
+            Field(description="The properties exactly as a PATCH would send them."),
+        ),
+    )
+    return model
+
+
+def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseModel] | None:
+    """The model of an operation's 200 body (None for the untyped ones)."""
+    if kind == "companies":
+        return CompanyList
+    if kind == "journals":
+        return JournalList
+    assert version is not None or kind in ("health", "problems")
+    if kind == "line" and version:
+        return LINE_MODELS[version]
+    if kind == "lines" and version:
+        return LINE_LISTS[version]
+    if kind == "validation" and version:
+        return VALIDATIONS[version]
+    return None
+
+
+LINE_LISTS = {v: _line_list(v) for v in API_VERSIONS}
+VALIDATIONS = {v: _validation(v) for v in API_VERSIONS}
+
+
+# --- parameters --------------------------------------------------------------------------
+
+_GUID = {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}
+
+COMPANIES_LOOKUP = Lookup("listCompanies", value_path="id", title_path="displayName")
+JOURNALS_LOOKUP = Lookup("listCustomerPaymentJournals", ("companyId",), title_path="code")
+LINES_LOOKUP = Lookup(
+    "findCustomerPayments", ("companyId", "journalId"), title_path="documentNumber"
+)
+
+COMPANY_ID = Parameter(
+    "companyId",
+    "path",
+    "Company",
+    "Business Central company id",
+    _GUID,
+    required=True,
+    lookup=COMPANIES_LOOKUP,
+)
+JOURNAL_ID = Parameter(
+    "journalId",
+    "path",
+    "Journal",
+    "Customer payment journal id",
+    _GUID,
+    required=True,
+    lookup=JOURNALS_LOOKUP,
+)
+PAYMENT_ID = Parameter(
+    "paymentId",
+    "path",
+    "Payment Line",
+    "Payment line id",
+    _GUID,
+    required=True,
+    lookup=LINES_LOOKUP,
+)
+ACCEPT = Parameter(
+    "Accept",
+    "header",
+    "Accept",
+    "Problems come back as plain JSON, which flows can parse.",
+    {"type": "string", "default": "application/json", "enum": ["application/json"]},
+    required=True,
+    visibility="internal",
+    connector_only=True,
+)
+ACCEPT_LANGUAGE = Parameter(
+    "Accept-Language",
+    "header",
+    "Language",
+    "Language of Business Central's messages, such as en-US.",
+    {"type": "string"},
+    visibility="advanced",
+)
+REQUEST_ID = Parameter(
+    "x-request-id",
+    "header",
+    "Request ID",
+    "Your id for this request, echoed in the answer and in every problem when it is at "
+    "most 128 characters of A-Z a-z 0-9 . _ : - (otherwise the proxy makes one).",
+    {"type": "string"},
+    visibility="advanced",
+)
+IF_MATCH = Parameter(
+    "If-Match",
+    "header",
+    "ETag",
+    'The line\'s ETag from a GET (W/"..."), or * to overwrite.',
+    {"type": "string", "pattern": IF_MATCH_PATTERN, "maxLength": 1024},
+    required=True,
+    connector_description=(
+        "The line's ETag: the etag output of reading or finding the line, such as "
+        'W/"JzE5OzEyMzQ7MDA7Jw==". Or * to overwrite whatever is there now, which may '
+        "lose someone else's change."
+    ),
+    defaulted_by_setting=True,
+)
+TOP = Parameter(
+    "top",
+    "query",
+    "Page Size",
+    f"Lines per page, 1 to {MAX_TOP} (default {DEFAULT_TOP}).",
+    {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
+    visibility="advanced",
+)
+SKIP = Parameter(
+    "skip",
+    "query",
+    "Skip",
+    "Lines to skip before the page starts (0 or more).",
+    {"type": "integer", "minimum": 0, "default": 0},
+    visibility="advanced",
+)
+_FILTER_LABELS = {
+    "documentNumber": "Document Number",
+    "externalDocumentNumber": "External Document Number",
+    "customerNumber": "Customer Number",
+    "appliesToInvoiceNumber": "Applies-to Invoice Number",
+}
+
+
+def filter_parameter(name: str) -> Parameter:
+    """An exact-match filter; its schema is taken from the property of the same name."""
+    return Parameter(
+        name,
+        "query",
+        _FILTER_LABELS[name],
+        f"Only lines whose {name} is exactly this (compared as Business Central stores it).",
+        {"$property": name},
+        visibility="important" if name == "documentNumber" else None,
+    )
+
+
+COMMON_HEADERS = (ACCEPT, ACCEPT_LANGUAGE, REQUEST_ID)
+LINE_PATH = "/{apiVersion}/companies/{companyId}/customerPaymentJournals/{journalId}"
+PAYMENT_PATH = LINE_PATH + "/customerPayments/{paymentId}"
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "getCustomerPayment",
+        "GET",
+        PAYMENT_PATH,
+        "Read one customer payment line",
+        "Reads a payment line with its current ETag, the value to send as ETag "
+        "(If-Match) when updating it.",
+        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, *COMMON_HEADERS),
+        "line",
+        "The payment line, with its current ETag",
+        READ_PROBLEMS,
+        visibility="important",
+        etag_header=True,
+    ),
+    Operation(
+        "updateCustomerPayment",
+        "PATCH",
+        PAYMENT_PATH,
+        "Update properties of one customer payment line",
+        "Changes only the properties sent, after checking each against Business "
+        "Central's rules. Needs the line's ETag, so that no one else's change is lost.",
+        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, IF_MATCH, *COMMON_HEADERS),
+        "line",
+        "The payment line, with its current ETag",
+        WRITE_PROBLEMS,
+        body="patch",
+        visibility="important",
+        etag_header=True,
+    ),
+    Operation(
+        "validateCustomerPayment",
+        "POST",
+        PAYMENT_PATH + "/validate",
+        "Check an update of a payment line without making it",
+        "Runs every check the update makes before it would call Business Central, "
+        "and calls nothing: the answer lists the changes as they would be sent.",
+        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, IF_MATCH, *COMMON_HEADERS),
+        "validation",
+        "The update is valid",
+        VALIDATE_PROBLEMS,
+        body="patch",
+        visibility="advanced",
+    ),
+    Operation(
+        "listCompanies",
+        "GET",
+        "/{apiVersion}/companies",
+        "List companies",
+        "The Business Central companies this proxy may touch.",
+        COMMON_HEADERS,
+        "companies",
+        "The companies",
+        READ_PROBLEMS,
+        visibility="internal",
+    ),
+    Operation(
+        "listCustomerPaymentJournals",
+        "GET",
+        "/{apiVersion}/companies/{companyId}/customerPaymentJournals",
+        "List customer payment journals",
+        "The customer payment journals of one company that this proxy may touch.",
+        (COMPANY_ID, *COMMON_HEADERS),
+        "journals",
+        "The journals",
+        READ_PROBLEMS,
+        visibility="internal",
+    ),
+    Operation(
+        "findCustomerPayments",
+        "GET",
+        LINE_PATH + "/customerPayments",
+        "Find payment lines",
+        "Lists the payment lines of a journal, each with its ETag, optionally only "
+        "those that match a document number, customer number or invoice number "
+        "exactly; one page at a time.",
+        (
+            COMPANY_ID,
+            JOURNAL_ID,
+            *(filter_parameter(name) for name in LINE_FILTERS),
+            TOP,
+            SKIP,
+            *COMMON_HEADERS,
+        ),
+        "lines",
+        "One page of payment lines",
+        READ_PROBLEMS,
+        visibility="important",
+        pageable=True,
+    ),
+    Operation(
+        "problems",
+        "GET",
+        "/problems",
+        "Explain every problem the proxy answers with",
+        "An HTML page with one section per problem slug: the target of every problem type URI.",
+        (),
+        "problems",
+        "The page",
+        (),
+        auth="anonymous",
+        in_connector=False,
+    ),
+    Operation(
+        "health",
+        "GET",
+        "/health",
+        "Liveness; makes no upstream call",
+        "Answers as long as the app runs; never calls Business Central.",
+        (),
+        "health",
+        "Alive",
+        (),
+        auth="anonymous",
+        in_connector=False,
+    ),
+)
+
+
+def operation(operation_id: str) -> Operation:
+    return next(op for op in OPERATIONS if op.operation_id == operation_id)
