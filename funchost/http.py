@@ -42,14 +42,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote
 
 import azure.functions as func
 from azure.functions._abc import TraceContext  # not re-exported by the package
 from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from funchost.cors import with_cors
 
@@ -60,6 +60,21 @@ DEFAULT_ROUTE_PREFIX = "api"
 MAX_REQUEST_BYTES = 100 * 1024 * 1024
 
 ShutdownCallback = Callable[[], Awaitable[None]]
+
+
+class DurableExtension(Protocol):
+    """What the local host needs from a Durable Functions stand-in
+    (``funchost.durable.DurableStandIn``)."""
+
+    functions: list[Any]  # the app's indexed functions, shared with the HTTP host
+
+    def client_binding(self, origin: str) -> str: ...
+
+    def webhooks(self, fallback: ASGIApp) -> ASGIApp: ...
+
+    async def startup(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
 
 
 class RouteTemplateError(ValueError):
@@ -159,6 +174,8 @@ class HttpFunction:
     trigger_arg: str
     user_function: Callable[..., Any] = field(repr=False, compare=False)
     template: RouteTemplate = field(repr=False, compare=False)
+    # Parameters bound to a Durable client (``@app.durable_client_input``).
+    client_inputs: tuple[str, ...] = ()
 
 
 def read_route_prefix(host_json: Path | None) -> str:
@@ -185,12 +202,18 @@ def _indexed_functions(function_app: func.FunctionRegister) -> list[Any]:
 
 
 def http_functions(
-    function_app: func.FunctionRegister, *, host_json: Path | None = None
+    function_app: func.FunctionRegister,
+    *,
+    host_json: Path | None = None,
+    indexed: Sequence[Any] | None = None,
 ) -> list[HttpFunction]:
-    """The app's HTTP functions in matching order (most specific route first)."""
+    """The app's HTTP functions in matching order (most specific route first).
+
+    ``indexed``: the app's functions when already indexed (by the Durable stand-in).
+    """
     prefix = read_route_prefix(host_json)
     found: list[HttpFunction] = []
-    for function in _indexed_functions(function_app):
+    for function in indexed if indexed is not None else _indexed_functions(function_app):
         trigger = function.get_trigger()
         if not isinstance(trigger, HttpTrigger):
             continue  # orchestrations, timers, queues...: not served over HTTP
@@ -210,6 +233,11 @@ def http_functions(
                 trigger_arg=str(trigger.name),
                 user_function=function.get_user_function(),
                 template=RouteTemplate.parse(full),
+                client_inputs=tuple(
+                    str(b.name)
+                    for b in function.get_bindings()
+                    if str(getattr(b, "type", "")) == "durableClient"
+                ),
             )
         )
     # sorted() is stable: equal precedence keeps the order of registration.
@@ -309,8 +337,11 @@ def _response_headers(response: func.HttpResponse) -> list[tuple[bytes, bytes]]:
 
 
 class _FunctionsEndpoint:
-    def __init__(self, functions: Sequence[HttpFunction]) -> None:
+    def __init__(
+        self, functions: Sequence[HttpFunction], durable: DurableExtension | None = None
+    ) -> None:
         self._functions = list(functions)
+        self._durable = durable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path")
@@ -336,7 +367,11 @@ class _FunctionsEndpoint:
         self, function: HttpFunction, request: func.HttpRequest, scope: Scope, send: Send
     ) -> None:
         try:
-            result = await _call(function, request)
+            extra: dict[str, Any] = {}
+            if function.client_inputs and self._durable is not None:
+                binding = self._durable.client_binding(_origin(scope))
+                extra = dict.fromkeys(function.client_inputs, binding)
+            result = await _call(function, request, extra)
             if isinstance(result, func.HttpResponse):
                 status, headers, body = (
                     int(result.status_code),
@@ -355,9 +390,18 @@ class _FunctionsEndpoint:
         await _send(send, scope, status, headers, body)
 
 
-async def _call(function: HttpFunction, request: func.HttpRequest) -> Any:
+def _origin(scope: Scope) -> str:
+    # The address the host listens on, as the Durable extension's rpcBaseUrl is.
+    server = scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
+    return f"{scope.get('scheme', 'http')}://{host}:{server[1]}"
+
+
+async def _call(
+    function: HttpFunction, request: func.HttpRequest, extra: Mapping[str, Any] | None = None
+) -> Any:
     target = function.user_function
-    kwargs: dict[str, Any] = {function.trigger_arg: request}
+    kwargs: dict[str, Any] = {function.trigger_arg: request, **(extra or {})}
     if "context" in inspect.signature(target).parameters and function.trigger_arg != "context":
         trace = _TraceContext(
             request.headers.get("traceparent", ""), request.headers.get("tracestate", "")
@@ -423,6 +467,7 @@ def create_local_host(
     *,
     host_json: Path | None = None,
     on_shutdown: Sequence[ShutdownCallback] = (),
+    durable: DurableExtension | None = None,
     cors_origins: Sequence[str] = (),
 ) -> Starlette:
     """An ASGI app serving ``function_app``'s HTTP functions like the Functions host.
@@ -432,12 +477,27 @@ def create_local_host(
     does not keep the others from running. ``cors_origins`` (see
     :func:`funchost.cors.with_cors`) turns on CORS as Core Tools' ``Host.CORS``
     does; empty, no CORS header is ever sent.
+
+    ``durable``: a Durable Functions stand-in (``funchost.durable.DurableStandIn``
+    built on the same app); it runs the orchestrations, serves its webhook API
+    here and gives Durable client bindings to the functions that declare one.
+    An app with Durable functions gets one on the wall clock when none is given.
     """
-    functions = http_functions(function_app, host_json=host_json)
-    callbacks = tuple(on_shutdown)
+    if durable is None:
+        indexed = _indexed_functions(function_app)
+        if any(_uses_durable(f) for f in indexed):
+            from funchost.durable import DurableStandIn  # it builds on this module
+
+            durable = DurableStandIn(function_app, indexed=indexed)
+    else:
+        indexed = durable.functions
+    functions = http_functions(function_app, host_json=host_json, indexed=indexed)
+    callbacks = tuple(on_shutdown) + ((durable.shutdown,) if durable is not None else ())
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if durable is not None:
+            await durable.startup()
         yield
         for callback in callbacks:
             try:
@@ -448,7 +508,17 @@ def create_local_host(
     app = Starlette(lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
     # Every path goes to the function router, whatever it contains: Starlette's
     # own path patterns would not match a path with an encoded line break.
-    endpoint = _FunctionsEndpoint(functions)
-    app.router.default = with_cors(endpoint, cors_origins, (f.methods for f in functions))
+    endpoint = _FunctionsEndpoint(functions, durable)
+    served = with_cors(endpoint, cors_origins, (f.methods for f in functions))
+    # The webhook API is for the SDK's client, not for browsers: no CORS there.
+    app.router.default = durable.webhooks(served) if durable is not None else served
     app.state.functions = functions
+    app.state.durable = durable
     return app
+
+
+def _uses_durable(function: Any) -> bool:
+    kinds = {str(getattr(b, "type", "")) for b in function.get_bindings()}
+    return bool(
+        kinds & {"orchestrationTrigger", "activityTrigger", "entityTrigger", "durableClient"}
+    )

@@ -49,6 +49,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from funchost.cors import CorsSettingError, parse_allowed_origins
+from funchost.durable import DurableStandIn, WallClock
 from funchost.http import HttpFunction, ShutdownCallback, create_local_host
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -276,6 +277,7 @@ def banner(
     seed: Mapping[str, Any] | None,
     web_url: str | None = None,
     cors_origins: Sequence[str] = (),
+    durable: DurableStandIn | None = None,
 ) -> str:
     lines = [""]
     if sandbox_url is not None:
@@ -290,6 +292,10 @@ def banner(
     for f in functions:
         methods = ",".join(sorted(f.methods)) if f.methods else "ALL"
         lines.append(f"  {f.name}: [{methods}] {proxy_url}/{f.route}")
+    if durable is not None and (durable.engine.orchestrators or durable.engine.activities):
+        lines.append("Durable Functions (local stand-in, in memory):")
+        lines += [f"  {name}: orchestrator" for name in sorted(durable.engine.orchestrators)]
+        lines += [f"  {name}: activity" for name in sorted(durable.engine.activities)]
     ids = ("<companyId>", "<journalId>", "<paymentId>")
     seeded = False
     if seed is not None:
@@ -400,11 +406,14 @@ def _start(env: MutableMapping[str, str]) -> int:
         env.setdefault("WEBSITE_HOSTNAME", f"{HOST}:{proxy_port}")
         # The app reads its settings from the environment: import it only now.
         function_app, callbacks = load_function_app()
+        # Durable Functions run in memory, on the wall clock (see funchost.durable).
+        durable = DurableStandIn(function_app, clock=WallClock())
         host = create_local_host(
             function_app,
             host_json=REPO_ROOT / "host.json",
             on_shutdown=callbacks,
             cors_origins=cors_origins,
+            durable=durable,
         )
         proxy_url = f"http://{HOST}:{proxy_port}"
         web_url = f"http://{HOST}:{web_port}"
@@ -423,6 +432,7 @@ def _start(env: MutableMapping[str, str]) -> int:
                 seed=seed,
                 web_url=web_url,
                 cors_origins=cors_origins,
+                durable=durable,
             )
             print(text, flush=True)
 

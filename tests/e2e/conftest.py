@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 import function_app
+from funchost.durable import DurableStandIn, VirtualClock
 from funchost.http import create_local_host
 from sandbox.serving import BackgroundServer
 from shared import runtime as runtime_module
@@ -32,6 +33,8 @@ class Proxy:
     server: BackgroundServer
     sandbox: RunningSandbox
     http: httpx.Client
+    # The Durable stand-in inside the local host, on a virtual clock.
+    durable: DurableStandIn
 
     @property
     def url(self) -> str:
@@ -122,14 +125,18 @@ def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
         os.environ.pop(name, None)
     os.environ.update(e2e_sandbox.environment_variables())
     runtime_module.reset_settings()
+    stand_in = DurableStandIn(function_app.app, clock=VirtualClock())
     host = create_local_host(
-        function_app.app, host_json=ROOT / "host.json", on_shutdown=[runtime_module.aclose_runtime]
+        function_app.app,
+        host_json=ROOT / "host.json",
+        on_shutdown=[runtime_module.aclose_runtime],
+        durable=stand_in,
     )
     server = BackgroundServer(host).start()
     os.environ["WEBSITE_HOSTNAME"] = server.url.removeprefix("http://")
     runtime_module.reset_settings()
     with httpx.Client(timeout=60) as http:
-        yield Proxy(server, e2e_sandbox, http)
+        yield Proxy(server, e2e_sandbox, http, stand_in)
     server.stop()
     for name, value in saved.items():
         if value is None:
@@ -137,6 +144,20 @@ def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
         else:
             os.environ[name] = value
     runtime_module.reset_settings()
+
+
+@pytest.fixture
+def durable(proxy: Proxy) -> Iterator[DurableStandIn]:
+    """The local host's Durable stand-in, emptied for this test.
+
+    ``advance(seconds)`` lets virtual time pass (timers fire), ``wait_idle_sync()`` /
+    ``wait_done_sync(id)`` wait for the engine, ``instance(id)`` shows status and
+    history, ``activity_runs`` / ``activity_peaks`` count runs and concurrency,
+    ``lose_next_results(name)`` and ``restart_sync()`` make activities run again.
+    """
+    proxy.durable.reset()
+    yield proxy.durable
+    proxy.durable.reset()
 
 
 Configure = Callable[..., None]
