@@ -5,17 +5,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest infra-check bench fuzz connector clean
+.PHONY: run test lint typecheck pytest infra-check lock lock-check bench fuzz connector clean
 
+# Installed from the dev lock (every package pinned, with hashes); a new lock reinstalls.
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m sandbox.run
 
-test: lint typecheck pytest infra-check
+test: lint typecheck lock-check pytest infra-check
+
+# requirements.txt (deployed) and requirements-dev.txt from their .in files; edit those.
+lock: $(STAMP)
+	$(BIN)/python -m scripts.locks write
+
+# The environment is consistent, and each lock is exactly what its input resolves to.
+lock-check: $(STAMP)
+	$(BIN)/python -m pip check
+	$(BIN)/python -m scripts.locks check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

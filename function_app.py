@@ -19,6 +19,7 @@ from shared import (
     lists,
     logsafety,
     service,
+    telemetry,
     validate_only,
 )
 from shared.http import CoreRequest, CoreResponse, lower_headers
@@ -26,6 +27,8 @@ from shared.settings import caller_auth_mode, startup_check
 
 # Before anything can log: no token, key or identity secret reaches a log line.
 logsafety.install()
+# Production log levels, and the Application Insights exporter when it is configured.
+telemetry.install(os.environ)
 # A bad setting is reported now, by name, not only at the first request.
 STARTUP_SETTINGS_PROBLEMS = startup_check(os.environ)
 

@@ -66,10 +66,17 @@ param allowedOrigins string = ''
 
 // ---- Scale ----
 
+// Every instance sends at most BC_MAX_CONCURRENCY (5) requests at a time to Business Central,
+// which processes 5 per identity and queues 95: docs/deploy.md has the arithmetic.
 @minValue(1)
 @maxValue(1000)
-@description('Upper bound of Flex instances. Business Central serves 5 concurrent requests per identity, so more instances mostly queue there.')
-param maximumInstanceCount int = 40
+@description('Most on-demand Flex instances for the HTTP functions. 10 x BC_MAX_CONCURRENCY (5) = 50 upstream requests at most: inside Business Central\'s 5 processed + 95 queued per identity.')
+param maximumInstanceCount int = 10
+
+@minValue(1)
+@maxValue(1000)
+@description('Concurrent HTTP requests per instance. The Python default is 1 (one instance per request); 16 lets an instance queue a burst on its own upstream slots.')
+param httpPerInstanceConcurrency int = 16
 
 @allowed([
   512
@@ -89,6 +96,8 @@ var callerAuth = empty(authClientId) ? 'key' : 'entra'
 // for, so without it (no authClientId) they are not configured at all.
 var entraAllowedCallers = empty(authClientId) ? '' : allowedCallers
 var entraRequiredRole = empty(authClientId) ? '' : requiredCallerRole
+// The same caller list, enforced once more by App Service Authentication before the app runs.
+var entraAllowedCallerList = filter(split(replace(entraAllowedCallers, ' ', ''), ','), id => length(id) > 0)
 // Origins never contain spaces, so removing them all is a safe trim.
 var corsOrigins = filter(split(replace(allowedOrigins, ' ', ''), ','), origin => length(origin) > 0 && origin != '*')
 
@@ -187,6 +196,7 @@ module functionApp 'app/function-app.bicep' = {
     proxySettings: proxySettings
     allowedOrigins: corsOrigins
     maximumInstanceCount: maximumInstanceCount
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
     instanceMemoryMB: instanceMemoryMB
   }
   // The host reaches storage with the identity as soon as it starts: grant first.
@@ -201,6 +211,7 @@ module auth 'app/auth.bicep' = if (!empty(authClientId)) {
   params: {
     functionAppName: functionApp.outputs.name
     clientId: authClientId
+    allowedApplications: entraAllowedCallerList
   }
 }
 

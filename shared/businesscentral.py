@@ -29,6 +29,7 @@ from shared.resilience import (
     retry_after_header,
 )
 from shared.settings import GUID_RE, Settings
+from shared.telemetry import note_upstream_attempt, note_wait, outgoing_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +195,9 @@ class BusinessCentralClient:
             headers["If-Match"] = forward.if_match
         if forward.accept_language is not None:
             headers["Accept-Language"] = forward.accept_language
-        if forward.traceparent is not None:
-            headers["traceparent"] = forward.traceparent
+        traceparent = outgoing_traceparent(forward.traceparent)
+        if traceparent is not None:
+            headers["traceparent"] = traceparent
         if has_body:
             headers["Content-Type"] = "application/json"
         headers.update(extra or {})
@@ -356,6 +358,7 @@ class BusinessCentralClient:
                 self._log(forward, "GET", outcome, answer, None, attempt)
                 raise final_problem(failure, wait)
             self._log(forward, "GET", outcome, answer, wait, attempt)
+            note_wait(wait)
             await asyncio.sleep(wait)
 
     @staticmethod
@@ -383,6 +386,7 @@ def log_attempt(
     if response is not None and response.status_code >= 400:
         error = parse_upstream_error(response.status_code, response.content)
         correlation = error.correlation_id if error else None
+    note_upstream_attempt(None if response is None else response.status_code, correlation)
     log.info(
         "request %s: %s attempt %s upstream %s%s%s",
         forward.request_id,

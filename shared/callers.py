@@ -17,6 +17,7 @@ from typing import Any
 from shared.businesscentral import ScopedRef
 from shared.problems import Problem
 from shared.settings import Settings
+from shared.telemetry import note_caller
 
 # Claim types as App Service Authentication writes them for Entra tokens (after
 # its default claim mapping): the calling application is "appid" (v1.0 tokens)
@@ -79,6 +80,15 @@ def caller_roles(claims: list[tuple[str, str]]) -> set[str]:
     return {value for kind, value in claims if kind == "roles"}
 
 
+def caller_id(claims: list[tuple[str, str]]) -> str | None:
+    """The one id operators see: the calling application, else the caller's object id."""
+    for kinds in (("appid", "azp"), tuple(_ID_CLAIMS - {"appid", "azp"})):
+        for kind, value in claims:
+            if kind in kinds and value.strip():
+                return value.strip().lower()
+    return None
+
+
 def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
     """401/403 unless the caller principal satisfies the caller settings."""
     if not settings.checks_callers:
@@ -90,6 +100,7 @@ def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
             "Sign in with Microsoft Entra ID: this proxy accepts only callers authenticated "
             "by App Service Authentication.",
         )
+    note_caller(caller_id(claims))
     if settings.allowed_callers and not caller_ids(claims) & settings.allowed_callers:
         raise Problem("forbidden", "This caller is not on the proxy's list of allowed callers.")
     role = settings.required_caller_role

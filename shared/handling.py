@@ -9,9 +9,9 @@ never shown). No request ever ends in a bare 500 from the host.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
+from shared import telemetry
 from shared.http import CoreRequest, CoreResponse, problem_response, request_id_of
 from shared.problems import Problem
 from shared.runtime import current_settings
@@ -45,36 +45,20 @@ async def handle(request: CoreRequest, use_case: UseCase, *, name: str) -> CoreR
     """Run ``use_case`` and render whatever it ends with."""
     headers = request.headers
     request_id = request_id_of(headers)
-    started = time.monotonic()
     docs_url: str | None = None
-    try:
-        settings = settings_or_problem(request_id)
-        docs_url = settings.problems_url
-        response = await use_case(settings, request, request_id)
-        outcome = str(response.status)
-    except Problem as problem:
-        response = problem_response(problem, request_id, headers, docs_url)
-        outcome = f"{problem.status} {problem.slug}"
-        if problem.upstream is not None:
-            log.info(
-                "request %s: problem %s (upstream %s %s, correlation %s)",
-                request_id,
-                problem.slug,
-                problem.upstream.status,
-                problem.upstream.code,
-                problem.upstream.correlation_id,
-            )
-    except Exception:
-        log.exception("request %s: internal error in %s", request_id, name)
-        internal = Problem("internal-error", INTERNAL_ERROR_DETAIL)
-        response = problem_response(internal, request_id, headers, docs_url)
-        outcome = "500 internal-error"
-    log.info(
-        "request %s: %s %s answered %s in %.0f ms",
-        request_id,
-        request.method.upper(),
-        name,
-        outcome,
-        (time.monotonic() - started) * 1000,
-    )
+    # One record per request, filled on the way down, written once (shared.telemetry).
+    with telemetry.recording(request_id, name, request.method) as record:
+        failure: Problem | None = None
+        try:
+            settings = settings_or_problem(request_id)
+            docs_url = settings.problems_url
+            response = await use_case(settings, request, request_id)
+        except Problem as problem:
+            response = problem_response(problem, request_id, headers, docs_url)
+            failure = problem
+        except Exception:
+            log.exception("request %s: internal error in %s", request_id, name)
+            failure = Problem("internal-error", INTERNAL_ERROR_DETAIL)
+            response = problem_response(failure, request_id, headers, docs_url)
+        telemetry.emit(record, response.status, failure)
     return response

@@ -33,6 +33,7 @@ from shared.problems import (
     problem_from_upstream,
 )
 from shared.resilience import Budget, parse_retry_after
+from shared.telemetry import note_wait
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ class _Attempts:
                 return refused(final_problem(failure, wait))
             if not logged:
                 self._log(attempt, outcome, answer, wait)
+            note_wait(wait)
             await asyncio.sleep(wait)
 
     async def judge_lost(self) -> PatchOutcome | None:

@@ -122,6 +122,7 @@ class Settings:
         )
         reader.check_budget(settings)
         reader.check_platform_authentication(settings)
+        reader.check_entra_callers(settings)
         if reader.problems:
             raise SettingsError(reader.problems)
         return settings
@@ -287,6 +288,22 @@ class _Reader:
         self.problems.setdefault(
             name, "needs App Service Authentication enabled on the function app"
         )
+
+    def check_entra_callers(self, settings: Settings) -> None:
+        """Entra mode needs a caller list or an app role: closed by default.
+
+        Without either, any app or user of the tenant that can get a token for
+        the API would be let in; a finance team never wants that default.
+        """
+        if settings.caller_auth != "entra" or settings.allowed_callers:
+            return
+        if settings.required_caller_role is not None:
+            return
+        if "ALLOWED_CALLERS" in self.problems or "REQUIRED_CALLER_ROLE" in self.problems:
+            return  # one of them was given but is invalid: that problem says enough
+        why = "with CALLER_AUTH=entra, set ALLOWED_CALLERS or REQUIRED_CALLER_ROLE (or both)"
+        self.problems["ALLOWED_CALLERS"] = why
+        self.problems["REQUIRED_CALLER_ROLE"] = why
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         value = self._raw(name)

@@ -16,6 +16,17 @@ param allowedAudiences array = [
   clientId
 ]
 
+@description('Client ids of the only applications whose tokens App Service accepts (the caller list); empty accepts any application of the tenant, and the proxy then relies on REQUIRED_CALLER_ROLE.')
+param allowedApplications array = []
+
+// Without a caller list no policy is written: App Service keeps its default (any application of
+// the tenant) and the proxy's REQUIRED_CALLER_ROLE decides, which the proxy then insists on.
+var authorizationPolicy = empty(allowedApplications) ? {} : {
+  defaultAuthorizationPolicy: {
+    allowedApplications: allowedApplications
+  }
+}
+
 resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
@@ -38,10 +49,11 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     globalValidation: {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
-      // Anonymous by contract in both caller-auth modes.
+      // Anonymous by contract in both caller-auth modes (problem type URIs link to /api/problems).
       excludedPaths: [
         '/api/health'
         '/api/openapi.json'
+        '/api/problems'
       ]
     }
     httpSettings: {
@@ -59,9 +71,9 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
           clientId: clientId
           openIdIssuer: '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
         }
-        validation: {
+        validation: union({
           allowedAudiences: allowedAudiences
-        }
+        }, authorizationPolicy)
       }
     }
   }

@@ -24,7 +24,13 @@ param allowedOrigins array = []
 
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 40
+@description('Most on-demand instances of the HTTP group. See docs/deploy.md for the arithmetic against Business Central.')
+param maximumInstanceCount int = 10
+
+@minValue(1)
+@maxValue(1000)
+@description('Concurrent HTTP invocations per instance. Python apps default to 1, which spreads every burst over cold instances.')
+param httpPerInstanceConcurrency int = 16
 
 @allowed([
   512
@@ -148,6 +154,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'

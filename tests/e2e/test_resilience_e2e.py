@@ -288,6 +288,9 @@ def test_every_attempt_is_logged_without_secrets(
     proxy: Proxy, quick: Configure, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
+    # In production the attempt lines are quieted (the request record counts them);
+    # someone debugging turns them on like this.
+    caplog.set_level("DEBUG", logger="shared.businesscentral")
     proxy.sandbox.add_faults(
         {
             **PATCH_RULE,
@@ -311,6 +314,12 @@ def test_every_attempt_is_logged_without_secrets(
     assert "retrying in 1.00 s" in attempts[0]
     assert "correlation " in attempts[0]
     assert "attempt 2 upstream 200" in attempts[1]
+    (record,) = [
+        r
+        for r in caplog.records
+        if r.name == "bcproxy.records.requests" and "log-test-1" in r.getMessage()
+    ]
+    assert (record.attempts, record.wait_ms, record.status) == (2, 1000, 200)  # type: ignore[attr-defined]
     everything = "\n".join(r.getMessage() for r in caplog.records)
     assert "secret-comment-value" not in everything
     assert "eyJ" not in everything  # no token (JWT) in any log line

@@ -401,6 +401,28 @@ def test_callers_with_the_right_principal_get_through(
     assert stored_line(proxy.sandbox)["comment"] == "ok"
 
 
+@pytest.mark.parametrize("method", ["GET", "PATCH"])
+def test_entra_mode_without_caller_list_or_role_is_closed(
+    configure: Configure, untouched: Proxy, method: str
+) -> None:
+    configure(CALLER_AUTH="entra")
+    header = principal(
+        [{"typ": "appid", "val": APP_ID}, {"typ": "roles", "val": "Payments.Write"}],
+        role_typ=ROLE_URI,
+    )
+    headers = {"X-MS-CLIENT-PRINCIPAL": header}
+    response = (
+        untouched.get(headers=headers)
+        if method == "GET"
+        else untouched.patch({"comment": "x"}, headers=headers)
+    )
+    assert response.status_code == 500
+    problem = response.json()
+    assert problem["type"].endswith("#proxy-misconfigured")
+    assert "ALLOWED_CALLERS" in problem["detail"]
+    assert "REQUIRED_CALLER_ROLE" in problem["detail"]
+
+
 def test_role_alone_is_enough_when_no_caller_list(configure: Configure, proxy: Proxy) -> None:
     configure(REQUIRED_CALLER_ROLE="Payments.Write")
     header = principal([{"typ": "roles", "val": "Payments.Write"}])
@@ -449,7 +471,10 @@ def test_misconfigured_allow_list_refuses_everything(
 
 @pytest.fixture
 def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    quieted = ("azure.core.pipeline.policies.http_logging_policy", "shared.businesscentral")
     for name in (None, "azure", "azure.identity", "azure.core", "httpx", "httpcore", "shared"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    for name in quieted:  # production keeps these at WARNING; here, everything is logged
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
 

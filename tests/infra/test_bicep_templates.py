@@ -273,6 +273,63 @@ def test_python_311_runtime_and_scale_from_parameters() -> None:
         assert body(parse("main.bicep")["modules"]["functionApp"])["params"][name] == name
 
 
+def decorator_values(parameter: dict[str, Any]) -> dict[str, Any]:
+    return {item["type"]: item.get("argument") for item in parameter["decorators"]}
+
+
+def azd_default(name: str) -> str:
+    """The default main.parameters.json gives an azd-mapped parameter (${NAME=default})."""
+    document = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    match = re.fullmatch(r"\$\{[A-Z_]+=([^}]*)\}", document["parameters"][name]["value"])
+    assert match, f"{name} has no azd default"
+    return match.group(1)
+
+
+# Business Central, per identity: 5 requests processed at a time, 95 more queued, 429 beyond.
+BC_PROCESSED_PER_PRINCIPAL = 5
+BC_QUEUED_PER_PRINCIPAL = 95
+
+
+@pytest.mark.parametrize(
+    ("name", "default"), [("maximumInstanceCount", 10), ("httpPerInstanceConcurrency", 16)]
+)
+def test_flex_scale_parameters_are_bounded_and_wired_through(name: str, default: int) -> None:
+    main = parse("main.bicep")
+    module = function_app_tree()
+    for tree in (main, module):
+        parameter = tree["parameters"][name]
+        assert parameter["type"] == "int"
+        assert parameter["default"] == default
+        bounds = decorator_values(parameter)
+        # Microsoft documents 1..1000 instances; concurrency gets the same ceiling.
+        assert (bounds["min_value"], bounds["max_value"]) == (1, 1000)
+    assert body(main["modules"]["functionApp"])["params"][name] == name
+    assert azd_default(name) == str(default)
+
+
+def test_http_concurrency_is_set_on_the_flex_http_trigger_group() -> None:
+    scale = at(site(), "properties/functionAppConfig/scaleAndConcurrency")
+    assert scale["maximumInstanceCount"] == "maximumInstanceCount"
+    assert at(scale, "triggers/http/perInstanceConcurrency") == "httpPerInstanceConcurrency"
+
+
+def test_default_scale_keeps_upstream_inside_business_centrals_queue() -> None:
+    # Each instance runs one Python worker, which sends at most BC_MAX_CONCURRENCY at once.
+    from shared.settings import Settings
+
+    bc_slots = Settings(bc_tenant_id="contoso.com").bc_max_concurrency
+    instances = parse("main.bicep")["parameters"]["maximumInstanceCount"]["default"]
+    concurrency = parse("main.bicep")["parameters"]["httpPerInstanceConcurrency"]["default"]
+    in_flight = instances * min(concurrency, bc_slots)
+    assert in_flight <= BC_PROCESSED_PER_PRINCIPAL + BC_QUEUED_PER_PRINCIPAL
+    # And half of the queue at most, so the last in line is still answered well within the
+    # read timeout (docs/deploy.md has the arithmetic).
+    assert in_flight - BC_PROCESSED_PER_PRINCIPAL <= BC_QUEUED_PER_PRINCIPAL // 2
+    # An instance takes more requests than it has upstream slots: a burst queues in-process
+    # (cheap) instead of starting a cold instance per request.
+    assert concurrency > bc_slots
+
+
 def test_deployment_storage_uses_the_user_assigned_identity() -> None:
     storage = at(site(), "properties/functionAppConfig/deployment/storage")
     assert storage["type"] == "blobContainer"
@@ -475,6 +532,19 @@ def test_caller_auth_is_entra_exactly_when_app_service_auth_is_enabled() -> None
     assert body(auth_module)["params"]["clientId"] == "authClientId"
 
 
+def anonymous_routes() -> list[str]:
+    """The app's anonymous routes with a fixed path (the catch-all 404 route aside)."""
+    import function_app
+    from tests.unit.test_function_app import functions, trigger
+
+    routes = [
+        trigger(fn).route
+        for fn in functions(function_app).values()
+        if trigger(fn).auth_level.name == "ANONYMOUS" and "{" not in trigger(fn).route
+    ]
+    return sorted(f"/api/{route}" for route in routes)
+
+
 def test_app_service_authentication_returns_401_and_spares_anonymous_routes() -> None:
     config = only_resource(parse("app/auth.bicep"), "Microsoft.Web/sites/config")
     assert config["name"] == "authsettingsV2"
@@ -482,10 +552,43 @@ def test_app_service_authentication_returns_401_and_spares_anonymous_routes() ->
     validation = config["properties"]["globalValidation"]
     assert validation["requireAuthentication"] is True
     assert validation["unauthenticatedClientAction"] == "Return401"
-    assert sorted(validation["excludedPaths"]) == ["/api/health", "/api/openapi.json"]
+    assert sorted(validation["excludedPaths"]) == anonymous_routes()
     entra = config["properties"]["identityProviders"]["azureActiveDirectory"]
     assert entra["enabled"] is True
     assert entra["registration"]["clientId"] == "clientId"
+
+
+def test_app_service_authentication_accepts_only_the_caller_list_when_given() -> None:
+    tree = parse("app/auth.bicep")
+    parameter = tree["parameters"]["allowedApplications"]
+    assert (parameter["type"], parameter["default"]) == ("array", [])
+    validation = only_resource(tree, "Microsoft.Web/sites/config")["properties"][
+        "identityProviders"
+    ]["azureActiveDirectory"]["validation"]
+    (union,) = function_calls(validation, "union")
+    assert union["parameters"]["arg_1"] == {"allowedAudiences": "allowedAudiences"}
+    assert union["parameters"]["arg_2"] == "authorizationPolicy"
+    policy = tree["variables"]["authorizationPolicy"]["value"]["operator"]["operands"]
+    (tested,) = function_calls(policy["condition"], "empty")
+    assert tested["parameters"]["item_to_test"] == "allowedApplications"
+    assert policy["true_value"] == {}
+    assert policy["false_value"] == {
+        "defaultAuthorizationPolicy": {"allowedApplications": "allowedApplications"}
+    }
+
+
+def test_main_passes_the_entra_caller_list_to_app_service_authentication() -> None:
+    main = parse("main.bicep")
+    assert body(main["modules"]["auth"])["params"]["allowedApplications"] == (
+        "entraAllowedCallerList"
+    )
+    callers = main["variables"]["entraAllowedCallerList"]["value"]
+    (split,) = function_calls(callers, "split")
+    assert split["parameters"]["delimiter"] == ","
+    # Built from the gated list: without authClientId there is no auth module and no list.
+    assert "entraAllowedCallers" in strings(split["parameters"]["input_string"])
+    (drop_empty,) = function_calls(callers, "filter")
+    assert "length" in strings(drop_empty["parameters"]["expression"])
 
 
 # ---- Business Central app role (Microsoft Graph extension) --------------------------------

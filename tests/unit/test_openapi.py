@@ -126,7 +126,9 @@ def test_if_match_is_required_unless_a_default_is_set() -> None:
 
 def test_security_follows_caller_auth() -> None:
     assert "functionKey" in openapi_document(settings_with())["components"]["securitySchemes"]
-    entra = openapi_document(settings_with(CALLER_AUTH="entra"))
+    entra = openapi_document(
+        settings_with(CALLER_AUTH="entra", REQUIRED_CALLER_ROLE="Payments.Write")
+    )
     assert "functionKey" not in entra["components"]["securitySchemes"]
 
 

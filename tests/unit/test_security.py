@@ -17,6 +17,7 @@ from azure.functions.decorators.http import HttpTrigger
 
 import function_app
 from shared import logsafety
+from shared import runtime as runtime_module
 from shared.callers import caller_ids, caller_roles, principal_claims
 from shared.http import CoreRequest, CoreResponse
 from shared.jsonio import JsonBodyError, loads_exact
@@ -192,8 +193,12 @@ def test_malformed_claims_are_skipped_not_fatal() -> None:
 @pytest.mark.parametrize(
     ("settings", "header", "status"),
     [
-        ({"CALLER_AUTH": "entra"}, None, 401),
-        ({"CALLER_AUTH": "entra"}, app_principal(("appid", APP_ID), auth_typ="google"), 401),
+        ({"CALLER_AUTH": "entra", "ALLOWED_CALLERS": APP_ID}, None, 401),
+        (
+            {"CALLER_AUTH": "entra", "ALLOWED_CALLERS": APP_ID},
+            app_principal(("appid", APP_ID), auth_typ="google"),
+            401,
+        ),
         ({"ALLOWED_CALLERS": APP_ID}, None, 401),
         ({"ALLOWED_CALLERS": APP_ID}, app_principal(("appid", OTHER_ID)), 403),
         ({"ALLOWED_CALLERS": APP_ID}, app_principal(("sub", APP_ID)), 403),
@@ -236,6 +241,45 @@ async def test_refused_callers_cost_no_token_and_no_upstream_call(
     assert slug(response) == ("unauthenticated" if status == 401 else "forbidden")
     assert bc.requests == []
     assert credential.calls == 0
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH"])
+@pytest.mark.parametrize("header", [None, V1_APP])
+async def test_entra_mode_without_caller_list_or_role_refuses_everything(
+    bc: FakeBusinessCentral,
+    credential: CountingCredential,
+    monkeypatch: pytest.MonkeyPatch,
+    header: str | None,
+    method: str,
+) -> None:
+    # Closed by default: a valid Entra token of any app in the tenant is not enough.
+    monkeypatch.setenv("CALLER_AUTH", "entra")
+    runtime_module.reset_settings()
+    headers = {} if header is None else {"x-ms-client-principal": header}
+    request = get_request(headers) if method == "GET" else patch_request(headers)
+    response = await handle_payment(request)
+    assert (response.status, slug(response)) == (500, "proxy-misconfigured")
+    detail = json.loads(response.body)["detail"]
+    assert "ALLOWED_CALLERS" in detail
+    assert "REQUIRED_CALLER_ROLE" in detail
+    assert bc.requests == []
+    assert credential.calls == 0
+
+
+def test_entra_mode_needs_a_caller_list_or_a_role_at_start_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        names = startup_check({**BASE_ENV, "CALLER_AUTH": "entra"})
+    assert names == ["ALLOWED_CALLERS", "REQUIRED_CALLER_ROLE"]
+    assert "REQUIRED_CALLER_ROLE" in caplog.text
+    # Either one alone closes the door; key mode needs neither.
+    assert startup_check({**BASE_ENV, "CALLER_AUTH": "entra", "ALLOWED_CALLERS": APP_ID}) == []
+    assert startup_check({**BASE_ENV, "CALLER_AUTH": "entra", "REQUIRED_CALLER_ROLE": "R"}) == []
+    assert startup_check(BASE_ENV) == []
+    # A list that is given but broken is reported as itself, not as missing.
+    broken = {**BASE_ENV, "CALLER_AUTH": "entra", "ALLOWED_CALLERS": "not-a-guid"}
+    assert startup_check(broken) == ["ALLOWED_CALLERS"]
 
 
 @pytest.mark.parametrize("header", [V1_APP, V2_APP])
@@ -350,18 +394,20 @@ def test_hostile_numeric_strings(amount: str, code: str) -> None:
 
 def test_hosted_caller_checks_need_app_service_authentication() -> None:
     hosted = {"WEBSITE_SITE_NAME": "func-api-x", "WEBSITE_INSTANCE_ID": "abc"}
+    role = {"REQUIRED_CALLER_ROLE": "Payments.Write"}
     for values, name in (
-        ({"CALLER_AUTH": "entra"}, "CALLER_AUTH"),
+        ({"CALLER_AUTH": "entra", **role}, "CALLER_AUTH"),
         ({"ALLOWED_CALLERS": APP_ID}, "ALLOWED_CALLERS"),
-        ({"REQUIRED_CALLER_ROLE": "Payments.Write"}, "REQUIRED_CALLER_ROLE"),
-        ({"CALLER_AUTH": "entra", "WEBSITE_AUTH_ENABLED": "False"}, "CALLER_AUTH"),
+        (role, "REQUIRED_CALLER_ROLE"),
+        ({"CALLER_AUTH": "entra", "WEBSITE_AUTH_ENABLED": "False", **role}, "CALLER_AUTH"),
     ):
         with pytest.raises(SettingsError) as raised:
             settings_with(**hosted, **values)
         assert raised.value.names == [name]
-    assert settings_with(**hosted, CALLER_AUTH="entra", WEBSITE_AUTH_ENABLED="True").checks_callers
+    enabled = {"CALLER_AUTH": "entra", "WEBSITE_AUTH_ENABLED": "True", **role}
+    assert settings_with(**hosted, **enabled).checks_callers
     assert not settings_with(**hosted).checks_callers  # function keys alone need nothing
-    assert settings_with(CALLER_AUTH="entra").checks_callers  # local runs and tests
+    assert settings_with(CALLER_AUTH="entra", **role).checks_callers  # local runs and tests
 
 
 @pytest.mark.parametrize(
@@ -415,6 +461,7 @@ def test_import_with_bad_settings_logs_an_error_and_still_serves(
         reimport.setenv(name, value)
     reimport.setenv("ALLOWED_JOURNAL_IDS", "journal-secret-value")
     reimport.setenv("CALLER_AUTH", "entra")
+    reimport.setenv("REQUIRED_CALLER_ROLE", "Payments.Write")
     with caplog.at_level(logging.ERROR):
         module = importlib.reload(function_app)
     assert module.STARTUP_SETTINGS_PROBLEMS == ["ALLOWED_JOURNAL_IDS"]
@@ -489,7 +536,11 @@ def test_every_logger_is_scrubbed_once_installed(
     logsafety.install()
     logsafety.install()  # idempotent: one wrapper only
     caplog.set_level(logging.DEBUG)
-    for name in ("httpcore.http11", "azure.identity.aio", "some.library", "shared.service"):
+    names = ("httpcore.http11", "azure.identity.aio", "some.library", "shared.service")
+    for name in names:
+        # The app quiets some of these to WARNING; a debugging operator may lower them again.
+        caplog.set_level(logging.DEBUG, logger=name)
+    for name in names:
         logging.getLogger(name).debug(
             "sent %s with %s", f"Bearer {JWT}", "s3cr3t-identity-header-value"
         )

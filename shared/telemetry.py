@@ -1,0 +1,273 @@
+"""What operators see: log levels, one structured record per request, bulk job progress.
+
+Every proxied request fills one :class:`RequestRecord` on its way (the route, the
+answer, what Business Central said, attempts and waits, the caller's id) and
+:func:`emit` writes it once, as one log line whose fields travel as structured
+attributes. With Application Insights configured (``APPLICATIONINSIGHTS_CONNECTION_STRING``)
+those attributes arrive as custom dimensions: :func:`install` then starts
+OpenTelemetry's Azure Monitor exporter for the record loggers only, authenticated
+with the managed identity. Without it nothing of OpenTelemetry is imported, so a
+local run and a cold start pay nothing for it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.problems import Problem
+
+# Records go through these loggers only; their names are what Kusto queries filter on
+# when the exporter is off and the lines reach Application Insights through the host.
+RECORDS_LOGGER = "bcproxy.records"
+REQUESTS_LOGGER = RECORDS_LOGGER + ".requests"
+JOBS_LOGGER = RECORDS_LOGGER + ".jobs"
+
+# Libraries that log per HTTP exchange at INFO: azure-core writes a block of (redacted)
+# headers for every token request, httpx a line per upstream URL. Warnings still pass.
+# The proxy's own per-attempt lines are folded into the request record.
+QUIET_LOGGERS = (
+    "azure.core.pipeline.policies.http_logging_policy",
+    "azure.identity",
+    "azure.monitor.opentelemetry",
+    "msal",
+    "httpx",
+    "httpcore",
+    "shared.businesscentral",
+)
+
+_CLIENT_ID_RE = re.compile(r"(?:^|;)\s*ClientId=([0-9A-Fa-f-]{36})\s*(?:;|$)")
+
+_requests_log = logging.getLogger(REQUESTS_LOGGER)
+_jobs_log = logging.getLogger(JOBS_LOGGER)
+_exporting = False
+
+
+@dataclass
+class RequestRecord:
+    """One proxied request, as operators query it. Never holds a token or a body."""
+
+    request_id: str
+    route: str
+    method: str
+    status: int | None = None
+    problem: str | None = None
+    bc_status: int | None = None
+    bc_correlation_id: str | None = None
+    attempts: int = 0
+    wait_s: float = 0.0
+    caller_id: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    duration_ms: float | None = None
+
+    def upstream_attempt(self, status: int | None, correlation_id: str | None) -> None:
+        """One request sent to Business Central, and its status (None: no answer)."""
+        self.attempts += 1
+        self.bc_status = status
+        if correlation_id is not None:
+            self.bc_correlation_id = correlation_id
+
+    def fields(self) -> dict[str, Any]:
+        """The structured attributes (custom dimensions); unset values are left out."""
+        values: dict[str, Any] = {
+            "record_type": "request",
+            "request_id": self.request_id,
+            "route": self.route,
+            "method": self.method,
+            "status": self.status,
+            "problem": self.problem,
+            "bc_status": self.bc_status,
+            "bc_correlation_id": self.bc_correlation_id,
+            "attempts": self.attempts,
+            "wait_ms": round(self.wait_s * 1000),
+            "duration_ms": None if self.duration_ms is None else round(self.duration_ms),
+            "caller_id": self.caller_id,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
+_current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
+    "bcproxy_request_record", default=None
+)
+
+
+@contextmanager
+def recording(request_id: str, route: str, method: str) -> Iterator[RequestRecord]:
+    """The record of the request being handled, current for every step below it."""
+    record = RequestRecord(request_id, route, method.upper())
+    token = _current.set(record)
+    try:
+        yield record
+    finally:
+        _current.reset(token)
+
+
+def current() -> RequestRecord | None:
+    return _current.get()
+
+
+def note_upstream_attempt(status: int | None, correlation_id: str | None) -> None:
+    """Called by the Business Central client after every attempt (a no-op outside requests)."""
+    record = _current.get()
+    if record is not None:
+        record.upstream_attempt(status, correlation_id)
+
+
+def note_wait(seconds: float) -> None:
+    """Called right before sleeping between attempts."""
+    record = _current.get()
+    if record is not None:
+        record.wait_s += seconds
+
+
+def note_caller(caller_id: str | None) -> None:
+    record = _current.get()
+    if record is not None:
+        record.caller_id = caller_id
+
+
+def emit(record: RequestRecord, status: int, problem: Problem | None = None) -> None:
+    """Write the request's one line; its fields become custom dimensions.
+
+    A problem Business Central caused carries BC's final status and correlation id,
+    which win over what the attempts reported.
+    """
+    record.status = status
+    record.problem = None if problem is None else problem.slug
+    if problem is not None and problem.upstream is not None:
+        record.bc_status = problem.upstream.status
+        record.bc_correlation_id = problem.upstream.correlation_id or record.bc_correlation_id
+    record.duration_ms = (time.monotonic() - record.started) * 1000
+    _requests_log.info(
+        "request %s: %s %s answered %s%s%s after %d attempt(s) in %.0f ms",
+        record.request_id,
+        record.method,
+        record.route,
+        status,
+        f" {record.problem}" if record.problem else "",
+        f" (Business Central {record.bc_status})" if record.bc_status is not None else "",
+        record.attempts,
+        record.duration_ms,
+        extra=record.fields(),
+    )
+
+
+def emit_job_progress(job_id: str, done: int, total: int, counts: Mapping[str, int]) -> None:
+    """One progress line of a bulk job: how many of ``total`` are done, by outcome.
+
+    ``counts`` maps an outcome name (``succeeded``, ``failed``, ...) to how many items
+    ended so; each becomes its own dimension ``count_<name>``.
+    """
+    fields: dict[str, Any] = {
+        "record_type": "bulk_job",
+        "job_id": job_id,
+        "done": done,
+        "total": total,
+        "counts": json.dumps(dict(counts), sort_keys=True, separators=(",", ":")),
+    }
+    for name, value in counts.items():
+        fields["count_" + re.sub(r"[^A-Za-z0-9_]", "_", name)] = value
+    _jobs_log.info(
+        "bulk job %s: %d of %d done (%s)",
+        job_id,
+        done,
+        total,
+        ", ".join(f"{name} {value}" for name, value in sorted(counts.items())) or "nothing yet",
+        extra=fields,
+    )
+
+
+def outgoing_traceparent(caller_traceparent: str | None) -> str | None:
+    """The traceparent to send upstream: the current span's when OpenTelemetry runs,
+    else the caller's (already checked well-formed), else none."""
+    if _exporting:
+        span = _current_span_traceparent()
+        if span is not None:
+            return span
+    return caller_traceparent
+
+
+def _current_span_traceparent() -> str | None:
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
+def quiet_libraries() -> None:
+    """Chatty libraries at WARNING; the proxy's own loggers keep INFO."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger(RECORDS_LOGGER).setLevel(logging.INFO)
+
+
+def install(environ: Mapping[str, str]) -> bool:
+    """Set the log levels; export records to Application Insights when it is configured.
+
+    Returns whether the exporter runs. Idempotent.
+    """
+    global _exporting
+    quiet_libraries()
+    if _exporting or not environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip():
+        return _exporting
+    _start_azure_monitor(environ)
+    _exporting = True
+    # The exporter now carries the records (with dimensions); the host would only add a
+    # second, flat copy of each.
+    logging.getLogger(RECORDS_LOGGER).propagate = False
+    return True
+
+
+def managed_identity_client_id(authentication: str) -> str | None:
+    """The client id in ``ClientId=<id>;Authorization=AAD``; None if absent or not Entra."""
+    if "authorization=aad" not in authentication.replace(" ", "").lower():
+        return None
+    match = _CLIENT_ID_RE.search(authentication)
+    return match.group(1) if match else None
+
+
+def _start_azure_monitor(environ: Mapping[str, str]) -> None:
+    # Imported here: these packages cost most of a cold start when nobody exports.
+    from azure.identity import ManagedIdentityCredential
+    from azure.monitor.opentelemetry import configure_azure_monitor
+
+    # Only the App Service detector (environment variables): the VM detector would ask
+    # the instance metadata endpoint at start-up, which a Flex instance does not need.
+    # (The distro reads this from the process environment, hence os.environ.)
+    os.environ.setdefault("OTEL_EXPERIMENTAL_RESOURCE_DETECTORS", "azure_app_service")
+    authentication = environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "")
+    credential = None
+    if "authorization=aad" in authentication.replace(" ", "").lower():
+        # The component refuses key-only ingestion: the managed identity signs every batch.
+        credential = ManagedIdentityCredential(
+            client_id=managed_identity_client_id(authentication)
+            or environ.get("AZURE_CLIENT_ID")
+            or None
+        )
+    configure_azure_monitor(
+        connection_string=environ["APPLICATIONINSIGHTS_CONNECTION_STRING"],
+        credential=credential,
+        logger_name=RECORDS_LOGGER,
+        # The host already reports requests and its own metrics.
+        disable_metrics=True,
+        # The app's outbound calls are httpx (Business Central) and the Azure SDK (the
+        # identity); looking for web frameworks it does not use only slows the cold start.
+        instrumentation_options={
+            name: {"enabled": False}
+            for name in ("django", "fastapi", "flask", "psycopg2", "requests", "urllib", "urllib3")
+        },
+    )
+
+
+def exporting() -> bool:
+    return _exporting
