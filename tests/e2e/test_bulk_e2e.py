@@ -288,3 +288,47 @@ def test_settings_changed_mid_job_change_nothing_in_it(
     result = finished(proxy, durable, started)
     assert result["counts"]["updated"] == 4
     assert [len(r["body"]["requests"]) for r in batches(proxy)] == [2, 2, 2]
+
+
+def test_a_job_survives_a_restart_of_the_app(proxy: Proxy, durable: DurableStandIn) -> None:
+    proxy.sandbox.set_latency(300)
+    etags = [stored(proxy, seeded(proxy, n))["@odata.etag"] for n in (0, 1)]
+    updates = [
+        {"id": seeded(proxy, n), "ifMatch": etags[n], "changes": {"comment": f"restart {n}"}}
+        for n in (0, 1)
+    ]
+    started = start(proxy, updates)
+    proxy.sandbox.wait_for_concurrency(current=1)  # the batch is with Business Central
+    assert durable.restart_sync() == 1  # the worker dies; the activity runs again
+    result = finished(proxy, durable, started)
+    assert len(batches(proxy)) == 2
+    for n, item in enumerate(result["items"]):
+        now = stored(proxy, seeded(proxy, n))
+        assert now["comment"] == f"restart {n}"
+        # Written once (the second batch met its If-Match), and never called failed.
+        assert item["outcome"] in ("updated", "unknown")
+        current = item["line"] if item["outcome"] == "updated" else item["problem"]["current"]
+        assert current["etag"] == now["@odata.etag"]
+
+
+def test_a_job_that_cannot_run_is_failed_and_sends_no_more(
+    proxy: Proxy, durable: DurableStandIn, configure: Configure
+) -> None:
+    configure(BULK_BATCH_SIZE="1", BULK_MAX_CONCURRENCY="1")
+    proxy.sandbox.add_faults(
+        {"method": "POST", "path": "$batch", "times": 2, "status": 401,
+         "code": "Authentication_InvalidCredentials"}
+    )  # fmt: skip
+    before = [stored(proxy, seeded(proxy, n)) for n in range(3)]
+    updates = [
+        {"id": seeded(proxy, n), "ifMatch": "*", "changes": {"comment": "never"}} for n in range(3)
+    ]
+    result = finished(proxy, durable, start(proxy, updates))
+    assert result["status"] == "Failed"
+    assert {(i["outcome"], i["status"]) for i in result["items"]} == {("failed", 502)}
+    assert {i["problem"]["type"].rsplit("#", 1)[1] for i in result["items"]} == {
+        "upstream-auth-failed"
+    }
+    # One batch, sent twice (a fresh token after the first 401); the rest never sent.
+    assert len(batches(proxy)) == 2
+    assert [stored(proxy, seeded(proxy, n)) for n in range(3)] == before
