@@ -50,10 +50,12 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
       // Anonymous by contract in both caller-auth modes (problem type URIs link to /api/problems).
+      // A bulk job's status is polled without credentials; its own token guards it.
       excludedPaths: [
         '/api/health'
         '/api/openapi.json'
         '/api/problems'
+        '/api/bulkPaymentUpdates/*'
       ]
     }
     httpSettings: {
