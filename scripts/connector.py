@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from shared.openapi import model_schemas, parameter_schema, schema_generator
 from shared.payments import PATCH_MODELS, ApiVersion
-from shared.routes import OPERATIONS, Operation, Parameter, response_model
+from shared.routes import BULK_REQUESTS, OPERATIONS, Operation, Parameter, response_model
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "connector"
@@ -55,6 +55,9 @@ Auth = Literal["key", "entra"]
 # Labels where splitting the property name would read badly.
 _LABELS = {
     "etag": "ETag",
+    "ifMatch": "ETag",
+    "clientRef": "Client Reference",
+    "statusUrl": "Status URL",
     "value": "Items",
     "nextLink": "Next Page Link",
     "journalDisplayName": "Journal Code",
@@ -97,13 +100,16 @@ def _labelled(schema: Any) -> Any:
 
 
 def definitions(amount_decimals: int) -> dict[str, Any]:
-    models = []
+    models = [PATCH_MODELS[VERSION]]
     for op in _operations():
-        model = response_model(op.response, VERSION)
-        if model is not None:
-            models.append(model)
+        if op.body == "bulk":
+            models.append(BULK_REQUESTS[VERSION])
+        for kind in (op.response, op.result):
+            model = response_model(kind, VERSION) if kind else None
+            if model is not None:
+                models.append(model)
     generator = schema_generator(amount_decimals, "swagger-2.0")
-    schemas = model_schemas([PATCH_MODELS[VERSION], *models], generator, REF)
+    schemas = model_schemas(models, generator, REF)
     return {name: _labelled(schema) for name, schema in sorted(schemas.items())}
 
 
@@ -153,25 +159,49 @@ def _parameter(parameter: Parameter, own_id: str, schemas: dict[str, Any]) -> di
     return out
 
 
-def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
-    parameters = [_parameter(p, op.operation_id, schemas) for p in op.parameters]
-    if op.body == "patch":
-        parameters.append(
-            {
-                "name": "body",
-                "in": "body",
-                "required": True,
-                "description": "The properties to change; leave out the ones to keep.",
-                "x-ms-summary": "Changes",
-                "schema": {"$ref": REF.format(model=_patch_model_name())},
-            }
-        )
-    model = response_model(op.response, VERSION)
+_BODIES = {
+    "patch": ("Changes", "The properties to change; leave out the ones to keep."),
+    "bulk": (
+        "Updates",
+        "The updates, each line once: its id, its ETag, the properties to change (the same "
+        "rules as an update of one line) and an optional reference of yours.",
+    ),
+}
+RUNNING_DESCRIPTION = "The job is running: its progress; poll Location again after Retry-After"
+
+
+def _body_model(op: Operation) -> str:
+    return (PATCH_MODELS if op.body == "patch" else BULK_REQUESTS)[VERSION].__name__
+
+
+def _ref(kind: Any) -> dict[str, str]:
+    model = response_model(kind, VERSION)
     assert model is not None
-    ok: dict[str, Any] = {
-        "description": op.response_description,
-        "schema": {"$ref": REF.format(model=model.__name__)},
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _polling_headers() -> dict[str, Any]:
+    """A 202's headers: the designer polls Location (which carries its own token)
+    after Retry-After seconds, until an answer other than 202."""
+    return {
+        "Location": {
+            "type": "string",
+            "description": "Where the job's progress and results are; its token is the "
+            "credential, no key needed.",
+            "x-ms-summary": "Status URL",
+        },
+        "Retry-After": {
+            "type": "integer",
+            "description": "Seconds to wait before asking Location again.",
+            "x-ms-summary": "Retry After",
+        },
     }
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    """200 is what the action outputs; an asynchronous start answers 202
+    first, and the designer polls its Location until the 200."""
+    ok: dict[str, Any] = {"description": op.response_description, "schema": _ref(op.response)}
     if op.etag_header:
         ok["headers"] = {
             "ETag": {
@@ -180,6 +210,37 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
                 "x-ms-summary": "ETag",
             }
         }
+    responses: dict[str, Any] = {}
+    if op.success_status == 202:
+        assert op.result is not None, f"{op.operation_id}: a 202 needs the result polling ends with"
+        responses["200"] = {"description": op.result_description, "schema": _ref(op.result)}
+        responses["202"] = {**ok, "headers": _polling_headers()}
+    else:
+        responses["200"] = ok
+        if op.running_answer:
+            responses["202"] = {
+                "description": RUNNING_DESCRIPTION,
+                "schema": _ref(op.response),
+                "headers": _polling_headers(),
+            }
+    responses["default"] = {"description": PROBLEM_DESCRIPTION}
+    return responses
+
+
+def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    parameters = [_parameter(p, op.operation_id, schemas) for p in op.parameters]
+    if op.body is not None:
+        summary, description = _BODIES[op.body]
+        parameters.append(
+            {
+                "name": "body",
+                "in": "body",
+                "required": True,
+                "description": description,
+                "x-ms-summary": summary,
+                "schema": {"$ref": REF.format(model=_body_model(op))},
+            }
+        )
     out: dict[str, Any] = {
         "operationId": connector_id(op.operation_id),
         "summary": op.summary,
@@ -190,12 +251,8 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     if op.pageable:
         out["x-ms-pageable"] = {"nextLinkName": "nextLink"}
     out["parameters"] = parameters
-    out["responses"] = {"200": ok, "default": {"description": PROBLEM_DESCRIPTION}}
+    out["responses"] = _responses(op)
     return out
-
-
-def _patch_model_name() -> str:
-    return PATCH_MODELS[VERSION].__name__
 
 
 def _security(auth: Auth) -> tuple[dict[str, Any], list[dict[str, list[str]]]]:

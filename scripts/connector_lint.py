@@ -5,8 +5,9 @@
 The rules are those the Power Platform's swagger validator applies to a
 custom connector (``paconn validate`` needs a login, so cannot run in CI):
 operation ids, summaries, path parameters, MIME types, no oneOf/anyOf/not,
-2xx responses, GET without body, internal parameters, labels, dropdown
-references, info and security. Each finding is one line naming where it is.
+2xx responses (a 202 is an asynchronous answer: a Location to poll until the
+200 that is the action's output), GET without body, internal parameters,
+labels, dropdown references, info and security. Each finding is one line naming where it is.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ MIME_TYPES = frozenset(
 VISIBILITIES = frozenset({"important", "advanced", "internal"})
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 FORBIDDEN_COMBINATORS = ("oneOf", "anyOf", "not")
+# JSON Schema keywords that Swagger 2.0 schemas do not have.
+NOT_SWAGGER_2 = ("const", "$defs", "nullable", "prefixItems")
 RESERVED_COLORS = frozenset({"#007ee5", "#ffffff"})
 _OPERATION_ID_RE = re.compile(r"^[A-Za-z0-9]+$")
 _SEGMENT_PARAM_RE = re.compile(r"\{([^{}]+)\}")
@@ -89,6 +92,9 @@ def lint_definition(doc: dict[str, Any]) -> list[str]:
             for key in FORBIDDEN_COMBINATORS:
                 if key in node and not where.endswith("/properties"):
                     add(f"{where}: {key} is not allowed (Swagger 2.0 has only allOf)")
+            for key in NOT_SWAGGER_2:
+                if key in node and not where.endswith("/properties"):
+                    add(f"{where}: {key} is not Swagger 2.0")
     for name, schema in (doc.get("definitions") or {}).items():
         problems += _unlabelled(schema, f"#/definitions/{name}")
 
@@ -231,9 +237,16 @@ def _lint_responses(op: dict[str, Any], where: str, add: Any, problems: list[str
     for code, response in responses.items():
         code = str(code)
         has_schema = isinstance(response, dict) and "schema" in response
+        headers = (response.get("headers") or {}) if isinstance(response, dict) else {}
+        polled = any(str(name).lower() == "location" for name in headers)
         if code == "default" and has_schema:
             add(f"{where}: the default response carries no schema")
-        elif code.startswith("2") and code not in ("200", "201") and has_schema:
+        elif code == "202" and not polled:
+            # The designer runs a 202 as an asynchronous action: it polls Location.
+            add(f"{where}: response 202 needs a Location header to poll")
+        elif code == "202" and has_schema and "200" not in codes:
+            add(f"{where}: response 202 has a schema but no 200 ends the polling")
+        elif code.startswith("2") and code not in ("200", "201", "202") and has_schema:
             add(f"{where}: response {code} has a schema; outputs belong on 200 or 201")
         if has_schema:
             problems += _unlabelled(response["schema"], f"{where}: response {code}")

@@ -76,6 +76,13 @@ def schema_generator(
             # Optional response properties are absent, never null.
             return self.generate_inner(schema["schema"])
 
+        def literal_schema(self, schema: core_schema.LiteralSchema) -> JsonSchemaValue:
+            result = super().literal_schema(schema)
+            if dialect == "swagger-2.0" and "const" in result:
+                # Swagger 2.0 has no const: a one-value enum says the same.
+                result["enum"] = [result.pop("const")]
+            return result
+
     return ProxySchema
 
 
@@ -294,7 +301,7 @@ def _bulk_other_successes(op: Operation, success: dict[str, Any]) -> dict[str, A
                 "content": {"application/json": {"schema": checked}},
             }
         }
-    if op.response == "bulkStatus":
+    if op.running_answer:
         headers = {
             "Location": {"description": "Where to poll", "schema": {"type": "string"}},
             "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}},

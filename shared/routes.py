@@ -39,6 +39,7 @@ ResponseKind = Literal[
     "problems",
     "bulkAccepted",
     "bulkStatus",
+    "bulkResult",
 ]
 VERSION = "{apiVersion}"
 
@@ -102,6 +103,12 @@ class Operation:
     etag_header: bool = False
     # The status of a success (a bulk start is accepted: 202).
     success_status: int = 200
+    # Asynchronous work: what the 200 that polling Location ends with carries,
+    # which is what a connector action outputs (the 202 carries ``response``).
+    result: ResponseKind | None = None
+    result_description: str = ""
+    # Answers 202 with Location and Retry-After (and ``response``) while the work runs.
+    running_answer: bool = False
 
     @property
     def versioned(self) -> bool:
@@ -187,7 +194,7 @@ def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseM
         return CompanyList
     if kind == "journals":
         return JournalList
-    assert version is not None or kind in ("health", "problems", "bulkStatus")
+    assert version is not None or kind in ("health", "problems", "bulkStatus", "bulkResult")
     if kind == "line" and version:
         return LINE_MODELS[version]
     if kind == "lines" and version:
@@ -198,6 +205,8 @@ def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseM
         return BulkJobAccepted
     if kind == "bulkStatus":
         return BulkJobStatus
+    if kind == "bulkResult":
+        return BulkJobResult
     return None
 
 
@@ -280,6 +289,16 @@ class BulkItemResult(BaseModel):
     )
 
 
+class BulkCounts(BaseModel):
+    """How many updates ended each way."""
+
+    model_config = ConfigDict(title="BulkCounts")
+
+    updated: int = Field(description="Updates Business Central made.")
+    failed: int = Field(description="Updates that are not in Business Central.")
+    unknown: int = Field(description="Updates whose outcome is not known: check those lines.")
+
+
 class BulkJobStatus(BaseModel):
     """A bulk job: its progress while it runs (202), every item's result when done (200)."""
 
@@ -289,11 +308,33 @@ class BulkJobStatus(BaseModel):
     status: Literal["Running", "Completed", "CompletedWithErrors", "Failed"]
     total: int
     done: int | None = Field(default=None, description="Updates settled so far (while running).")
-    counts: dict[str, int] | None = Field(
-        default=None, description="updated, failed and unknown (when done)."
+    counts: BulkCounts | None = Field(
+        default=None, description="How many ended each way (when done)."
     )
     items: list[BulkItemResult] | None = Field(
         default=None, description="One per update, in request order (when done)."
+    )
+
+
+class BulkJobResult(BaseModel):
+    """What a bulk start ends with once its Location answers 200: every item's
+    result, or with validateOnly=true only that every update is valid."""
+
+    model_config = ConfigDict(title="BulkJobResult")
+
+    jobId: str | None = Field(default=None, description="Id of the job (not with validateOnly).")
+    status: Literal["Completed", "CompletedWithErrors", "Failed"] | None = Field(
+        default=None,
+        description="Completed: every update made; CompletedWithErrors: some failed or are "
+        "unknown; Failed: the job could not run (not with validateOnly).",
+    )
+    total: int = Field(description="How many updates the job holds.")
+    counts: BulkCounts | None = Field(default=None, description="How many ended each way.")
+    items: list[BulkItemResult] | None = Field(
+        default=None, description="One per update, in request order."
+    )
+    valid: bool | None = Field(
+        default=None, description="validateOnly=true only: every update passed; nothing started."
     )
 
 
@@ -422,6 +463,12 @@ IDEMPOTENCY_KEY = Parameter(
     "1 to 255 printable ASCII characters: the same key and updates return the job already "
     "started instead of a second one; the same key with other updates is refused (422).",
     {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+    visibility="advanced",
+    connector_description=(
+        "Something unique to this run, such as the bank statement's number: if the action is "
+        "retried, it finds the job it started instead of starting a second one. 1 to 255 "
+        "printable ASCII characters; the same key with other updates is refused (422)."
+    ),
 )
 VALIDATE_ONLY = Parameter(
     "validateOnly",
@@ -434,7 +481,7 @@ VALIDATE_ONLY = Parameter(
 JOB_ID = Parameter(
     "jobId",
     "path",
-    "Job",
+    "Job ID",
     "The job's id (from the start answer).",
     {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     required=True,
@@ -442,10 +489,15 @@ JOB_ID = Parameter(
 JOB_TOKEN = Parameter(
     "token",
     "query",
-    "Token",
+    "Status Token",
     "The job's token, as in the Location of the start answer.",
     {"type": "string", "minLength": 1},
     required=True,
+    connector_description=(
+        "The token at the end of the start's Status URL, after token=, such as "
+        "last(split(body('Start_a_bulk_payment_update')?['statusUrl'], 'token=')). "
+        "It is the job's only credential: keep it out of logs and messages."
+    ),
 )
 
 COMMON_HEADERS = (ACCEPT, ACCEPT_LANGUAGE, REQUEST_ID)
@@ -544,10 +596,10 @@ OPERATIONS: tuple[Operation, ...] = (
         pageable=True,
     ),
     Operation(
-        "startBulkPaymentUpdates",
+        "startBulkPaymentUpdate",
         "POST",
         LINE_PATH + "/bulkPaymentUpdates",
-        "Update many payment lines in one job",
+        "Start a bulk payment update",
         "Checks every update first (nothing starts unless all pass), then runs them in "
         "Business Central $batch requests. Answers 202 with Location: poll it (no key "
         "needed) until it answers 200 with every update's result, in request order.",
@@ -556,23 +608,27 @@ OPERATIONS: tuple[Operation, ...] = (
         "The job was started, or found again by its Idempotency-Key",
         WRITE_PROBLEMS,
         body="bulk",
-        in_connector=False,
+        visibility="important",
         success_status=202,
+        result="bulkResult",
+        result_description="The job is done: every update's result, in request order "
+        "(with validateOnly=true at once: valid and total, nothing started)",
     ),
     Operation(
-        "getBulkPaymentUpdates",
+        "getBulkPaymentUpdateStatus",
         "GET",
         "/bulkPaymentUpdates/{jobId}",
-        "Progress and results of a bulk job",
+        "Get a bulk payment update's status",
         "202 with the progress while the job runs (poll again after Retry-After), 200 with "
         "every update's result when it is done. The token in the URL is the credential; "
         "an unknown job and a wrong token get the same 404.",
-        (JOB_ID, JOB_TOKEN),
+        (JOB_ID, JOB_TOKEN, ACCEPT),
         "bulkStatus",
         "The job is done: every update's result",
         (400, 404, 500, 502),
         auth="anonymous",
-        in_connector=False,
+        visibility="advanced",
+        running_answer=True,
     ),
     Operation(
         "problems",

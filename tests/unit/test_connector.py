@@ -21,13 +21,16 @@ from openapi_spec_validator.validation.validators import OpenAPIV2SpecValidator
 
 from scripts import connector
 from scripts.connector_lint import lint_definition, lint_properties
+from shared.bulk_jobs import MAX_CLIENT_REF
 from shared.payments import DATE_PATTERN, GUID_PATTERN, PATCH_MODELS, TEXT_PATTERN
+from shared.routes import IF_MATCH_PATTERN
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYMENT = (
     "/v2.0/companies/{companyId}/customerPaymentJournals/{journalId}/customerPayments/{paymentId}"
 )
 LINES = PAYMENT.rsplit("/", 1)[0]
+BULK = LINES.rsplit("/", 1)[0] + "/bulkPaymentUpdates"
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,11 @@ def test_the_operations_makers_see(doc: dict[str, Any]) -> None:
         "ListCompanies": "internal",
         "ListCustomerPaymentJournals": "internal",
         "FindCustomerPayments": "important",
+        "StartBulkPaymentUpdate": "important",
+        "GetBulkPaymentUpdateStatus": "advanced",
     }
+    assert ops["StartBulkPaymentUpdate"]["summary"] == "Start a bulk payment update"
+    assert ops["GetBulkPaymentUpdateStatus"]["summary"] == "Get a bulk payment update's status"
     assert ops["FindCustomerPayments"]["summary"] == "Find payment lines"
     assert ops["FindCustomerPayments"]["x-ms-pageable"] == {"nextLinkName": "nextLink"}
     assert all(len(op["summary"]) <= 80 for op in ops.values())  # certification length
@@ -92,6 +99,8 @@ def test_the_operations_makers_see(doc: dict[str, Any]) -> None:
         "/v2.0/companies",
         "/v2.0/companies/{companyId}/customerPaymentJournals",
         LINES,
+        BULK,
+        "/bulkPaymentUpdates/{jobId}",
     }
 
 
@@ -106,6 +115,103 @@ def test_update_needs_the_etag_labelled_as_such(doc: dict[str, Any]) -> None:
     body = param(update, "body")
     assert body["schema"] == {"$ref": "#/definitions/PaymentPatchV2"}
     assert update["responses"]["200"]["headers"]["ETag"]["x-ms-summary"] == "ETag"
+
+
+def definition(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema["$ref"]
+    assert ref.startswith("#/definitions/")
+    found: dict[str, Any] = doc["definitions"][ref.removeprefix("#/definitions/")]
+    return found
+
+
+def test_bulk_start_takes_the_journal_from_dropdowns_and_the_updates_with_their_rules(
+    doc: dict[str, Any],
+) -> None:
+    start = operations(doc)["StartBulkPaymentUpdate"]
+    assert doc["paths"][BULK]["post"] is start
+    update = operations(doc)["UpdateCustomerPayment"]
+    for name in ("companyId", "journalId"):
+        assert (
+            param(start, name)["x-ms-dynamic-values"] == param(update, name)["x-ms-dynamic-values"]
+        )
+        assert param(start, name)["x-ms-url-encoding"] == "single"
+    key = param(start, "Idempotency-Key")
+    assert (key["in"], key["required"], key["x-ms-visibility"]) == ("header", False, "advanced")
+    assert (key["minLength"], key["maxLength"]) == (1, 255)
+    validate_only = param(start, "validateOnly")
+    assert (validate_only["in"], validate_only["type"], validate_only["required"]) == (
+        "query",
+        "boolean",
+        False,
+    )
+    assert validate_only["x-ms-visibility"] == "advanced"
+    body = param(start, "body")
+    assert (body["required"], body["x-ms-summary"]) == (True, "Updates")
+    request = definition(doc, body["schema"])
+    assert request["required"] == ["updates"]
+    updates = request["properties"]["updates"]
+    assert (updates["type"], updates["minItems"]) == ("array", 1)
+    item = definition(doc, updates["items"])
+    assert item["additionalProperties"] is False
+    assert set(item["properties"]) == {"id", "ifMatch", "changes", "clientRef"}
+    assert set(item["required"]) == {"id", "ifMatch", "changes"}
+    props = item["properties"]
+    assert (props["id"]["format"], props["id"]["pattern"]) == ("uuid", GUID_PATTERN)
+    assert (props["ifMatch"]["x-ms-summary"], props["ifMatch"]["pattern"]) == (
+        "ETag",
+        IF_MATCH_PATTERN,
+    )
+    # The changes are the update action's very body, with every rule of it.
+    assert props["changes"]["$ref"] == param(update, "body")["schema"]["$ref"]
+    assert props["clientRef"]["maxLength"] == MAX_CLIENT_REF
+    assert all(prop["x-ms-summary"] for prop in props.values())
+
+
+BULK_RESULT = {"jobId", "status", "total", "counts", "items"}
+ITEM_RESULT = {"id", "clientRef", "outcome", "status", "etag", "line", "problem"}
+
+
+def test_bulk_start_is_asynchronous_and_outputs_the_finished_job(doc: dict[str, Any]) -> None:
+    responses = operations(doc)["StartBulkPaymentUpdate"]["responses"]
+    assert set(responses) == {"200", "202", "default"}
+    accepted = responses["202"]
+    assert set(accepted["headers"]) == {"Location", "Retry-After"}
+    assert accepted["headers"]["Retry-After"]["type"] == "integer"
+    assert all(h["x-ms-summary"] for h in accepted["headers"].values())
+    assert set(definition(doc, accepted["schema"])["properties"]) == {
+        "jobId",
+        "status",
+        "statusUrl",
+        "total",
+    }
+    # What the designer outputs once Location answers 200: later steps use the items.
+    result = definition(doc, responses["200"]["schema"])
+    assert set(result["properties"]) >= BULK_RESULT
+    assert "valid" in result["properties"]  # what validateOnly=true answers at once
+    assert result["properties"]["status"]["enum"] == ["Completed", "CompletedWithErrors", "Failed"]
+    counts = definition(doc, result["properties"]["counts"])
+    assert set(counts["properties"]) == {"updated", "failed", "unknown"}
+    item = definition(doc, result["properties"]["items"]["items"])
+    assert set(item["properties"]) == ITEM_RESULT
+    assert item["properties"]["outcome"]["enum"] == ["updated", "failed", "unknown"]
+    assert item["properties"]["etag"]["x-ms-summary"] == "ETag"
+
+
+def test_bulk_status_takes_the_job_and_its_token_and_answers_202_while_running(
+    doc: dict[str, Any],
+) -> None:
+    status = operations(doc)["GetBulkPaymentUpdateStatus"]
+    job = param(status, "jobId")
+    assert (job["in"], job["required"], job["x-ms-url-encoding"]) == ("path", True, "single")
+    token = param(status, "token")
+    assert (token["in"], token["required"]) == ("query", True)
+    assert "statusUrl" in token["description"]
+    responses = status["responses"]
+    assert set(responses) == {"200", "202", "default"}
+    assert set(responses["202"]["headers"]) == {"Location", "Retry-After"}
+    done = definition(doc, responses["200"]["schema"])
+    assert set(done["properties"]) >= BULK_RESULT
+    assert "done" in definition(doc, responses["202"]["schema"])["properties"]
 
 
 def test_dropdowns_come_from_the_list_operations(doc: dict[str, Any]) -> None:
@@ -289,9 +395,38 @@ RULES: list[tuple[str, Any, str]] = [
     (
         "202 schema",
         lambda d: d["paths"][PAYMENT]["get"]["responses"].update(
-            {"202": {"description": "x", "schema": {"type": "object"}}}
+            {"206": {"description": "x", "schema": {"type": "object"}}}
         ),
         "200 or 201",
+    ),
+    (
+        "202 without Location",
+        lambda d: d["paths"][BULK]["post"]["responses"]["202"]["headers"].pop("Location"),
+        "needs a Location header",
+    ),
+    (
+        "202 without the 200 polling ends with",
+        lambda d: d["paths"][BULK]["post"]["responses"].pop("200"),
+        "no 200 ends the polling",
+    ),
+    (
+        "202 header label",
+        lambda d: d["paths"][BULK]["post"]["responses"]["202"]["headers"]["Retry-After"].pop(
+            "x-ms-summary"
+        ),
+        "header Retry-After: no x-ms-summary",
+    ),
+    (
+        "const",
+        lambda d: d["definitions"]["BulkJobAccepted"]["properties"]["status"].update(
+            const="Running"
+        ),
+        "const is not Swagger 2.0",
+    ),
+    (
+        "bulk item label",
+        lambda d: d["definitions"]["BulkItemResult"]["properties"]["outcome"].pop("x-ms-summary"),
+        "outcome: no x-ms-summary",
     ),
     (
         "GET body",
