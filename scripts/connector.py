@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from shared.openapi import model_schemas, parameter_schema, schema_generator
 from shared.payments import PATCH_MODELS, ApiVersion
 from shared.routes import BULK_REQUESTS, OPERATIONS, Operation, Parameter, response_model
@@ -100,7 +102,7 @@ def _labelled(schema: Any) -> Any:
 
 
 def definitions(amount_decimals: int) -> dict[str, Any]:
-    models = [PATCH_MODELS[VERSION]]
+    models: list[type[BaseModel]] = [PATCH_MODELS[VERSION]]
     for op in _operations():
         if op.body == "bulk":
             models.append(BULK_REQUESTS[VERSION])
