@@ -24,7 +24,14 @@ from shared.payments import (
     ApiVersion,
 )
 from shared.problems import PROBLEM_TYPES
-from shared.routes import BULK_REQUESTS, OPERATIONS, Operation, Parameter, response_model
+from shared.routes import (
+    BULK_REQUESTS,
+    NULLABLE,
+    OPERATIONS,
+    Operation,
+    Parameter,
+    response_model,
+)
 from shared.settings import Settings
 
 REF = "#/components/schemas/{model}"
@@ -76,6 +83,14 @@ def schema_generator(
             # Optional response properties are absent, never null.
             return self.generate_inner(schema["schema"])
 
+        def generate(
+            self, schema: core_schema.CoreSchema, mode: JsonSchemaMode = "validation"
+        ) -> JsonSchemaValue:
+            result = super().generate(schema, mode)
+            if dialect == "openapi-3.1":
+                _spell_nullable(result)
+            return result
+
         def literal_schema(self, schema: core_schema.LiteralSchema) -> JsonSchemaValue:
             result = super().literal_schema(schema)
             if dialect == "swagger-2.0" and "const" in result:
@@ -84,6 +99,18 @@ def schema_generator(
             return result
 
     return ProxySchema
+
+
+def _spell_nullable(node: Any) -> None:
+    """OpenAPI 3.1 says "may be null" with a null type, not Swagger's x-nullable."""
+    if isinstance(node, list):
+        for item in node:
+            _spell_nullable(item)
+    elif isinstance(node, dict):
+        if node.pop(NULLABLE, False) and isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        for value in node.values():
+            _spell_nullable(value)
 
 
 class _Problem(BaseModel):

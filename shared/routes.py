@@ -48,6 +48,10 @@ READ_PROBLEMS = (400, 401, 403, 404, 429, 500, 502, 503, 504)
 WRITE_PROBLEMS = (*READ_PROBLEMS, 409, 412, 413, 415, 422, 428)
 VALIDATE_PROBLEMS = (400, 401, 403, 404, 413, 415, 422, 428, 500)
 
+# Marks a response property that may be null (Swagger 2.0's spelling; the
+# OpenAPI 3.1 document turns it into a "null" type, see shared.openapi).
+NULLABLE = "x-nullable"
+
 IF_MATCH_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*")$'
 
 
@@ -276,7 +280,11 @@ class BulkItemResult(BaseModel):
     model_config = ConfigDict(title="BulkItemResult")
 
     id: Guid
-    clientRef: str | None = None
+    clientRef: str | None = Field(
+        default=None,
+        description="Your reference, as sent; null when the update had none.",
+        json_schema_extra={NULLABLE: True},
+    )
     outcome: Literal["updated", "failed", "unknown"] = Field(
         description="updated: a 200; failed: the change is not in Business Central; "
         "unknown: a 504 or a 409 outcome-unknown (GET the line, or see problem.current)."

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from annotated_types import MaxLen, MinLen
 
+from scripts import connector
 from shared.openapi import openapi_document, operation_id
 from shared.payments import API_VERSIONS, PATCH_MODELS, ApiVersion, editable_properties
 from shared.routes import OPERATIONS
@@ -154,3 +155,13 @@ def test_every_problem_status_is_documented_for_patch() -> None:
         "504",
     ):
         assert status in responses
+
+
+def test_a_bulk_item_without_client_ref_is_documented_as_null_in_each_dialect() -> None:
+    # The status route echoes clientRef as null for an update sent without one.
+    schemas = openapi_document(settings_with())["components"]["schemas"]
+    client_ref = schemas["BulkItemResult"]["properties"]["clientRef"]
+    assert client_ref["type"] == ["string", "null"]
+    assert "x-nullable" not in json.dumps(schemas)
+    swagger = connector.swagger()["definitions"]["BulkItemResult"]["properties"]["clientRef"]
+    assert (swagger["type"], swagger["x-nullable"]) == ("string", True)

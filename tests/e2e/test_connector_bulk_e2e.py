@@ -1,0 +1,195 @@
+"""The connector's bulk actions against the real proxy: each request is built
+from the generated Swagger (path, parameters, internal defaults), sent to the
+local host, and every answer is checked against the schema and headers the
+connector declares for its status. Location is polled with no credentials,
+as the Power Platform does."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from jsonschema import Draft4Validator  # type: ignore[import-untyped]  # via openapi-spec-validator
+
+from funchost.durable import DurableStandIn
+from scripts import connector
+from shared.jsonio import dumps_exact, loads_exact
+from tests.e2e.conftest import Proxy, bc_requests
+
+pytestmark = pytest.mark.e2e
+
+DOC = connector.swagger()
+
+
+def _operation(operation_id: str) -> tuple[str, str, dict[str, Any]]:
+    for path, item in DOC["paths"].items():
+        for method, op in item.items():
+            if op["operationId"] == operation_id:
+                return method.upper(), path, op
+    raise AssertionError(operation_id)
+
+
+def call(
+    proxy: Proxy,
+    operation_id: str,
+    values: dict[str, Any],
+    body: Any = None,
+    client: httpx.Client | None = None,
+) -> httpx.Response:
+    """What the connector sends for these inputs: internal parameters take
+    their defaults, the rest only when given."""
+    method, path, op = _operation(operation_id)
+    query: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for parameter in op["parameters"]:
+        name, where = parameter["name"], parameter["in"]
+        value = values.get(name, parameter.get("default") if parameter.get("required") else None)
+        if where == "body" or value is None:
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if where == "path":
+            path = path.replace("{" + name + "}", text)
+        elif where == "query":
+            query[name] = text
+        else:
+            headers[name] = text
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    sent = client or proxy.http
+    return sent.request(
+        method,
+        proxy.url + path,
+        params=query,
+        headers=headers,
+        content=dumps_exact(body) if body is not None else None,
+    )
+
+
+def _with_nulls(node: Any) -> Any:
+    """The schema as JSON Schema reads it: x-nullable lets a property be null."""
+    if isinstance(node, list):
+        return [_with_nulls(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _with_nulls(value) for key, value in node.items()}
+    if out.pop("x-nullable", False):
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def check(operation_id: str, response: httpx.Response) -> dict[str, Any]:
+    """The answer as the connector describes it for its status: declared
+    headers present, the body valid against the declared schema."""
+    _, _, op = _operation(operation_id)
+    declared = op["responses"].get(str(response.status_code))
+    assert declared is not None, (response.status_code, response.text)
+    for header in declared.get("headers", {}):
+        assert header in response.headers, header
+    body: dict[str, Any] = loads_exact(response.content)
+    schema = _with_nulls({**declared["schema"], "definitions": DOC["definitions"]})
+    errors = [e.message for e in Draft4Validator(schema).iter_errors(body)]
+    assert errors == [], errors
+    return body
+
+
+def journal(proxy: Proxy) -> dict[str, str]:
+    ids = proxy.line()
+    return {"companyId": ids["company"], "journalId": ids["journal"]}
+
+
+def updates(proxy: Proxy, count: int) -> list[dict[str, Any]]:
+    payments = proxy.sandbox.seed["companies"][0]["journals"][0]["payments"][:count]
+    return [
+        {"id": p["id"], "ifMatch": "*", "changes": {"comment": f"row {n}"}, "clientRef": f"r{n}"}
+        for n, p in enumerate(payments)
+    ]
+
+
+def test_start_answers_202_polls_to_the_declared_result(
+    proxy: Proxy, durable: DurableStandIn
+) -> None:
+    sent = updates(proxy, 3)
+    del sent[1]["clientRef"]  # optional
+    sent[2]["ifMatch"] = 'W/"stale"'  # fails alone, as the same PATCH would: 412
+    started = call(
+        proxy,
+        "StartBulkPaymentUpdate",
+        {**journal(proxy), "Idempotency-Key": "statement 7"},
+        {"updates": sent},
+    )
+    assert started.status_code == 202, started.text
+    accepted = check("StartBulkPaymentUpdate", started)
+    assert accepted["statusUrl"] == started.headers["Location"]
+    durable.wait_done_sync(accepted["jobId"])
+    with httpx.Client(timeout=30) as anonymous:  # the poll carries no connection credential
+        done = anonymous.get(started.headers["Location"])
+    assert done.status_code == 200, done.text
+    # Polling ends on the start action's own 200: its output is the finished job.
+    result = check("StartBulkPaymentUpdate", done)
+    assert (result["status"], result["counts"]) == (
+        "CompletedWithErrors",
+        {"updated": 2, "failed": 1, "unknown": 0},
+    )
+    assert [(i["clientRef"], i["outcome"], i["status"]) for i in result["items"]] == [
+        ("r0", "updated", 200),
+        (None, "updated", 200),
+        ("r2", "failed", 412),
+    ]
+    # The status action takes the job id and the token at the end of statusUrl.
+    token = accepted["statusUrl"].split("token=")[-1]
+    assert urlsplit(accepted["statusUrl"]).query == f"token={token}"
+    status = call(proxy, "GetBulkPaymentUpdateStatus", {"jobId": accepted["jobId"], "token": token})
+    assert status.status_code == 200
+    assert check("GetBulkPaymentUpdateStatus", status) == result
+
+
+def test_a_running_job_answers_the_declared_202(proxy: Proxy, durable: DurableStandIn) -> None:
+    proxy.sandbox.add_faults(
+        {"method": "POST", "path": "$batch", "times": 1, "status": 429,
+         "code": "Application_TooManyRequests", "retryAfter": 30}
+    )  # fmt: skip
+    started = call(proxy, "StartBulkPaymentUpdate", journal(proxy), {"updates": updates(proxy, 1)})
+    accepted = check("StartBulkPaymentUpdate", started)
+    durable.wait_idle_sync()  # asleep on its timer: still running
+    token = accepted["statusUrl"].split("token=")[-1]
+    running = call(
+        proxy, "GetBulkPaymentUpdateStatus", {"jobId": accepted["jobId"], "token": token}
+    )
+    assert running.status_code == 202
+    progress = check("GetBulkPaymentUpdateStatus", running)
+    assert (progress["status"], progress["done"], progress["total"]) == ("Running", 0, 1)
+    assert running.headers["Location"] == started.headers["Location"]
+    durable.advance(30)
+    durable.wait_done_sync(accepted["jobId"])
+
+
+def test_validate_only_answers_the_declared_200_at_once(
+    proxy: Proxy, durable: DurableStandIn
+) -> None:
+    proxy.sandbox.clear_requests()
+    answer = call(
+        proxy,
+        "StartBulkPaymentUpdate",
+        {**journal(proxy), "validateOnly": True},
+        {"updates": updates(proxy, 3)},
+    )
+    assert answer.status_code == 200, answer.text
+    assert check("StartBulkPaymentUpdate", answer) == {"valid": True, "total": 3}
+    assert bc_requests(proxy.sandbox, "POST") == []  # nothing started, nothing sent
+
+
+def test_problems_come_back_as_plain_json(proxy: Proxy, durable: DurableStandIn) -> None:
+    wrong = call(proxy, "GetBulkPaymentUpdateStatus", {"jobId": "0" * 32, "token": "nope"})
+    assert wrong.status_code == 404
+    assert wrong.headers["content-type"].startswith("application/json")
+    invalid = call(
+        proxy,
+        "StartBulkPaymentUpdate",
+        journal(proxy),
+        {"updates": [{**updates(proxy, 1)[0], "ifMatch": "no quotes"}]},
+    )
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"].startswith("application/json")
+    assert invalid.json()["errors"][0]["field"] == "updates[0].ifMatch"
