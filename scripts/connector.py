@@ -386,6 +386,10 @@ def api_properties(
 # --- readme.md and icon.png -------------------------------------------------------------------
 
 
+def _summary(operation_id: str) -> str:
+    return next(op.summary for op in _operations() if op.operation_id == operation_id)
+
+
 def readme() -> str:
     rows = "\n".join(
         f"| `{connector_id(op.operation_id)}` | {op.summary} | {op.visibility or 'none'} |"
@@ -416,6 +420,16 @@ API v2.0 of Business Central. `internal` operations feed dropdowns only.
 Updates need the line's **ETag** (the `etag` of a read or a search); the
 answer to an update carries the new one. Amounts are exact decimals with at
 most {AMOUNT_DECIMALS} fraction digits.
+
+**{_summary("startBulkPaymentUpdate")}** is an asynchronous action: the
+proxy checks every update, answers `202 Accepted` with a `Location` that
+carries the job's own token, and the flow polls it (after `Retry-After`)
+until the job is done. The action's outputs are then the finished job:
+`counts` and `items`, one per update in the order sent, each with its
+`outcome`, `status`, `etag` and `line` or `problem`. Keep the action's
+*Asynchronous pattern* setting on (the default). **{_summary("getBulkPaymentUpdateStatus")}**
+asks for a job's progress or results by its id and token, for flows that
+turn that setting off.
 
 ## Errors
 
