@@ -50,7 +50,9 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
       // Anonymous by contract in both caller-auth modes (problem type URIs link to /api/problems).
-      // A bulk job's status is polled without credentials; its own token guards it.
+      // A bulk job's status is polled without credentials; its own token guards it. A
+      // trailing /* matches everything below a path (Microsoft's answer in
+      // MicrosoftDocs/azure-docs#86514 on excludedPaths wildcards).
       excludedPaths: [
         '/api/health'
         '/api/openapi.json'
