@@ -88,7 +88,7 @@ def schema_generator(
         ) -> JsonSchemaValue:
             result = super().generate(schema, mode)
             if dialect == "openapi-3.1":
-                _spell_nullable(result)
+                nullable_as_type(result)
             return result
 
         def literal_schema(self, schema: core_schema.LiteralSchema) -> JsonSchemaValue:
@@ -101,16 +101,16 @@ def schema_generator(
     return ProxySchema
 
 
-def _spell_nullable(node: Any) -> None:
+def nullable_as_type(node: Any) -> None:
     """OpenAPI 3.1 says "may be null" with a null type, not Swagger's x-nullable."""
     if isinstance(node, list):
         for item in node:
-            _spell_nullable(item)
+            nullable_as_type(item)
     elif isinstance(node, dict):
         if node.pop(NULLABLE, False) and isinstance(node.get("type"), str):
             node["type"] = [node["type"], "null"]
         for value in node.values():
-            _spell_nullable(value)
+            nullable_as_type(value)
 
 
 class _Problem(BaseModel):
