@@ -232,7 +232,7 @@ class BusinessCentralClient:
                 # A revoked or rotated token: refused before processing, so one
                 # fresh token and one more try is safe.
                 refreshed = True
-                self._log(forward, method, "401, new token", response, None)
+                log_attempt(forward, method, "401, new token", response, None)
                 await self._tokens.invalidate(token)
                 continue
             return response
@@ -345,7 +345,7 @@ class BusinessCentralClient:
                 failure, outcome = exc.problem, exc.reason
             else:
                 if response.status_code not in RETRY_STATUSES:
-                    self._log(forward, "GET", response.status_code, response, None, attempt)
+                    log_attempt(forward, "GET", response.status_code, response, None, attempt)
                     return response
                 answer = response
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -355,22 +355,11 @@ class BusinessCentralClient:
                 outcome = str(response.status_code)
             wait = self.policy.wait(attempt, retry_after)
             if not budget.fits(wait, self.policy):
-                self._log(forward, "GET", outcome, answer, None, attempt)
+                log_attempt(forward, "GET", outcome, answer, None, attempt)
                 raise final_problem(failure, wait)
-            self._log(forward, "GET", outcome, answer, wait, attempt)
+            log_attempt(forward, "GET", outcome, answer, wait, attempt)
             note_wait(wait)
             await asyncio.sleep(wait)
-
-    @staticmethod
-    def _log(
-        forward: ForwardHeaders,
-        method: str,
-        outcome: object,
-        response: httpx.Response | None,
-        wait: float | None,
-        attempt: int | None = None,
-    ) -> None:
-        log_attempt(forward, method, outcome, response, wait, attempt)
 
 
 def log_attempt(

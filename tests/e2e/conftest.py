@@ -109,6 +109,20 @@ def bc_requests(sandbox: RunningSandbox, method: str | None = None) -> list[dict
     ]
 
 
+# A fault rule matching the proxy's PATCHes of payment lines.
+PATCH_RULE = {"method": "PATCH", "path": "customerPayments"}
+
+
+def slug_of(response: httpx.Response) -> str:
+    """The problem slug at the end of a problem's ``type``."""
+    return str(response.json()["type"]).rsplit("#", 1)[1]
+
+
+def patches(proxy: Proxy) -> list[dict[str, Any]]:
+    """The PATCHes the proxy sent to Business Central, oldest first."""
+    return bc_requests(proxy.sandbox, "PATCH")
+
+
 @pytest.fixture(scope="session")
 def e2e_sandbox() -> Iterator[RunningSandbox]:
     with start_sandbox() as running:

@@ -16,19 +16,17 @@ import pytest
 
 from shared.jsonio import dumps_exact
 from shared.problems import PROBLEM_TYPES
-from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
+from tests.e2e.conftest import (
+    PATCH_RULE,
+    Configure,
+    Proxy,
+    bc_requests,
+    patches,
+    slug_of,
+    stored_line,
+)
 
 pytestmark = pytest.mark.e2e
-
-PATCH_RULE = {"method": "PATCH", "path": "customerPayments"}
-
-
-def slug_of(response: httpx.Response) -> str:
-    return str(response.json()["type"]).rsplit("#", 1)[1]
-
-
-def proxy_patches(proxy: Proxy) -> list[dict[str, Any]]:
-    return bc_requests(proxy.sandbox, "PATCH")
 
 
 def wait_for(condition: Any, timeout_s: float = 10) -> None:
@@ -65,7 +63,7 @@ def test_lost_write_overtaken_by_another_writer_is_never_a_200(
     proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "before", "delayMs": 1500})
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pending = pool.submit(proxy.patch, {"amount": Decimal("77.70")}, if_match=etag)
-        wait_for(lambda: len(proxy_patches(proxy)) == 1)  # held by the sandbox now
+        wait_for(lambda: len(patches(proxy)) == 1)  # held by the sandbox now
         other = direct_patch(proxy, {"amount": Decimal("77.70"), "comment": "theirs"})
         assert other.status_code == 200, other.text
         response = pending.result(30)
@@ -74,7 +72,7 @@ def test_lost_write_overtaken_by_another_writer_is_never_a_200(
     assert current["comment"] == "theirs"
     assert current["etag"] == stored_line(proxy.sandbox)["@odata.etag"]
     # The proxy's own PATCH was never applied, and it sent no other.
-    assert [r["processedStatus"] for r in proxy_patches(proxy)] == [None]
+    assert [r["processedStatus"] for r in patches(proxy)] == [None]
 
 
 def test_lost_write_overtaken_by_different_values_is_412(proxy: Proxy, outcomes: Configure) -> None:
@@ -82,12 +80,12 @@ def test_lost_write_overtaken_by_different_values_is_412(proxy: Proxy, outcomes:
     proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "before", "delayMs": 1500})
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pending = pool.submit(proxy.patch, {"amount": Decimal("77.71")}, if_match=etag)
-        wait_for(lambda: len(proxy_patches(proxy)) == 1)
+        wait_for(lambda: len(patches(proxy)) == 1)
         assert direct_patch(proxy, {"amount": Decimal("5.00")}).status_code == 200
         response = pending.result(30)
     assert (response.status_code, slug_of(response)) == (412, "etag-mismatch")
     assert stored_line(proxy.sandbox)["amount"] == Decimal("5")
-    assert len(proxy_patches(proxy)) == 1
+    assert len(patches(proxy)) == 1
 
 
 def test_drop_after_is_read_before_anything_is_sent_again(
@@ -139,7 +137,7 @@ def test_no_write_is_started_that_cannot_finish(proxy: Proxy, configure: Configu
     assert slug_of(throttled) == "upstream-throttled"
     assert int(throttled.headers["Retry-After"]) >= 1
     refused_comment = next(f"load {n}" for n in range(3) if answers[n].status_code == 429)
-    sent_comments = [r["body"]["comment"] for r in proxy_patches(proxy)]
+    sent_comments = [r["body"]["comment"] for r in patches(proxy)]
     assert len(sent_comments) == 2
     assert refused_comment not in sent_comments
 
@@ -166,7 +164,7 @@ def test_gzip_body_that_cannot_be_decoded_still_tells_the_truth(
     assert response.status_code == 200, response.text
     assert response.headers["x-request-id"] == "gzip-1"
     assert response.json()["amount"] == 34.34
-    assert [r["processedStatus"] for r in proxy_patches(proxy)] == [200]
+    assert [r["processedStatus"] for r in patches(proxy)] == [200]
 
 
 def test_gzip_body_on_a_get_is_a_problem_not_a_bare_500(proxy: Proxy, outcomes: Configure) -> None:
@@ -217,6 +215,6 @@ def test_100_emoji_do_not_fit_a_100_character_description(proxy: Proxy) -> None:
     response = proxy.patch({"description": "\U0001f600" * 100})
     assert (response.status_code, slug_of(response)) == (422, "validation-failed")
     assert response.json()["errors"][0]["code"] == "too_long"
-    assert proxy_patches(proxy) == []
+    assert patches(proxy) == []
     response = proxy.patch({"description": "\U0001f600" * 50})
     assert response.status_code == 200, response.text

@@ -9,25 +9,20 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from decimal import Decimal
-from typing import Any
 
-import httpx
 import pytest
 
 from shared import runtime as runtime_module
-from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
+from tests.e2e.conftest import (
+    PATCH_RULE,
+    Configure,
+    Proxy,
+    patches,
+    slug_of,
+    stored_line,
+)
 
 pytestmark = pytest.mark.e2e
-
-PATCH_RULE = {"method": "PATCH", "path": "customerPayments"}
-
-
-def slug_of(response: httpx.Response) -> str:
-    return str(response.json()["type"]).rsplit("#", 1)[1]
-
-
-def patches(proxy: Proxy) -> list[dict[str, Any]]:
-    return bc_requests(proxy.sandbox, "PATCH")
 
 
 def wait_until_idle(proxy: Proxy, timeout_s: float = 10) -> None:
