@@ -26,7 +26,6 @@ from shared.problems import FieldError, Problem
 from shared.settings import GUID_RE, Settings
 
 MAX_CLIENT_REF = 100
-MAX_ERRORS = 100
 IDEMPOTENCY_HEADER = "idempotency-key"
 # 1..255 printable ASCII characters, as the contract says.
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[\x20-\x7e]{1,255}\Z")
@@ -217,17 +216,12 @@ def _parse_item(
 
 
 def bulk_validation_problem(errors: list[FieldError]) -> Problem:
-    """422 with at most MAX_ERRORS entries, and one more saying how many were left out."""
+    """422 naming every problem; rendering caps the list, as for a single PATCH."""
     count = len(errors)
-    shown_errors = errors[:MAX_ERRORS]
-    if count > MAX_ERRORS:
-        shown_errors.append(
-            FieldError("", "too_many_errors", f"{count - MAX_ERRORS} more problems are not listed")
-        )
     return Problem(
         "validation-failed",
         f"{count} problem{'' if count == 1 else 's'} in the bulk update; nothing was started",
-        errors=tuple(shown_errors),
+        errors=tuple(errors),
     )
 
 
