@@ -18,8 +18,6 @@ from email.utils import parsedate_to_datetime
 # Throttling and gateway answers: Business Central did not process the
 # request (429, 503) or a gateway cannot say whether it did (502, 504).
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-# Statuses after which a PATCH may or may not have been applied.
-UNKNOWN_OUTCOME_STATUSES = frozenset({502, 504})
 
 _jitter = random.SystemRandom()
 

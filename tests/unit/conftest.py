@@ -15,6 +15,7 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from shared import runtime as runtime_module
+from shared.http import CoreRequest
 from shared.settings import Settings
 from tests.proxy_env import IDENTITY_NAMES, SETTING_NAMES
 
@@ -46,6 +47,16 @@ def payment_path(
         "journalId": JOURNAL,
         "paymentId": PAYMENT,
     }
+
+
+def comment_patch(headers: dict[str, str] | None = None) -> CoreRequest:
+    """A valid PATCH of one comment, with a specific ETag and any extra headers."""
+    return CoreRequest(
+        "PATCH",
+        payment_path(),
+        {"content-type": "application/json", "if-match": ETAG, **(headers or {})},
+        b'{"comment": "x"}',
+    )
 
 
 def bc_line(**changes: Any) -> dict[str, Any]:

@@ -29,11 +29,11 @@ from shared.settings import SettingsError, startup_check
 from tests.unit.conftest import (
     BASE_ENV,
     COMPANY,
-    ETAG,
     JOURNAL,
     CountingCredential,
     FakeBusinessCentral,
     Reconfigure,
+    comment_patch,
     payment_path,
     settings_with,
 )
@@ -80,15 +80,6 @@ V2_APP = app_principal(("azp", APP_ID.upper()), (ROLE_URI, "Payments.Write"), ("
 
 def get_request(headers: dict[str, str] | None = None, **path: str) -> CoreRequest:
     return CoreRequest("GET", {**payment_path(), **path}, headers or {})
-
-
-def patch_request(headers: dict[str, str] | None = None) -> CoreRequest:
-    return CoreRequest(
-        "PATCH",
-        payment_path(),
-        {"content-type": "application/json", "if-match": ETAG, **(headers or {})},
-        b'{"comment": "x"}',
-    )
 
 
 def slug(response: CoreResponse) -> str:
@@ -235,7 +226,7 @@ async def test_refused_callers_cost_no_token_and_no_upstream_call(
 ) -> None:
     await reconfigure(**settings)
     headers = {} if header is None else {"x-ms-client-principal": header}
-    request = get_request(headers) if method == "GET" else patch_request(headers)
+    request = get_request(headers) if method == "GET" else comment_patch(headers)
     response = await handle_payment(request)
     assert response.status == status
     assert slug(response) == ("unauthenticated" if status == 401 else "forbidden")
@@ -256,7 +247,7 @@ async def test_entra_mode_without_caller_list_or_role_refuses_everything(
     monkeypatch.setenv("CALLER_AUTH", "entra")
     runtime_module.reset_settings()
     headers = {} if header is None else {"x-ms-client-principal": header}
-    request = get_request(headers) if method == "GET" else patch_request(headers)
+    request = get_request(headers) if method == "GET" else comment_patch(headers)
     response = await handle_payment(request)
     assert (response.status, slug(response)) == (500, "proxy-misconfigured")
     detail = json.loads(response.body)["detail"]
@@ -293,7 +284,7 @@ async def test_allowed_callers_get_through(
         ALLOWED_COMPANY_IDS=COMPANY.upper(),
         ALLOWED_JOURNAL_IDS=JOURNAL,
     )
-    response = await handle_payment(patch_request({"x-ms-client-principal": header}))
+    response = await handle_payment(comment_patch({"x-ms-client-principal": header}))
     assert response.status == 200
     assert len(bc.requests) == 1
     # The principal is App Service's business; it never travels upstream.

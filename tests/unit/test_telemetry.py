@@ -18,26 +18,17 @@ from shared import telemetry
 from shared.http import CoreRequest
 from shared.service import handle_payment
 from tests.unit.conftest import (
-    ETAG,
     FakeBusinessCentral,
     Reconfigure,
     bc_error,
     bc_line,
+    comment_patch,
     payment_path,
 )
 from tests.unit.test_security import APP_ID, V1_APP
 
 REPO = Path(__file__).resolve().parents[2]
 CALLER_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-
-
-def patch_request(headers: dict[str, str] | None = None) -> CoreRequest:
-    return CoreRequest(
-        "PATCH",
-        payment_path(),
-        {"content-type": "application/json", "if-match": ETAG, **(headers or {})},
-        b'{"comment": "x"}',
-    )
 
 
 def request_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -146,7 +137,7 @@ async def test_a_problem_record_carries_the_slug_and_business_centrals_correlati
 ) -> None:
     bc.responder = lambda request: bc_error(400, "BadRequest_InvalidToken", "Bad value")
     caplog.set_level(logging.INFO)
-    response = await handle_payment(patch_request())
+    response = await handle_payment(comment_patch())
     (record,) = request_records(caplog)
     fields = dimensions(record)
     assert fields["status"] == response.status
@@ -177,7 +168,7 @@ async def test_entra_caller_is_recorded_by_id_only(
     caplog.set_level(logging.INFO)
     bearer = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     response = await handle_payment(
-        patch_request({"x-ms-client-principal": V1_APP, "authorization": bearer})
+        comment_patch({"x-ms-client-principal": V1_APP, "authorization": bearer})
     )
     assert response.status == 200
     (record,) = request_records(caplog)
@@ -193,7 +184,7 @@ async def test_concurrent_requests_keep_their_own_records(
 
     caplog.set_level(logging.INFO)
     ids = [f"req-{n}" for n in range(20)]
-    await asyncio.gather(*(handle_payment(patch_request({"x-request-id": i})) for i in ids))
+    await asyncio.gather(*(handle_payment(comment_patch({"x-request-id": i})) for i in ids))
     records = request_records(caplog)
     assert sorted(r.request_id for r in records) == sorted(ids)  # type: ignore[attr-defined]
     assert {r.attempts for r in records} == {1}  # type: ignore[attr-defined]
@@ -223,7 +214,7 @@ def test_job_progress_is_one_line_with_flat_dimensions(caplog: pytest.LogCapture
 
 
 async def test_the_callers_traceparent_reaches_business_central(bc: FakeBusinessCentral) -> None:
-    await handle_payment(patch_request({"traceparent": CALLER_TRACEPARENT}))
+    await handle_payment(comment_patch({"traceparent": CALLER_TRACEPARENT}))
     assert bc.last.headers["traceparent"] == CALLER_TRACEPARENT
 
 

@@ -23,7 +23,14 @@ from shared.identity import TokenProvider
 from shared.payments import holds_values, utf16_length, validate_update
 from shared.problems import FieldError, Problem, capped_errors
 from shared.settings import Settings, SettingsError
-from tests.unit.conftest import BASE_ENV, ETAG, FakeBusinessCentral, payment_path, settings_with
+from tests.unit.conftest import (
+    BASE_ENV,
+    ETAG,
+    FakeBusinessCentral,
+    comment_patch,
+    payment_path,
+    settings_with,
+)
 
 # --- comparing what was sent with what Business Central stores ------------------
 
@@ -199,13 +206,7 @@ async def test_an_exception_after_the_patch_was_sent_is_an_unknown_outcome(
         raise RuntimeError("bug while reading the answer")
 
     monkeypatch.setattr(outcomes, "normalize_line", broken)
-    request = CoreRequest(
-        "PATCH",
-        payment_path(),
-        {"content-type": "application/json", "if-match": ETAG},
-        b'{"comment": "x"}',
-    )
-    response = await service.handle_payment(request)
+    response = await service.handle_payment(comment_patch())
     assert response.status == 504
     assert b"upstream-timeout" in response.body
     assert len(bc.requests) == 1  # sent once, never again on a guess
