@@ -27,6 +27,7 @@ from shared.lines import normalize_line, read_line
 from shared.payments import holds_values
 from shared.problems import (
     OUTCOME_UNKNOWN_DETAIL,
+    UNCONFIRMED_SUCCESS_DETAIL,
     UNKNOWN_OUTCOME_DETAIL,
     Problem,
     UpstreamError,
@@ -211,6 +212,7 @@ class _Attempts:
                     except Problem:
                         return await self.confirm()
                     return updated(line)
+                failure = problem_from_upstream(status, response.content, if_match_sent=True)
                 if status in UNSETTLED_STATUSES:
                     self._log(attempt, status, response)
                     logged = True
@@ -218,24 +220,18 @@ class _Attempts:
                     if verdict is not None:
                         return verdict
                     lost_before = True
-                    failure = problem_from_upstream(status, response.content, if_match_sent=True)
                     retryable = True
                 elif lost_before and status in (409, 412):
                     self._log(attempt, status, response)
                     # The line changed after a read showed our lost attempt absent:
                     # that attempt may have landed late, so read once more.
-                    return await self.judge_lost() or refused(
-                        problem_from_upstream(status, response.content, if_match_sent=True)
-                    )
+                    return await self.judge_lost() or refused(failure)
                 elif status in REFUSED_FOR_NOW:
-                    failure = problem_from_upstream(status, response.content, if_match_sent=True)
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
                     retryable = True
                 else:
                     self._log(attempt, status, response)
-                    return refused(
-                        problem_from_upstream(status, response.content, if_match_sent=True)
-                    )
+                    return refused(failure)
             wait = self.bc.policy.wait(attempt, retry_after)
             if not retryable or not self._fits(wait):
                 if not logged:
@@ -278,7 +274,7 @@ class _Attempts:
             return unknown(problem.upstream)
         if holds_values(line, self.changes, amount_decimals=self.settings.amount_decimals):
             return updated(line)
-        return refused(Problem("outcome-unknown", OUTCOME_UNKNOWN_DETAIL, current=line))
+        return refused(Problem("outcome-unknown", UNCONFIRMED_SUCCESS_DETAIL, current=line))
 
     async def _read(self) -> tuple[dict[str, Any], str | None]:
         # The read-back may use what is left, the reserve included.

@@ -194,6 +194,12 @@ OUTCOME_UNKNOWN_DETAIL = (
     "whether its write or someone else's made it so. The line as it is now is in "
     "current; if it is what you want, you are done, otherwise update it with its etag."
 )
+UNCONFIRMED_SUCCESS_DETAIL = (
+    "Business Central answered that the update succeeded, but its answer could not be "
+    "read, and the line read back does not hold the values you sent: it was changed "
+    "since, or Business Central's answer was wrong. The line as it is now is in current; "
+    "update it again with its etag if your change is still needed."
+)
 
 
 # The managed identity endpoint's secret (App Service: IDENTITY_HEADER; older

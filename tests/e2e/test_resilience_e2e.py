@@ -254,6 +254,7 @@ def test_malformed_json_from_business_central(proxy: Proxy, quick: Configure) ->
     # update: Business Central's answer was wrong, and the proxy says so.
     assert (response.status_code, slug_of(response)) == (409, "outcome-unknown")
     assert response.json(parse_float=Decimal)["current"]["amount"] == before["amount"]
+    assert "could not be read" in response.json()["detail"]
     assert stored_line(proxy.sandbox) == before
     proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "status": 500, "rawBody": "<html>oops"})
     response = proxy.patch({"amount": Decimal("25.25")})
