@@ -258,17 +258,15 @@ class BusinessCentralClient:
         if not self._slots.locked():
             await self._slots.acquire()
         elif patience <= 0:
-            raise NotSent(Problem("upstream-throttled", NO_TIME_DETAIL), "no slot, no time")
+            raise _no_time("no slot, no time")
         else:
             try:
                 await asyncio.wait_for(self._slots.acquire(), patience)
             except TimeoutError:
-                raise NotSent(
-                    Problem("upstream-throttled", NO_TIME_DETAIL), "queued past the budget"
-                ) from None
+                raise _no_time("queued past the budget") from None
         if budget.remaining() - reserve < min_time:
             self._slots.release()
-            raise NotSent(Problem("upstream-throttled", NO_TIME_DETAIL), "too little time left")
+            raise _no_time("too little time left")
 
     async def _send(
         self,
@@ -385,6 +383,10 @@ def log_attempt(
         f", correlation {correlation}" if correlation else "",
         f", retrying in {wait:.2f} s" if wait is not None else "",
     )
+
+
+def _no_time(reason: str) -> NotSent:
+    return NotSent(Problem("upstream-throttled", NO_TIME_DETAIL), reason)
 
 
 def _without_body(response: httpx.Response) -> httpx.Response:
