@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest infra-check lock lock-check bench fuzz connector clean
+.PHONY: run test lint typecheck pytest infra-check lock lock-verify lock-check bench fuzz connector clean
 
 # Installed from the dev lock (every package pinned, with hashes); a new lock reinstalls.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -17,15 +17,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m sandbox.run
 
-test: lint typecheck lock-check pytest infra-check
+test: lint typecheck lock-verify pytest infra-check
 
 # requirements.txt (deployed) and requirements-dev.txt from their .in files; edit those.
 lock: $(STAMP)
 	$(BIN)/python -m scripts.locks write
 
-# The environment is consistent, and each lock is exactly what its input resolves to.
-lock-check: $(STAMP)
+# Offline, decided by the repository alone: the environment is consistent and exactly the
+# dev lock, every input requirement is met by a hashed pin, the dev lock holds the runtime's.
+lock-verify: $(STAMP)
 	$(BIN)/python -m pip check
+	$(BIN)/python -m scripts.locks verify
+
+# Asks the package index: each lock is exactly what its input resolves to today. Not part
+# of `make test`, since the index's answer can move while the repository does not.
+lock-check: $(STAMP)
 	$(BIN)/python -m scripts.locks check
 
 lint: $(STAMP)

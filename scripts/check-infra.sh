@@ -22,7 +22,7 @@ if [[ ! -f "$STAMP" || "$REQUIREMENTS" -nt "$STAMP" ]]; then
     log="$(mktemp)"
     if ! { "$PYTHON" -m venv "$VENV" &&
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-            -r "$REQUIREMENTS"; } >"$log" 2>&1; then
+            --require-hashes -r "$REQUIREMENTS"; } >"$log" 2>&1; then
         cat "$log" >&2
         rm -f "$log"
         echo "check-infra: FAILED to install checkov" >&2
@@ -31,6 +31,10 @@ if [[ ! -f "$STAMP" || "$REQUIREMENTS" -nt "$STAMP" ]]; then
     rm -f "$log"
     touch "$STAMP"
 fi
+"$VENV/bin/python" -m pip check >/dev/null || {
+    echo "check-infra: $VENV is inconsistent: remove it and run again" >&2
+    exit 1
+}
 
 report="$(mktemp)"
 trap 'rm -f "$report"' EXIT
