@@ -38,8 +38,9 @@ def test_every_locked_package_is_pinned_exactly_with_hashes(lock: locks.Lock) ->
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     for lock in locks.LOCKS:
-        shutil.copy(REPO / lock.source, tmp_path / lock.source)
-        shutil.copy(REPO / lock.output, tmp_path / lock.output)
+        for name in (lock.source, lock.output):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(REPO / name, tmp_path / name)
     return tmp_path
 
 
