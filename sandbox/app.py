@@ -42,6 +42,7 @@ from starlette.routing import Route
 from sandbox import jsonutil, seed, store
 from sandbox.bc import ODATA_CONTENT_TYPE, BcResult, BusinessCentral, Call, error_body
 from sandbox.faults import (
+    CutResponse,
     DroppingH11Protocol,
     DropResponse,
     FaultRule,
@@ -177,6 +178,8 @@ def _deliver(rule: FaultRule | None, response: Response) -> Response:
     """The processed answer as a rule lets it reach the client."""
     if rule is not None and rule.drop == "after":
         return DropResponse()
+    if rule is not None and rule.drop == "midBody":
+        return CutResponse(response)
     if rule is not None and rule.corrupt_body:
         return corrupted(response)
     return response

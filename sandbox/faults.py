@@ -6,6 +6,10 @@ when an app raises, so the sandbox is served with :class:`DroppingH11Protocol`
 (``SERVER_OPTIONS``): the app sends a private ASGI message and the protocol
 aborts the TCP connection without writing a byte.
 
+A ``drop: "midBody"`` rule lets the request be processed, sends the real
+status and headers and half of the body, then aborts the connection
+(:class:`CutResponse`): the verdict arrived, its body did not.
+
 A ``corruptBody`` rule lets the request be processed, then sends the real
 status and headers with ``Content-Encoding: gzip`` over bytes that are not
 gzip (:func:`corrupted`), so a client that decodes gzip fails reading it.
@@ -13,6 +17,7 @@ gzip (:func:`corrupted`), so a client that decodes gzip fails reading it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +76,28 @@ class DropResponse(Response):
                 "connection drops need the sandbox's protocol: serve the app with "
                 "uvicorn.Config(..., **sandbox.app.SERVER_OPTIONS)"
             )
+        await send({"type": DROP_MESSAGE})
+
+
+class CutResponse(Response):
+    """The processed answer's status, headers and first half, then a drop."""
+
+    def __init__(self, answer: Response) -> None:
+        super().__init__(answer.body, answer.status_code, dict(answer.headers))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if DROP_EXTENSION not in (scope.get("extensions") or {}):
+            raise RuntimeError("connection drops need the sandbox's protocol")
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        body = bytes(self.body)
+        await send(
+            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+        )
+        # Let the status line and the first half leave before the abort discards
+        # whatever is still buffered.
+        await asyncio.sleep(0.05)
         await send({"type": DROP_MESSAGE})
 
 
@@ -178,8 +205,8 @@ class FaultRule:
             rule.method = rule.method.upper()
         if rule.status is not None and not 100 <= rule.status <= 599:
             raise RuleError("status must be an HTTP status code")
-        if rule.drop not in (None, "before", "after"):
-            raise RuleError('drop must be "before", "after" or null')
+        if rule.drop not in (None, "before", "after", "midBody"):
+            raise RuleError('drop must be "before", "after", "midBody" or null')
         if rule.drop is not None and rule.answers:
             raise RuleError("a rule either drops the connection or answers, not both")
         if rule.corrupt_body and (rule.drop is not None or rule.answers):

@@ -289,6 +289,9 @@ class BusinessCentralClient:
                 write=min(self._settings.bc_read_timeout_s, left),
                 pool=left,
             )
+            # httpx's timeouts are per phase and per read; the attempt as a whole
+            # (connect, send, every read of the body) ends before the reserve.
+            deadline = asyncio.get_running_loop().time() + left
             request = self._http.build_request(
                 method,
                 url,
@@ -296,18 +299,25 @@ class BusinessCentralClient:
                 content=body,
                 timeout=timeout,
             )
-            response = await self._http.send(request, stream=True)
             try:
-                await response.aread()
-            except httpx.DecodingError:
+                async with asyncio.timeout_at(deadline):
+                    response = await self._http.send(request, stream=True)
+            except TimeoutError:
+                raise httpx.ReadTimeout("no answer before the attempt's deadline") from None
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await response.aread()
+            except (httpx.HTTPError, TimeoutError) as exc:
                 # The status line arrived (so did the verdict); only the body is
-                # unreadable. Keep the status, drop the body: a 2xx then reads
-                # as "applied, body unreadable", which the caller settles.
+                # unreadable: undecodable, or cut mid-stream. Keep the status, drop
+                # the body: a 2xx then reads as "applied, body unreadable", which
+                # the caller settles by reading the line, never by sending again.
                 log.warning(
-                    "request %s: %s answer %s with an undecodable body",
+                    "request %s: %s answer %s with an unreadable body (%s)",
                     forward.request_id,
                     method,
                     response.status_code,
+                    type(exc).__name__,
                 )
                 return _without_body(response)
             finally:

@@ -16,6 +16,14 @@ from shared.resilience import Budget
 NOT_A_LINE_DETAIL = "Business Central answered with a body that is not a payment line"
 
 
+def same_entity_tag(a: str | None, b: str | None) -> bool:
+    """Whether two entity-tags name the same version under RFC 9110's weak
+    comparison: ``W/"X"`` and ``"X"`` do, as Business Central accepts either."""
+    if a is None or b is None:
+        return False
+    return a.removeprefix("W/") == b.removeprefix("W/")
+
+
 def normalize_entity(
     data: Mapping[str, Any], etag_header: str | None = None
 ) -> tuple[dict[str, Any], str | None]:

@@ -23,10 +23,11 @@ from shared.businesscentral import (
     log_attempt,
 )
 from shared.jsonio import dumps_exact
-from shared.lines import normalize_line, read_line
+from shared.lines import normalize_line, read_line, same_entity_tag
 from shared.payments import holds_values
 from shared.problems import (
     OUTCOME_UNKNOWN_DETAIL,
+    REFUSED_RESEND_DETAIL,
     UNCONFIRMED_SUCCESS_DETAIL,
     UNKNOWN_OUTCOME_DETAIL,
     Problem,
@@ -231,13 +232,15 @@ class _Attempts:
                     retryable = True
                 else:
                     self._log(attempt, status, response)
+                    if lost_before:
+                        return await self.still_unknown()
                     return refused(failure)
             wait = self.bc.policy.wait(attempt, retry_after)
             if not retryable or not self._fits(wait):
                 if not logged:
                     self._log(attempt, outcome, answer)
                 if lost_before:
-                    return unknown(failure.upstream)
+                    return await self.still_unknown()
                 return refused(final_problem(failure, wait))
             if not logged:
                 self._log(attempt, outcome, answer, wait)
@@ -254,7 +257,7 @@ class _Attempts:
             if problem.slug == "not-found":
                 return refused(problem)  # the line is gone, and the change with it
             return unknown(problem.upstream)
-        if etag == self.forward.if_match:
+        if same_entity_tag(etag, self.forward.if_match):
             return None
         if holds_values(line, self.changes, amount_decimals=self.settings.amount_decimals):
             return refused(Problem("outcome-unknown", OUTCOME_UNKNOWN_DETAIL, current=line))
@@ -266,6 +269,18 @@ class _Attempts:
                 "values, then retry with that ETag in If-Match.",
             )
         )
+
+    async def still_unknown(self) -> PatchOutcome:
+        """An earlier attempt's outcome was lost and a later one was refused or
+        failed: that refusal proves nothing about the earlier send, so answer
+        with the line as it is now (or 504 when it cannot be read either)."""
+        try:
+            line, _ = await self._read()
+        except Problem as problem:
+            if problem.slug == "not-found":
+                return refused(problem)  # the line is gone, and the change with it
+            return unknown(problem.upstream)
+        return refused(Problem("outcome-unknown", REFUSED_RESEND_DETAIL, current=line))
 
     async def confirm(self) -> PatchOutcome:
         try:

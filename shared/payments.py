@@ -444,16 +444,40 @@ def stored_form(name: str, value: str) -> str:
     return str(_comparable(PaymentPatchV1, name, value, 0))
 
 
+# Properties Business Central fills from others: applying an update to an invoice
+# makes the line pay that invoice's customer.
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+_INVOICE_PROPERTIES = ("appliesToInvoiceId", "appliesToInvoiceNumber")
+_CUSTOMER_PROPERTIES = ("customerId", "customerNumber")
+
+
+def derived_properties(changes: Mapping[str, Any]) -> frozenset[str]:
+    """The properties of ``changes`` whose sent value Business Central replaces
+    with one it derives: an empty customer sent beside an invoice to apply to."""
+    applies = any(changes.get(name) not in (None, "", EMPTY_GUID) for name in _INVOICE_PROPERTIES)
+    if not applies:
+        return frozenset()
+    return frozenset(
+        name
+        for name in _CUSTOMER_PROPERTIES
+        if name in changes and changes[name] in ("", EMPTY_GUID)
+    )
+
+
 def holds_values(
     line: Mapping[str, Any], changes: Mapping[str, Any], *, amount_decimals: int = 2
 ) -> bool:
-    """Whether a stored line already holds every value of an update, as Business
-    Central stores it: Code fields upper-case, GUIDs in any case, amounts
-    rounded to ``amount_decimals``."""
+    """Whether a stored line holds an update, read as Business Central would
+    write it: Code fields upper-case, GUIDs in any case, amounts rounded to
+    ``amount_decimals``, and properties it derives from others (see
+    ``derived_properties``) not held against the value sent."""
     model = PaymentPatchV1  # the superset of editable properties
+    derived = derived_properties(changes)
 
     def same(name: str, value: Any) -> bool:
         stored = _comparable(model, name, line[name], amount_decimals)
         return bool(stored == _comparable(model, name, value, amount_decimals))
 
-    return all(name in line and same(name, value) for name, value in changes.items())
+    return all(
+        name in derived or (name in line and same(name, value)) for name, value in changes.items()
+    )

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.jsonio import dumps_exact
+from shared.jsonio import dumps_exact, loads_exact
 from shared.problems import PROBLEM_TYPES
 from tests.e2e.conftest import (
     PATCH_RULE,
@@ -218,3 +218,82 @@ def test_100_emoji_do_not_fit_a_100_character_description(proxy: Proxy) -> None:
     assert patches(proxy) == []
     response = proxy.patch({"description": "\U0001f600" * 50})
     assert response.status_code == 200, response.text
+
+
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def other_customers_invoice(proxy: Proxy) -> dict[str, Any]:
+    """A posted invoice of a customer other than the first line's."""
+    company = proxy.sandbox.seed["companies"][0]
+    customer = stored_line(proxy.sandbox)["customerId"]
+    return dict(next(i for i in company["invoices"] if i["posted"] and i["customerId"] != customer))
+
+
+@pytest.mark.parametrize("invoice_property", ["appliesToInvoiceId", "appliesToInvoiceNumber"])
+def test_a_customer_derived_from_the_invoice_is_not_held_against_a_lost_write(
+    proxy: Proxy, outcomes: Configure, invoice_property: str
+) -> None:
+    """The empty customer beside an invoice: Business Central fills the
+    invoice's customer in. After a lost answer the read-back must count that
+    as the update, not as someone else's different values (412)."""
+    invoice = other_customers_invoice(proxy)
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    value = invoice["id"] if invoice_property == "appliesToInvoiceId" else invoice["number"]
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "after"})
+    response = proxy.patch({"customerId": EMPTY_GUID, invoice_property: value}, if_match=etag)
+    assert (response.status_code, slug_of(response)) == (409, "outcome-unknown"), response.text
+    current = response.json()["current"]
+    assert current["customerId"] == invoice["customerId"]
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent == [("PATCH", 200), ("GET", 200)]
+    assert stored_line(proxy.sandbox)["customerId"] == invoice["customerId"]
+
+
+def test_a_strong_form_etag_is_the_same_version_after_a_lost_answer(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    """If-Match "X" for the line's W/"X": Business Central accepts it, and the
+    read-back must see the unchanged line as the same version and resend."""
+    weak = str(stored_line(proxy.sandbox)["@odata.etag"])
+    assert weak.startswith('W/"')
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "before"})
+    response = proxy.patch({"amount": Decimal("33.33")}, if_match=weak.removeprefix("W/"))
+    assert response.status_code == 200, response.text
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent == [("PATCH", None), ("GET", 200), ("PATCH", 200)]
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("33.33")
+
+
+def test_a_refused_resend_proves_nothing_about_the_lost_send(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    """The first PATCH is applied and its answer lost; the resend (If-Match: *)
+    is refused with 403. The refusal says nothing about the first send: the
+    answer is unknown, with the line as it is now, never a 4xx or 502."""
+    proxy.sandbox.add_faults(
+        {**PATCH_RULE, "times": 1, "drop": "after"},
+        {**PATCH_RULE, "times": 5, "status": 403, "code": "Authorization_Failed"},
+    )
+    response = proxy.patch({"amount": Decimal("34.34")}, if_match="*")
+    assert (response.status_code, slug_of(response)) == (409, "outcome-unknown"), response.text
+    assert loads_exact(response.content)["current"]["amount"] == Decimal("34.34")
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent[0] == ("PATCH", 200)
+    assert sent[-1] == ("GET", 200)
+    assert [s for s in sent if s[0] == "PATCH"][1:] == [("PATCH", None)] * (len(sent) - 2)
+    assert stored_line(proxy.sandbox)["amount"] == Decimal("34.34")
+
+
+@pytest.mark.parametrize("if_match", ["etag", "*"])
+def test_a_success_cut_mid_body_is_read_back_never_sent_again(
+    proxy: Proxy, outcomes: Configure, if_match: str
+) -> None:
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"]) if if_match == "etag" else "*"
+    proxy.sandbox.add_faults({**PATCH_RULE, "times": 1, "drop": "midBody"})
+    response = proxy.patch({"amount": Decimal("35.35")}, if_match=etag)
+    assert response.status_code == 200, response.text
+    assert loads_exact(response.content)["amount"] == Decimal("35.35")
+    assert response.json()["etag"] == stored_line(proxy.sandbox)["@odata.etag"]
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent == [("PATCH", 200), ("GET", 200)]
