@@ -146,11 +146,16 @@ class JobPlan:
             self.stop(stop)
 
     def stop(self, problem: dict[str, Any]) -> None:
-        """A job-level failure: the steps not started yet are not sent; their
-        items get the same problem (truthfully: nothing of them was sent)."""
+        """A job-level failure: nothing more is sent. Items never sent (or
+        proven refused) get the stop's problem; items whose earlier send has
+        no known outcome stay unknown, since the stop proves nothing of them."""
         self.stopped = problem
         while self.ready:
-            self.settle({index: _failed(problem) for index in self.ready.popleft().indexes})
+            step = self.ready.popleft()
+            if step.kind == "settle":
+                self.settle({index: self.lost() for index in step.indexes})
+            else:
+                self.settle({index: _failed(problem) for index in step.indexes})
 
     def final_results(self) -> dict[int, dict[str, Any]]:
         """Every item's result; an item settled twice keeps its first."""
@@ -167,13 +172,18 @@ class JobPlan:
         step that takes over its slot, if any; otherwise the slot is free."""
         follow: Step | None = None
         if step.kind == "wait":
-            # The timer fired: the same slot now sends the batch again.
-            follow = Step("send", step.indexes, step.resends)
+            if self.stopped is not None:
+                # The timer fired after the stop: its items (refused, so not in
+                # Business Central) are not sent again.
+                self.settle({i: _failed(self.stopped) for i in step.indexes})
+            else:
+                # The timer fired: the same slot now sends the batch again.
+                follow = Step("send", step.indexes, step.resends)
         elif step.kind == "settle":
             self.after_settle(step, answer or {})
         elif answer is None:
             # The activity itself failed: Business Central may have run the batch.
-            self.ready.appendleft(Step("settle", step.indexes))
+            self._settle_later(step.indexes)
         else:
             follow = self.after_send(step, answer)
         if follow is None:
@@ -184,9 +194,7 @@ class JobPlan:
         """Record a batch's answer; return the step that keeps its slot, if any
         (a wait before resending), and queue item-by-item settling."""
         self.record(answer)
-        unknown = tuple(int(i) for i in answer.get("unknown", ()))
-        if unknown:
-            self.ready.appendleft(Step("settle", unknown))
+        self._settle_later(tuple(int(i) for i in answer.get("unknown", ())))
         resend = tuple(int(i) for i in answer.get("resend", ()))
         if not resend:
             return None
@@ -213,6 +221,16 @@ class JobPlan:
             # Operations Business Central skipped (it stopped at a failing one).
             return Step("send", resend, resends)
         return Step("wait", resend, resends, resend_wait(retry_after, resends))
+
+    def _settle_later(self, unknown: tuple[int, ...]) -> None:
+        """Queue a read of items whose outcome is unknown; after a stop nothing
+        more runs against Business Central, so they are reported unknown."""
+        if not unknown:
+            return
+        if self.stopped is not None:
+            self.settle({i: self.lost() for i in unknown})
+        else:
+            self.ready.appendleft(Step("settle", unknown))
 
     def after_settle(self, step: Step, answer: Mapping[str, Any]) -> None:
         self.record(answer)

@@ -257,3 +257,56 @@ def test_packed_results_keep_the_first_result_of_an_item() -> None:
     results = plan.final_results()
     assert (results[0]["outcome"], results[1]["outcome"]) == ("updated", "failed")
     assert plan.done == 2
+
+
+def test_a_stop_leaves_unknown_items_unknown_and_fails_only_what_was_never_sent() -> None:
+    plan = JobPlan.start(6, 2, 3, DOCS, "job")
+    lost = plan.take()
+    auth = plan.take()
+    assert lost == Step("send", (0, 1))
+    assert auth == Step("send", (2, 3))
+    # The first batch's answer was lost: its items wait for a read.
+    assert plan.finish(lost, None) is None
+    assert list(plan.ready) == [Step("settle", (0, 1)), Step("send", (4, 5))]
+    stop = failed("upstream-auth-failed")
+    assert plan.finish(auth, packed(dict.fromkeys(auth.indexes, stop))) is None
+    assert plan.take() is None
+    assert plan.finished
+    results = plan.final_results()
+    assert [results[i]["outcome"] for i in range(6)] == [
+        "unknown",
+        "unknown",
+        "failed",
+        "failed",
+        "failed",
+        "failed",
+    ]
+    assert results[4]["problem"]["type"].endswith("#upstream-auth-failed")
+
+
+def test_nothing_is_sent_after_a_stop_timers_and_lost_answers_included() -> None:
+    plan = JobPlan.start(6, 2, 3, DOCS, "job")
+    throttled, lost, auth = plan.take(), plan.take(), plan.take()
+    assert throttled is not None
+    assert lost is not None
+    assert auth is not None
+    wait = plan.finish(throttled, {"resend": [0, 1], "retryAfter": 5})
+    assert wait is not None
+    assert wait.kind == "wait"
+    stop = failed("upstream-auth-failed")
+    assert plan.finish(auth, packed(dict.fromkeys(auth.indexes, stop))) is None
+    # A batch answered after the stop with items of unknown outcome: no read is queued.
+    assert plan.finish(lost, packed({}, unknown=[2, 3])) is None
+    # The timer fires after the stop: its slot sends nothing.
+    assert plan.finish(wait, None) is None
+    assert plan.take() is None
+    assert plan.finished
+    results = plan.final_results()
+    assert [results[i]["outcome"] for i in range(6)] == [
+        "failed",
+        "failed",
+        "unknown",
+        "unknown",
+        "failed",
+        "failed",
+    ]
