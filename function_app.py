@@ -98,7 +98,9 @@ async def list_payments(req: func.HttpRequest) -> func.HttpResponse:
 async def bulk_start(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    return _http_response(await bulk_service.handle_bulk_start(_core_request(req), client))
+    return _http_response(
+        await bulk_service.handle_bulk_start(_core_request(req), bulk_service.WebhookJobs(client))
+    )
 
 
 # Anonymous for the Functions host: flows poll Location without credentials;
@@ -109,7 +111,9 @@ async def bulk_start(
 async def bulk_status(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    return _http_response(await bulk_service.handle_bulk_status(_core_request(req), client))
+    return _http_response(
+        await bulk_service.handle_bulk_status(_core_request(req), bulk_service.WebhookJobs(client))
+    )
 
 
 @app.function_name(bulk_orchestration.ORCHESTRATOR)

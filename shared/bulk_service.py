@@ -7,9 +7,13 @@ core never imports the Functions or Durable packages.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
+
+import httpx
 
 from shared.bulk_jobs import (
     JOB_ID_RE,
@@ -80,6 +84,77 @@ class JobClient(Protocol):
         show_history_output: bool = False,
         show_input: bool = False,
     ) -> Any: ...
+
+
+class DurableClient(Protocol):
+    """What the Durable client gives :class:`WebhookJobs`."""
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any | None = None,
+    ) -> str: ...
+
+    def get_client_response_links(self, request: Any, instance_id: str) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    """An orchestration instance as the Durable extension's status endpoint shows it."""
+
+    name: str | None
+    runtime_status: str | None
+    input_: Any
+    output: Any
+    custom_status: Any
+
+
+class WebhookJobs:
+    """:class:`JobClient` over the Durable client, with ``show_input`` honoured.
+
+    The SDK's ``get_status`` leaves ``showInput`` out of the URL when it is
+    false, and the extension's default is to include the input: every poll
+    would carry the job's whole input (up to the bulk body limit). Reading the
+    instance's own status URL with ``showInput`` spelled out avoids that.
+    """
+
+    def __init__(self, client: DurableClient, timeout_s: float = 10.0) -> None:
+        self._client = client
+        self._timeout_s = timeout_s
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any | None = None,
+    ) -> str:
+        return await self._client.start_new(orchestration_function_name, instance_id, client_input)
+
+    async def get_status(
+        self,
+        instance_id: str,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = False,
+    ) -> InstanceStatus | None:
+        url = self._client.get_client_response_links(None, instance_id)["statusQueryGetUri"]
+        flags = f"showInput={str(show_input).lower()}&showHistory={str(show_history).lower()}"
+        separator = "&" if "?" in url else "?"
+        async with httpx.AsyncClient(timeout=self._timeout_s) as http:
+            response = await http.get(f"{url}{separator}{flags}")
+        if response.status_code == 404:
+            return None
+        data = json.loads(response.content) if response.content else None
+        if not isinstance(data, dict) or "runtimeStatus" not in data:
+            raise RuntimeError(f"the Durable status endpoint answered HTTP {response.status_code}")
+        return InstanceStatus(
+            data.get("name"),
+            data.get("runtimeStatus"),
+            data.get("input"),
+            data.get("output"),
+            data.get("customStatus"),
+        )
 
 
 # --- start ---------------------------------------------------------------------------

@@ -84,6 +84,7 @@ class DurableStandIn:
         # Stands in for the task hub's system key in the management URLs; the
         # stand-in checks no keys, like the Functions host run locally.
         self._system_key = secrets.token_urlsafe(24)
+        self.status_reads: list[tuple[str, bool]] = []
 
     # --- what tests and tools use -------------------------------------------------
 
@@ -301,9 +302,11 @@ class DurableStandIn:
         view = self.engine.view(instance_id)
         if view is None:
             return 404, None, {}
+        show_input = _flag(query, "showInput", True)
+        # Which reads carried the input: tests hold pollers to leaving it out.
+        self.status_reads.append((instance_id, show_input))
         body = view.status_json(
-            show_input=_flag(query, "showInput", True),
-            show_history=_flag(query, "showHistory", False),
+            show_input=show_input, show_history=_flag(query, "showHistory", False)
         )
         return (200 if view.status.is_terminal else 202), body, {}
 

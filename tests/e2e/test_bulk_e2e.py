@@ -332,3 +332,29 @@ def test_a_job_that_cannot_run_is_failed_and_sends_no_more(
     # One batch, sent twice (a fresh token after the first 401); the rest never sent.
     assert len(batches(proxy)) == 2
     assert [stored(proxy, seeded(proxy, n)) for n in range(3)] == before
+
+
+def test_status_polls_read_the_instance_without_its_input(
+    proxy: Proxy, durable: DurableStandIn
+) -> None:
+    """The job's input holds every update; a poll needs only the custom status
+    (running) or the output (finished), so no poll asks for the input."""
+    ids = proxy.sandbox.add_lines(50)
+    updates = [{"id": line, "ifMatch": "*", "changes": {"description": "x" * 100}} for line in ids]
+    started = start(proxy, updates, key="polls-without-input")
+    assert started.status_code == 202, started.text
+    job_id = started.json()["jobId"]
+    durable.status_reads.clear()
+    running = httpx.get(started.headers["Location"], timeout=30)
+    assert running.status_code in (200, 202), running.text
+    result = finished(proxy, durable, started)
+    assert result["counts"]["updated"] == 50
+    polls = [shown for instance, shown in durable.status_reads if instance == job_id]
+    assert len(polls) >= 2
+    assert polls == [False] * len(polls)
+    # What those polls were spared: the same status with the input is far larger.
+    view = durable.engine.view(job_id)
+    assert view is not None
+    with_input = len(dumps_exact(view.status_json(show_input=True)))
+    without = len(dumps_exact(view.status_json(show_input=False)))
+    assert with_input - without > 50 * 100
