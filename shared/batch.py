@@ -26,8 +26,10 @@ from shared.lines import normalize_entity
 from shared.outcomes import (
     PatchOutcome,
     confirm_applied,
+    judge_read,
     refused,
-    settle_after_unknown,
+    still_unknown,
+    unreadable,
     updated,
 )
 from shared.payments import ApiVersion
@@ -227,17 +229,104 @@ async def settle_operations(
     forward: ForwardHeaders,
     budget_s: float,
 ) -> dict[int, PatchOutcome]:
-    """Each operation settled on its own by the read-before-resend rule, each
-    with the time budget of a single PATCH; the client's concurrency limit
-    keeps these from flooding Business Central."""
+    """Settle updates whose outcome was lost, as a batch: one ``$batch`` of
+    GETs reads every line, each is decided by the read-before-resend rule,
+    the ones proven not applied (and the ``*`` ones) go again in one
+    ``$batch``, and any of those not applied this time is read once more and
+    answered unknown (a refused resend proves nothing). Each request has a
+    budget of its own; an item whose line cannot be read stays unknown."""
+    decimals = bc.settings.amount_decimals
+    reads = await read_lines(bc, operations, journal, forward, Budget(budget_s))
+    settled: dict[int, PatchOutcome] = {}
+    again: list[Operation] = []
+    for op in operations:
+        read = reads.get(op.index, _NOT_READ)
+        if isinstance(read, Problem):
+            settled[op.index] = unreadable(read)
+            continue
+        line, etag = read
+        verdict = (
+            None
+            if op.if_match == "*"
+            else judge_read(line, etag, op.if_match, op.changes, decimals)
+        )
+        if verdict is None:
+            again.append(op)
+        else:
+            settled[op.index] = verdict
+    if not again:
+        return settled
+    answer = await send_batch(bc, again, journal, forward, Budget(budget_s))
+    # Updated, or unknown with the line (a 2xx whose body was unreadable), stands.
+    kept = {i: o for i, o in answer.settled.items() if o.kind != "failed"}
+    settled.update(kept)
+    undecided = [op for op in again if op.index not in kept]
+    if undecided:
+        reread = await read_lines(bc, undecided, journal, forward, Budget(budget_s))
+        for op in undecided:
+            read = reread.get(op.index, _NOT_READ)
+            settled[op.index] = (
+                unreadable(read) if isinstance(read, Problem) else still_unknown(read[0])
+            )
+    return settled
 
-    async def one(op: Operation) -> tuple[int, PatchOutcome]:
-        ref = journal.line(op.payment_id)
-        op_forward = dataclasses.replace(forward, if_match=op.if_match)
-        outcome = await settle_after_unknown(bc, ref, op_forward, Budget(budget_s), op.changes)
-        return op.index, outcome
 
-    return dict(await asyncio.gather(*(one(op) for op in operations)))
+LineRead = tuple[dict[str, Any], str | None] | Problem
+# An operation the batched read gave no answer for.
+_NOT_READ = Problem("upstream-timeout", "Business Central gave no answer for this line.")
+
+
+async def read_lines(
+    bc: BusinessCentralClient,
+    operations: Sequence[Operation],
+    journal: Journal,
+    forward: ForwardHeaders,
+    budget: Budget,
+) -> dict[int, LineRead]:
+    """The operations' lines in one ``$batch`` of GETs (retried like any read):
+    a line and its ETag, or the problem Business Central answered for it. An
+    operation missing from the result was not read."""
+    body = {
+        "requests": [
+            {
+                "id": str(op.index),
+                "method": "GET",
+                "url": operation_url(journal.line(op.payment_id)),
+                "headers": {},
+            }
+            for op in operations
+        ]
+    }
+    url = f"{bc.api_root(journal.version)}/$batch"
+    read_forward = dataclasses.replace(forward, if_match=None)
+    failure: Problem | None = None
+    try:
+        response = await bc.read(url, read_forward, budget, dumps_exact(body), CONTINUE_ON_ERROR)
+    except Problem as exc:
+        failure = exc
+    else:
+        if response.status_code != 200:
+            failure = problem_from_upstream(
+                response.status_code, response.content, if_match_sent=False
+            )
+    if failure is not None:
+        return {op.index: failure for op in operations}
+    try:
+        answers = _responses_by_id(loads_exact(response.content)) or {}
+    except JsonBodyError:
+        answers = {}
+    found: dict[int, LineRead] = {}
+    for op in operations:
+        answer = answers.get(str(op.index))
+        status = answer.get("status") if answer is not None else None
+        if answer is None or not isinstance(status, int) or isinstance(status, bool):
+            continue
+        data = answer.get("body")
+        if status == 200 and isinstance(data, dict):
+            found[op.index] = normalize_entity(data, _lower(answer.get("headers")).get("etag"))
+        elif status != 200:
+            found[op.index] = problem_from_upstream(status, dumps_exact(data), if_match_sent=False)
+    return found
 
 
 async def _confirm_operations(

@@ -336,24 +336,33 @@ class BusinessCentralClient:
         finally:
             self._slots.release()
 
-    async def read(self, url: str, forward: ForwardHeaders, budget: Budget) -> httpx.Response:
+    async def read(
+        self,
+        url: str,
+        forward: ForwardHeaders,
+        budget: Budget,
+        body: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """GET until Business Central gives an answer not worth retrying.
 
         Reads are safe to repeat, so every lost or throttled attempt is retried
         while the budget allows; then the last failure's problem is raised.
+        With ``body``, the read is a ``$batch`` of GETs, POSTed to ``url``.
         """
+        method: Method = "GET" if body is None else "POST"
         attempt = 0
         while True:
             attempt += 1
             retry_after: float | None = None
             answer: httpx.Response | None = None
             try:
-                response = await self.send_once("GET", url, forward, budget)
+                response = await self.send_once(method, url, forward, budget, body, extra_headers)
             except (NotSent, OutcomeLost) as exc:
                 failure, outcome = exc.problem, exc.reason
             else:
                 if response.status_code not in RETRY_STATUSES:
-                    log_attempt(forward, "GET", response.status_code, response, None, attempt)
+                    log_attempt(forward, method, response.status_code, response, None, attempt)
                     return response
                 answer = response
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -363,9 +372,9 @@ class BusinessCentralClient:
                 outcome = str(response.status_code)
             wait = self.policy.wait(attempt, retry_after)
             if not budget.fits(wait, self.policy):
-                log_attempt(forward, "GET", outcome, answer, None, attempt)
+                log_attempt(forward, method, outcome, answer, None, attempt)
                 raise final_problem(failure, wait)
-            log_attempt(forward, "GET", outcome, answer, wait, attempt)
+            log_attempt(forward, method, outcome, answer, wait, attempt)
             note_wait(wait)
             await asyncio.sleep(wait)
 

@@ -2,7 +2,8 @@
 
 One PATCH is sent, retried and, when Business Central's answer is lost,
 settled by reading the line before anything is sent again. The rules are the
-contract's "Outcomes" section; the bulk path applies them item by item.
+contract's "Outcomes" section; the bulk path settles a lost batch with the
+same judgments (``judge_read``, ``still_unknown``, ``unreadable``).
 """
 
 from __future__ import annotations
@@ -83,6 +84,41 @@ def unknown(upstream: UpstreamError | None = None) -> PatchOutcome:
     return refused(Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=upstream))
 
 
+ETAG_MISMATCH_AFTER_LOSS_DETAIL = (
+    "The payment line was changed by someone else since you read it, and it does not "
+    "hold your update. GET the line again for its current ETag and values, then retry "
+    "with that ETag in If-Match."
+)
+
+
+def judge_read(
+    line: dict[str, Any],
+    etag: str | None,
+    if_match: str | None,
+    changes: dict[str, Any],
+    amount_decimals: int,
+) -> PatchOutcome | None:
+    """Read before resend, decided on the line read back after an update with
+    ``if_match`` was lost. None means "not applied: send it again"."""
+    if same_entity_tag(etag, if_match):
+        return None
+    if holds_values(line, changes, amount_decimals=amount_decimals):
+        return refused(Problem("outcome-unknown", OUTCOME_UNKNOWN_DETAIL, current=line))
+    return refused(Problem("etag-mismatch", ETAG_MISMATCH_AFTER_LOSS_DETAIL))
+
+
+def still_unknown(line: dict[str, Any]) -> PatchOutcome:
+    """An earlier attempt's outcome was lost and a later one was refused or
+    failed: the line as it is now, since the refusal proves nothing."""
+    return refused(Problem("outcome-unknown", REFUSED_RESEND_DETAIL, current=line))
+
+
+def unreadable(problem: Problem) -> PatchOutcome:
+    """A read-back that failed: a line that is gone took the change with it;
+    anything else leaves the outcome unknown."""
+    return refused(problem) if problem.slug == "not-found" else unknown(problem.upstream)
+
+
 async def send_patch(
     bc: BusinessCentralClient,
     ref: PaymentRef,
@@ -101,22 +137,6 @@ async def send_patch(
         # unknown, and the answer must say so rather than fail bare.
         log.exception("request %s: internal error after sending the update", forward.request_id)
         return unknown()
-
-
-async def settle_after_unknown(
-    bc: BusinessCentralClient,
-    ref: PaymentRef,
-    forward: ForwardHeaders,
-    budget: Budget,
-    changes: dict[str, Any],
-) -> PatchOutcome:
-    """An earlier PATCH of ``changes`` with ``forward.if_match`` may or may not
-    have been applied: read before resending, as the contract says."""
-    attempts = _Attempts(bc, ref, forward, budget, changes)
-    verdict = await attempts.judge_lost()
-    if verdict is not None:
-        return verdict
-    return await attempts.run(lost_before=True)
 
 
 async def confirm_applied(
@@ -254,20 +274,9 @@ class _Attempts:
         try:
             line, etag = await self._read()
         except Problem as problem:
-            if problem.slug == "not-found":
-                return refused(problem)  # the line is gone, and the change with it
-            return unknown(problem.upstream)
-        if same_entity_tag(etag, self.forward.if_match):
-            return None
-        if holds_values(line, self.changes, amount_decimals=self.settings.amount_decimals):
-            return refused(Problem("outcome-unknown", OUTCOME_UNKNOWN_DETAIL, current=line))
-        return refused(
-            Problem(
-                "etag-mismatch",
-                "The payment line was changed by someone else since you read it, and it "
-                "does not hold your update. GET the line again for its current ETag and "
-                "values, then retry with that ETag in If-Match.",
-            )
+            return unreadable(problem)
+        return judge_read(
+            line, etag, self.forward.if_match, self.changes, self.settings.amount_decimals
         )
 
     async def still_unknown(self) -> PatchOutcome:
@@ -277,10 +286,8 @@ class _Attempts:
         try:
             line, _ = await self._read()
         except Problem as problem:
-            if problem.slug == "not-found":
-                return refused(problem)  # the line is gone, and the change with it
-            return unknown(problem.upstream)
-        return refused(Problem("outcome-unknown", REFUSED_RESEND_DETAIL, current=line))
+            return unreadable(problem)
+        return still_unknown(line)
 
     async def confirm(self) -> PatchOutcome:
         try:

@@ -113,6 +113,17 @@ def bc_requests(sandbox: RunningSandbox, method: str | None = None) -> list[dict
 PATCH_RULE = {"method": "PATCH", "path": "customerPayments"}
 
 
+def batches_of(sandbox: RunningSandbox, method: str) -> list[dict[str, Any]]:
+    """The $batch requests Business Central received whose operations are ``method``:
+    PATCH for the batches that write, GET for the batched reads that settle."""
+    return [
+        r
+        for r in bc_requests(sandbox, "POST")
+        if r["path"].endswith("/$batch")
+        and any(op.get("method") == method for op in r["body"]["requests"])
+    ]
+
+
 def slug_of(response: httpx.Response) -> str:
     """The problem slug at the end of a problem's ``type``."""
     return str(response.json()["type"]).rsplit("#", 1)[1]

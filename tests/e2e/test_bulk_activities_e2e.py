@@ -14,7 +14,7 @@ import pytest
 from shared import runtime as runtime_module
 from shared.bulk_activities import send_batch_activity, settle_items_activity
 from shared.jsonio import dumps_exact, loads_exact
-from tests.e2e.conftest import Proxy, bc_requests
+from tests.e2e.conftest import Proxy, batches_of
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +71,8 @@ async def run(activity: Any, text: str) -> dict[str, Any]:
 
 
 def batches(proxy: Proxy) -> list[dict[str, Any]]:
-    return [r for r in bc_requests(proxy.sandbox, "POST") if r["path"].endswith("/$batch")]
+    """The batches that write (the batched reads that settle are not counted)."""
+    return batches_of(proxy.sandbox, "PATCH")
 
 
 async def test_one_batch_each_operation_its_own_verdict(sandbox_proxy: Proxy) -> None:

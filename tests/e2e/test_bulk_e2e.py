@@ -14,7 +14,7 @@ import pytest
 
 from funchost.durable import DurableStandIn
 from shared.jsonio import dumps_exact, loads_exact
-from tests.e2e.conftest import Configure, Proxy, bc_requests
+from tests.e2e.conftest import Configure, Proxy, batches_of, bc_requests
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,8 @@ def stored(proxy: Proxy, line_id: str) -> dict[str, Any]:
 
 
 def batches(proxy: Proxy) -> list[dict[str, Any]]:
-    return [r for r in bc_requests(proxy.sandbox, "POST") if r["path"].endswith("/$batch")]
+    """The batches that write (the batched reads that settle are not counted)."""
+    return batches_of(proxy.sandbox, "PATCH")
 
 
 def seeded(proxy: Proxy, index: int) -> str:
@@ -175,7 +176,7 @@ def test_a_failing_operation_does_not_stop_the_others(
     assert stored(proxy, ids[3])["comment"] == "last"
 
 
-def test_a_batch_whose_answer_was_lost_is_settled_item_by_item(
+def test_a_batch_whose_answer_was_lost_is_settled_by_one_batched_read(
     proxy: Proxy, durable: DurableStandIn
 ) -> None:
     etag = stored(proxy, seeded(proxy, 0))["@odata.etag"]
@@ -192,8 +193,10 @@ def test_a_batch_whose_answer_was_lost_is_settled_item_by_item(
     assert first["problem"]["current"]["comment"] == "lost answer"
     # With * the same values are simply written again.
     assert (second["outcome"], second["status"]) == ("updated", 200)
-    reads = bc_requests(proxy.sandbox, "GET")
-    assert len(reads) == 1  # read before resend, for the specific ETag only
+    # Both lines read in one batched read before anything is sent again.
+    reads = batches_of(proxy.sandbox, "GET")
+    assert [len(r["body"]["requests"]) for r in reads] == [2]
+    assert bc_requests(proxy.sandbox, "GET") == []
 
 
 def test_a_repeated_activity_changes_nothing_twice(proxy: Proxy, durable: DurableStandIn) -> None:
@@ -358,3 +361,88 @@ def test_status_polls_read_the_instance_without_its_input(
     with_input = len(dumps_exact(view.status_json(show_input=True)))
     without = len(dumps_exact(view.status_json(show_input=False)))
     assert with_input - without > 50 * 100
+
+
+@pytest.mark.parametrize("if_match", ["etag", "strong", "*"])
+def test_a_lost_batch_of_100_is_settled_in_two_requests(
+    proxy: Proxy, durable: DurableStandIn, configure: Configure, if_match: str
+) -> None:
+    """The only $batch of 100 is dropped before Business Central runs it, at
+    600 ms per request: one batched read shows none applied, one batch sends
+    them again. Every item is updated; none is left unknown."""
+    configure(BULK_BATCH_SIZE="100")
+    ids = proxy.sandbox.add_lines(100)
+    etags = {line: stored(proxy, line)["@odata.etag"] for line in ids}
+
+    def sent_if_match(line: str) -> str:
+        if if_match == "*":
+            return "*"
+        etag = str(etags[line])
+        return etag if if_match == "etag" else etag.removeprefix("W/")
+
+    proxy.sandbox.add_faults({"method": "POST", "path": "$batch", "times": 1, "drop": "before"})
+    proxy.sandbox.set_latency(600)
+    proxy.sandbox.clear_requests()
+    updates = [
+        {"id": line, "ifMatch": sent_if_match(line), "changes": {"comment": f"lost {n}"}}
+        for n, line in enumerate(ids)
+    ]
+    try:
+        result = finished(proxy, durable, start(proxy, updates))
+    finally:
+        proxy.sandbox.set_latency(0)
+    assert result["counts"] == {"updated": 100, "failed": 0, "unknown": 0}
+    log = bc_requests(proxy.sandbox)
+    # The lost batch, then one batched read and one batch that writes.
+    assert [(r["method"], r["processedStatus"]) for r in log] == [
+        ("POST", None),
+        ("POST", 200),
+        ("POST", 200),
+    ]
+    assert [len(r["body"]["requests"]) for r in batches_of(proxy.sandbox, "GET")] == [100]
+    assert [len(r["body"]["requests"]) for r in batches_of(proxy.sandbox, "PATCH")] == [100, 100]
+    for n, line in enumerate(ids):
+        assert stored(proxy, line)["comment"] == f"lost {n}"
+
+
+def test_a_job_stopped_by_401_after_a_lost_batch_reports_no_applied_item_failed(
+    proxy: Proxy, durable: DurableStandIn, configure: Configure
+) -> None:
+    """The first $batch is applied but its answer lost; from then on Business
+    Central answers 401 to everything. The refusals prove nothing about the
+    lost batch: its items are unknown, never failed, and nothing is resent."""
+    configure(BULK_BATCH_SIZE="50", BULK_MAX_CONCURRENCY="1")
+    ids = proxy.sandbox.add_lines(100)
+    proxy.sandbox.clear_requests()
+    proxy.sandbox.add_faults(
+        {"method": "POST", "path": "$batch", "times": 1, "drop": "after"},
+        {"path": "/api/v2.0/", "times": 1000, "status": 401, "code": "Unauthorized"},
+    )
+    updates = [
+        {"id": line, "ifMatch": "*", "changes": {"comment": f"stop {n}"}}
+        for n, line in enumerate(ids)
+    ]
+    try:
+        result = finished(proxy, durable, start(proxy, updates))
+    finally:
+        proxy.sandbox.clear_faults()
+    applied = {
+        op["url"].rsplit("(", 1)[1].rstrip(")")
+        for r in batches_of(proxy.sandbox, "PATCH")
+        if r["processedStatus"] == 200
+        for op in r["body"]["requests"]
+    }
+    assert applied == set(ids[:50])
+    for item in result["items"]:
+        if item["id"] in applied:
+            assert (item["outcome"], item["status"]) == ("unknown", 504), item
+        else:
+            # The second batch was refused whole: it is not in Business Central.
+            assert item["outcome"] == "failed", item
+            assert item["problem"]["type"].endswith("#upstream-auth-failed")
+    assert result["counts"] == {"updated": 0, "failed": 50, "unknown": 50}
+    # Only the first batch ever wrote; the refused one and the reads changed nothing.
+    assert [stored(proxy, line)["comment"] for line in ids[:50]] == [f"stop {n}" for n in range(50)]
+    assert all(
+        stored(proxy, line)["comment"] != f"stop {n + 50}" for n, line in enumerate(ids[50:])
+    )

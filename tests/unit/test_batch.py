@@ -175,43 +175,103 @@ async def settle(operations: list[Operation]) -> Any:
     )
 
 
-async def test_settling_reads_before_resending(bc: FakeBusinessCentral) -> None:
-    """ETag unchanged: not applied, so sent again; changed and holding the
-    values: unknown with the current line; changed without them: 412."""
+def batch_reads(lines: dict[str, dict[str, Any]], request: httpx.Request) -> httpx.Response:
+    """Business Central's answer to a $batch of GETs: each line, or 404."""
+    answers = []
+    for op in json.loads(request.content)["requests"]:
+        assert op["method"] == "GET"
+        payment = op["url"].rsplit("(", 1)[1].rstrip(")")
+        line = lines.get(payment)
+        if line is None:
+            body = {"error": {"code": "BadRequest_NotFound", "message": "gone"}}
+            answers.append({"id": op["id"], "status": 404, "body": body})
+        else:
+            answers.append({"id": op["id"], "status": 200, "body": line})
+    return batch_answer(*answers)
+
+
+def batch_methods(request: httpx.Request) -> list[str]:
+    return [op["method"] for op in json.loads(request.content)["requests"]]
+
+
+async def test_settling_reads_every_line_in_one_batch_then_resends_what_is_missing(
+    bc: FakeBusinessCentral,
+) -> None:
+    """ETag unchanged (in either entity-tag form): not applied, so sent again
+    in one batch; changed and holding the values: unknown with the current
+    line; changed without them: 412; the line gone: 404."""
     lines = {
         IDS[0]: bc_line(id=IDS[0], amount=Decimal("3"), **{"@odata.etag": ETAG}),
         IDS[1]: bc_line(id=IDS[1], amount=Decimal("1.1")),
         IDS[2]: bc_line(id=IDS[2], amount=Decimal("5")),
+        IDS[3]: bc_line(id=IDS[3], amount=Decimal("3"), **{"@odata.etag": ETAG}),
     }
+    operations = [*ops(4)[:3], Operation(3, IDS[3], ETAG.removeprefix("W/"), {"amount": 1})]
+    operations.append(Operation(4, IDS[4], ETAG, {"amount": Decimal("1.10")}))
 
     def answer(request: httpx.Request) -> httpx.Response:
-        payment = request.url.path.rsplit("(", 1)[1].rstrip(")")
-        if request.method == "GET":
-            return exact(200, lines[payment])
-        assert payment == IDS[0]
-        assert request.headers["if-match"] == ETAG
-        return exact(200, bc_line(id=IDS[0], amount=Decimal("1.1")))
+        assert request.url.path.endswith("/api/v2.0/$batch")
+        if batch_methods(request)[0] == "GET":
+            return batch_reads(lines, request)
+        sent = json.loads(request.content)["requests"]
+        assert [(op["id"], op["headers"]["If-Match"]) for op in sent] == [
+            ("0", ETAG),
+            ("3", ETAG.removeprefix("W/")),
+        ]
+        return batch_answer(op_ok(0, amount=Decimal("1.1")), op_ok(3, amount=Decimal(1)))
 
     bc.responder = answer
-    outcomes = await settle(ops(3))
+    outcomes = await settle(operations)
     assert outcomes[0].kind == "updated"
+    assert outcomes[3].kind == "updated"
     assert outcomes[1].kind == "unknown"
     assert outcomes[1].status == 409
     assert outcomes[1].problem.current["etag"] == NEW_ETAG
     assert (outcomes[2].status, outcomes[2].problem.slug) == (412, "etag-mismatch")
-    assert [r.method for r in bc.requests].count("PATCH") == 1
+    assert (outcomes[4].status, outcomes[4].problem.slug) == (404, "not-found")
+    # One read, one resend: never a request per item.
+    assert [batch_methods(r) for r in bc.requests] == [["GET"] * 5, ["PATCH"] * 2]
 
 
-async def test_settling_with_star_simply_sends_again(bc: FakeBusinessCentral) -> None:
-    bc.responder = lambda request: exact(200, bc_line(amount=Decimal("1.1")))
+async def test_settling_with_star_reads_then_simply_sends_again(bc: FakeBusinessCentral) -> None:
+    lines = {IDS[n]: bc_line(id=IDS[n], amount=Decimal("9")) for n in range(2)}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if batch_methods(request)[0] == "GET":
+            return batch_reads(lines, request)
+        return batch_answer(op_ok(0, amount=Decimal("1.1")), op_ok(1, amount=Decimal("1.1")))
+
+    bc.responder = answer
     outcomes = await settle(ops(2, if_match="*"))
     assert {o.kind for o in outcomes.values()} == {"updated"}
-    assert [r.method for r in bc.requests] == ["PATCH", "PATCH"]
+    assert [batch_methods(r) for r in bc.requests] == [["GET", "GET"], ["PATCH", "PATCH"]]
 
 
-async def test_settling_that_cannot_read_stays_unknown(bc: FakeBusinessCentral) -> None:
+async def test_a_refused_resend_after_a_lost_batch_is_unknown_with_the_line(
+    bc: FakeBusinessCentral,
+) -> None:
+    """The resend is refused (403 to the whole batch): that proves nothing
+    about the lost send, so each item is read again and answered unknown."""
+    lines = {IDS[n]: bc_line(id=IDS[n], amount=Decimal("9")) for n in range(2)}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if batch_methods(request)[0] == "GET":
+            return batch_reads(lines, request)
+        return bc_error(403, "Authorization_Failed", "The credentials are not authorized.")
+
+    bc.responder = answer
+    outcomes = await settle(ops(2, if_match="*"))
+    assert {(o.status, o.problem.slug) for o in outcomes.values() if o.problem} == {
+        (409, "outcome-unknown")
+    }
+    assert [o.problem.current["amount"] for o in outcomes.values() if o.problem] == [9, 9]
+    assert [batch_methods(r) for r in bc.requests] == [["GET"] * 2, ["PATCH"] * 2, ["GET"] * 2]
+
+
+async def test_settling_that_cannot_read_stays_unknown_and_sends_nothing(
+    bc: FakeBusinessCentral,
+) -> None:
     bc.responder = lambda request: httpx.Response(500, content=b"")
-    outcomes = await settle(ops(1))
-    assert outcomes[0].kind == "unknown"
-    assert outcomes[0].status == 504
-    assert [r.method for r in bc.requests] == ["GET"]
+    outcomes = await settle(ops(2))
+    assert {(o.kind, o.status) for o in outcomes.values()} == {("unknown", 504)}
+    assert [batch_methods(r) for r in bc.requests] == [["GET", "GET"]]
