@@ -214,6 +214,11 @@ def _bc_endpoint(state: SandboxState) -> Callable[[Request], Awaitable[Response]
                 # Recorded even when the answer is later dropped: it tells tests
                 # whether a write really happened (and how often).
                 entry["processedStatus"] = result.status
+                if result.operations:
+                    # Each $batch operation's own status: which writes really ran.
+                    entry["operationStatuses"] = {
+                        str(r.get("id")): r.get("status") for r in result.body["responses"]
+                    }
                 delay_ms = state.latency.for_result(result) + rule_delay_ms
                 entry["delayedMs"] = delay_ms
                 if delay_ms:

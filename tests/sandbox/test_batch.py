@@ -301,3 +301,17 @@ def test_a_batch_holds_one_slot_for_all_its_operations(sandbox, client):
         answers = batch.result().json()["responses"]
     assert [a["status"] for a in answers] == [200] * 10
     assert sandbox.concurrency()["max"] == 1
+
+
+def test_the_request_log_shows_each_operations_own_status(sandbox, client):
+    before = _etag(client, sandbox, 0)
+    sandbox.clear_requests()
+    # The first operation changes the line, so the second's ETag is stale.
+    ops = [
+        _patch_op(sandbox, "ok", 0, "*", {"comment": "logged"}),
+        _patch_op(sandbox, "stale", 0, before),
+    ]
+    assert _batch(client, sandbox, ops).status_code == 200
+    (entry,) = [r for r in sandbox.requests() if r["path"].endswith("/$batch")]
+    assert entry["processedStatus"] == 200
+    assert entry["operationStatuses"] == {"ok": 200, "stale": 409}
