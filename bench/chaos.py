@@ -11,6 +11,7 @@ sandbox) sent while the proxy's PATCH is under way: the case where a line
 
     .venv/bin/python bench/chaos.py [--operations 2000] [--seed 7] [--fault-rate 0.1]
                                     [--race-rate 0.1]
+    .venv/bin/python bench/chaos.py --bulk [--jobs 20] [--items 100]   (bench/chaos_bulk.py)
 
 Categories: succeeded (200, and applied exactly once: proven), failed
 (a 4xx/429/502/503 answer, and the log shows it was not applied: proven),
@@ -202,7 +203,15 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=40)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--round", type=int, default=400, help="operations between log reads")
+    parser.add_argument("--bulk", action="store_true", help="bulk jobs instead of single PATCHes")
+    parser.add_argument("--jobs", type=int, default=20, help="with --bulk: jobs, one at a time")
+    parser.add_argument("--items", type=int, default=100, help="with --bulk: updates per job")
     args = parser.parse_args()
+    if args.bulk:
+        from bench.chaos_bulk import run
+
+        logging.getLogger("shared").setLevel(logging.ERROR)
+        return run(args.jobs, args.items, args.seed, args.fault_rate, args.race_rate)
     rng = random.Random(args.seed)
     # The proxy warns about every undecodable answer; the table says enough.
     logging.getLogger("shared").setLevel(logging.ERROR)
