@@ -46,6 +46,11 @@ class CoreResponse:
 
     def __post_init__(self) -> None:
         self.headers.setdefault("Access-Control-Expose-Headers", EXPOSED_HEADERS)
+        # Every answer: no content sniffing. Unless an answer says otherwise (the
+        # public documents do), no cache keeps it: answers carry payment lines,
+        # job status URLs with their tokens, and problems about both.
+        self.headers.setdefault("X-Content-Type-Options", "nosniff")
+        self.headers.setdefault("Cache-Control", "no-store")
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:

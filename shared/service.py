@@ -31,7 +31,7 @@ from shared.parsing import (
     parse_route,
     prepare_update,
 )
-from shared.problem_page import problem_page
+from shared.problem_page import problem_page, problem_page_csp
 from shared.problems import Problem
 from shared.resilience import Budget
 from shared.runtime import current_settings, get_runtime
@@ -112,6 +112,7 @@ def handle_problems_page(request: CoreRequest) -> CoreResponse:
             "Content-Type": "text/html; charset=utf-8",
             "x-request-id": request_id_of(request.headers),
             "Cache-Control": "public, max-age=3600",
+            "Content-Security-Policy": problem_page_csp(),
         },
     )
 
