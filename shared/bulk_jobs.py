@@ -4,6 +4,7 @@ body hash, status token)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -22,7 +23,7 @@ from shared.parsing import (
     parse_body,
 )
 from shared.payments import ApiVersion, shown, validate_update
-from shared.problems import FieldError, Problem
+from shared.problems import MAX_ERRORS, FieldError, Problem
 from shared.settings import GUID_RE, Settings
 
 MAX_CLIENT_REF = 100
@@ -109,6 +110,21 @@ def parse_bulk_request(
     items: list[BulkItem] = []
     seen: set[str] = set()
     for index, raw in enumerate(updates):
+        if len(errors) > MAX_ERRORS:
+            # No more than a rendered list's worth is checked: a body of
+            # thousands of bad keys costs the worker one screenful of work.
+            raise bulk_validation_problem(
+                [
+                    *errors[:MAX_ERRORS],
+                    FieldError(
+                        "",
+                        "too_many_errors",
+                        f"more problems not shown: checking stopped before updates[{index}] "
+                        f"of {len(updates)}; fix these and send again",
+                    ),
+                ],
+                complete=False,
+            )
         item = _parse_item(settings, version, index, raw, errors)
         if item is not None:
             items.append(item)
@@ -183,10 +199,8 @@ def _parse_item(
         result = validate_update(version, changes, amount_decimals=settings.amount_decimals)
         if isinstance(result, list):
             errors.extend(
-                FieldError(
-                    f"{where}.changes" + (f".{error.field}" if error.field else ""),
-                    error.code,
-                    error.message,
+                dataclasses.replace(
+                    error, field=f"{where}.changes" + (f".{error.field}" if error.field else "")
                 )
                 for error in result
             )
@@ -215,12 +229,18 @@ def _parse_item(
     return BulkItem(index, payment_id.lower(), if_match, validated, client_ref)
 
 
-def bulk_validation_problem(errors: list[FieldError]) -> Problem:
-    """422 naming every problem; rendering caps the list, as for a single PATCH."""
+def bulk_validation_problem(errors: list[FieldError], *, complete: bool = True) -> Problem:
+    """422 naming the problems found; rendering caps the list, as for a single
+    PATCH. ``complete`` is false when checking stopped at the cap."""
     count = len(errors)
+    found = (
+        f"{count} problem{'' if count == 1 else 's'}"
+        if complete
+        else (f"more than {MAX_ERRORS} problems")
+    )
     return Problem(
         "validation-failed",
-        f"{count} problem{'' if count == 1 else 's'} in the bulk update; nothing was started",
+        f"{found} in the bulk update; nothing was started",
         errors=tuple(errors),
     )
 

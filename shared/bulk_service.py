@@ -7,6 +7,7 @@ core never imports the Functions or Durable packages.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -173,7 +174,11 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         check_scope(settings, CollectionRef(version, company_id, journal_id))
         _check_query(request.query, ("validateOnly",))
         validate_only = _validate_only(request.query)
-        items = parse_bulk_request(settings, version, request.headers, request.body)
+        # Parsing and checking up to 2 MiB is CPU work: a worker thread keeps the
+        # event loop answering this worker's other requests meanwhile.
+        items = await asyncio.to_thread(
+            parse_bulk_request, settings, version, request.headers, request.body
+        )
         if validate_only:
             return json_response(200, {"valid": True, "total": len(items)}, request_id)
         base = settings.public_base_url

@@ -8,6 +8,7 @@ with its limits; the per-version models only choose which ones exist.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -346,7 +347,12 @@ def shown(name: str) -> str:
 def _field_error(version: ApiVersion, name: str, error: Any) -> FieldError:
     """Pydantic's error, in the proxy's stable codes, with the property named."""
     if error["type"] == "extra_forbidden":
-        return FieldError(name, "unknown_field", _unknown_message(version, name))
+        return FieldError(
+            name,
+            "unknown_field",
+            f'unknown field "{shown(name)}"',
+            functools.partial(_unknown_hint, version, name),
+        )
     code, message = _rule_error(error)
     return FieldError(name, code, f"{name} {message}")
 
@@ -397,14 +403,14 @@ def _pattern_message(code: str, value: str) -> str:
     return "has an invalid format"
 
 
-def _unknown_message(version: ApiVersion, name: str) -> str:
-    message = f'unknown field "{shown(name)}"'
-    known = editable_properties(version)
+def _unknown_hint(version: ApiVersion, name: str) -> str:
+    """What follows 'unknown field': the API version that has it, or the
+    closest known property."""
     other: ApiVersion = "v1.0" if version == "v2.0" else "v2.0"
     if name in editable_properties(other):
-        return f"{message}; it exists only in API {other}"
-    suggestion = suggest(name, known)
-    return f'{message}; did you mean "{suggestion}"?' if suggestion else message
+        return f"; it exists only in API {other}"
+    suggestion = suggest(name, editable_properties(version))
+    return f'; did you mean "{suggestion}"?' if suggestion else ""
 
 
 def suggest(name: str, known: tuple[str, ...]) -> str | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from shared.jsonio import JsonBodyError, loads_exact
@@ -57,11 +59,20 @@ PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in _TYPES}
 
 @dataclass(frozen=True)
 class FieldError:
-    """One property that breaks a rule: ``code`` is stable, ``message`` is for people."""
+    """One property that breaks a rule: ``code`` is stable, ``message`` is for people.
+
+    ``hint`` adds to the message only when it is read: a "did you mean"
+    suggestion costs a fuzzy match, and a capped list never shows most errors.
+    """
 
     field: str
     code: str
-    message: str
+    text: str
+    hint: Callable[[], str] | None = dataclass_field(default=None, compare=False, repr=False)
+
+    @property
+    def message(self) -> str:
+        return self.text + (self.hint() if self.hint is not None else "")
 
     def as_json(self) -> dict[str, str]:
         return {"field": self.field, "code": self.code, "message": self.message}
@@ -143,7 +154,10 @@ def capped_errors(errors: tuple[FieldError, ...]) -> list[dict[str, str]]:
     """At most MAX_ERRORS entries, then one saying how many more there were:
     a body of a thousand unknown keys must not become a megabyte problem."""
     shown = [error.as_json() for error in errors[:MAX_ERRORS]]
-    if len(errors) > MAX_ERRORS:
+    if len(errors) == MAX_ERRORS + 1 and errors[-1].code == "too_many_errors":
+        # Checking already stopped at the cap and said so.
+        shown.append(errors[-1].as_json())
+    elif len(errors) > MAX_ERRORS:
         more = len(errors) - MAX_ERRORS
         shown.append(
             FieldError(

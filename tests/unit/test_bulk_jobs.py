@@ -131,13 +131,22 @@ def test_count_limits() -> None:
     )
 
 
-def test_more_than_100_problems_are_capped_with_a_count() -> None:
+def test_checking_stops_once_the_cap_is_reached_and_says_where() -> None:
     raw = body([update(n, id="bad") for n in range(150)])
-    # The cap is applied where every problem is rendered, so the count is right.
-    errors = problem_of(raw).as_json("https://x.test/api/problems", "r1")["errors"]
+    problem = problem_of(raw)
+    assert problem.detail == "more than 100 problems in the bulk update; nothing was started"
+    errors = problem.as_json("https://x.test/api/problems", "r1")["errors"]
     assert len(errors) == 101
+    assert [e["field"] for e in errors[:100]] == [f"updates[{n}].id" for n in range(100)]
     assert errors[-1]["code"] == "too_many_errors"
-    assert "50 more" in errors[-1]["message"]
+    assert "checking stopped before updates[101] of 150" in errors[-1]["message"]
+
+
+def test_under_the_cap_every_problem_is_counted() -> None:
+    raw = body([update(n, id="bad") for n in range(100)])
+    problem = problem_of(raw)
+    assert problem.detail == "100 problems in the bulk update; nothing was started"
+    assert len(problem.as_json("https://x.test/api/problems", "r1")["errors"]) == 100
 
 
 def test_body_limit_is_checked_before_parsing() -> None:
