@@ -446,3 +446,32 @@ def test_a_job_stopped_by_401_after_a_lost_batch_reports_no_applied_item_failed(
     assert all(
         stored(proxy, line)["comment"] != f"stop {n + 50}" for n, line in enumerate(ids[50:])
     )
+
+
+def test_a_timer_due_after_the_stop_sends_nothing(
+    proxy: Proxy, durable: DurableStandIn, configure: Configure
+) -> None:
+    """One batch is throttled (its resend waits on a timer), the other is
+    refused the proxy's identity, which stops the job. When the timer fires,
+    nothing is sent: the throttled items fail with the stop's problem."""
+    configure(BULK_BATCH_SIZE="2", BULK_MAX_CONCURRENCY="2")
+    ids = proxy.sandbox.add_lines(4)
+    proxy.sandbox.clear_requests()
+    proxy.sandbox.add_faults(
+        {"method": "POST", "path": "$batch", "times": 1, "status": 429, "retryAfter": 30},
+        {"method": "POST", "path": "$batch", "times": 10, "status": 401, "code": "Unauthorized"},
+    )
+    updates = [{"id": line, "ifMatch": "*", "changes": {"comment": "never"}} for line in ids]
+    started = start(proxy, updates)
+    assert started.status_code == 202, started.text
+    durable.wait_idle_sync()
+    before_timer = len(bc_requests(proxy.sandbox))
+    durable.advance(31)
+    result = finished(proxy, durable, started)
+    proxy.sandbox.clear_faults()
+    assert len(bc_requests(proxy.sandbox)) == before_timer
+    assert result["counts"] == {"updated": 0, "failed": 4, "unknown": 0}
+    assert {item["problem"]["type"].rsplit("#", 1)[-1] for item in result["items"]} == {
+        "upstream-auth-failed"
+    }
+    assert [stored(proxy, line)["comment"] for line in ids] == [""] * 4
