@@ -28,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -45,7 +47,9 @@ import azure.functions as func
 import httpx
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from funchost.cors import CorsSettingError, parse_allowed_origins
@@ -118,15 +122,41 @@ def allowed_origins(env: Mapping[str, str], web_port: int) -> tuple[str, ...]:
         raise StartupError(f"CORS_ALLOWED_ORIGINS: {exc}") from exc
 
 
-def web_app(root: Path = WEB_ROOT) -> Starlette:
-    """The sample browser page, served as static files on its own origin."""
-    return Starlette(routes=[Mount("/", app=StaticFiles(directory=root, html=True))])
+# The page's config block, as index.html ships it; the served copy names this proxy.
+_CONFIG_RE = re.compile(r'("apiBase":\s*)"[^"]*"')
 
 
-def page_url(web_url: str, proxy_url: str, ids: Sequence[str] | None) -> str:
-    query = {"api": f"{proxy_url}/api"}
-    if ids is not None:
-        query.update(zip(("company", "journal", "payment"), ids, strict=True))
+def configured_page(api_base: str, root: Path = WEB_ROOT) -> bytes:
+    """index.html with ``apiBase`` set, as a deployment writes its config block:
+    the page takes its proxy from there (or its own origin), never from its URL."""
+    html = (root / "index.html").read_text(encoding="utf-8")
+    configured, count = _CONFIG_RE.subn(lambda m: f"{m.group(1)}{json.dumps(api_base)}", html)
+    if count != 1:
+        raise StartupError("examples/web/index.html has no apiBase in its config block")
+    return configured.encode()
+
+
+def web_app(api_base: str, root: Path = WEB_ROOT) -> Starlette:
+    """The sample browser page on its own origin, configured for ``api_base``."""
+    page = configured_page(api_base, root)
+
+    async def index(request: Request) -> Response:
+        return Response(page, media_type="text/html; charset=utf-8")
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/index.html", index),
+            Mount("/", app=StaticFiles(directory=root, html=True)),
+        ]
+    )
+
+
+def page_url(web_url: str, ids: Sequence[str] | None) -> str:
+    """The page, with the ids of a line to open (the proxy is in its config)."""
+    if ids is None:
+        return f"{web_url}/"
+    query = dict(zip(("company", "journal", "payment"), ids, strict=True))
     return f"{web_url}/?{urlencode(query, safe=':/', quote_via=quote)}"
 
 
@@ -319,7 +349,7 @@ def banner(
         lines += [
             "",
             "Sample browser page (its own origin, so its calls are cross-origin):",
-            f"  {page_url(web_url, proxy_url, ids if seeded else None)}",
+            f"  {page_url(web_url, ids if seeded else None)}",
         ]
     lines += [
         "",
@@ -419,7 +449,7 @@ def _start(env: MutableMapping[str, str]) -> int:
         web_url = f"http://{HOST}:{web_port}"
         servers.append(make_server("proxy", host, socks[0]))
         # The page's server stops with the proxy, before the sandbox.
-        servers.append(make_server("web", web_app(), web_sock, access_log=False))
+        servers.append(make_server("web", web_app(f"{proxy_url}/api"), web_sock, access_log=False))
         if sandbox_served is not None:
             servers.append(sandbox_served)
 

@@ -14,11 +14,16 @@ let current = null;
 // Property name -> JSON schema of the PATCH body for the chosen API version.
 let editable = {};
 
+// The proxy's base URL comes from the page's own config block (written when
+// the page is deployed) or, without one, the page's own origin: never from
+// the address. A link could otherwise send every call, and in the Entra
+// variant the user's bearer token, to a host of the link's author's choosing.
+// Ids and the API version may come from the address: they only pick a line.
 function readConfig() {
   const block = JSON.parse($("config")?.textContent || "{}");
   const query = new URLSearchParams(window.location.search);
   return {
-    apiBase: (query.get("api") || block.apiBase || "").replace(/\/+$/, ""),
+    apiBase: (block.apiBase || `${window.location.origin}/api`).replace(/\/+$/, ""),
     apiVersion: query.get("version") || block.apiVersion || "v2.0",
     company: query.get("company") || "",
     journal: query.get("journal") || "",

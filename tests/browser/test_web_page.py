@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socketserver
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -129,7 +131,7 @@ def stack() -> Iterator[Stack]:
         page_url = next(
             line.strip()
             for line in running.output.splitlines()
-            if line.strip().startswith(f"{running.web_url}/?api=")
+            if line.strip().startswith(f"{running.web_url}/?company=")
         )
         yield Stack(running, seed, page_url)
     finally:
@@ -260,7 +262,7 @@ SEND_PATCH = """async (url) => {
 
 def test_a_page_on_a_disallowed_origin_is_refused(stack: Stack, page: Page) -> None:
     # The same page from another origin, which CORS does not allow.
-    with serve_in_thread(web_app()) as other:
+    with serve_in_thread(web_app(f"{stack.running.proxy_url}/api")) as other:
         assert other.url != stack.running.web_url
         refused_urls: list[str] = []
         page.on("requestfailed", lambda request: refused_urls.append(request.url))
@@ -306,3 +308,23 @@ def test_choose_company_journal_and_line_from_the_lists(stack: Stack, page: Page
     expect(page.locator("#field-lineNumber")).to_have_value(str(line["lineNumber"]))
     expect(page.locator("#field-customerNumber")).to_have_value(line["customerNumber"])
     assert Decimal(page.locator("#field-amount").input_value()) == Decimal(str(line["amount"]))
+
+
+def test_an_api_named_in_the_address_receives_nothing(stack: Stack, page: Page) -> None:
+    """A link that names another proxy (``?api=``) must not move the page's
+    calls there: in the Entra variant each call carries the user's token."""
+    received: list[str] = []
+
+    class Listener(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            received.append(self.request.recv(4096).decode("latin-1"))
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Listener) as listener:
+        threading.Thread(target=listener.serve_forever, daemon=True).start()
+        foreign = f"http://127.0.0.1:{listener.server_address[1]}/api"
+        open_line(page, f"{stack.page_url}&api={foreign}")
+        # The page still works, against the proxy its config names.
+        expect(page.locator("#fields input").first).to_be_visible()
+        expect(page.locator("#api-base")).to_have_text(f"{stack.running.proxy_url}/api")
+        listener.shutdown()
+    assert received == []

@@ -113,12 +113,17 @@ def test_make_run_serves_the_proxy_against_the_sandbox_and_stops_cleanly(start: 
     assert httpx.get(f"{running.sandbox_url}/_sandbox/identity/stats").json()["tokenRequests"] >= 1
 
     # The sample page, on its own origin, which the local host's CORS allows by default.
-    page_line = next(line.strip() for line in output.splitlines() if "?api=" in line)
-    assert page_line.startswith(f"{running.web_url}/?api={running.proxy_url}/api&company=")
+    page_line = next(
+        line.strip() for line in output.splitlines() if line.strip().startswith(running.web_url)
+    )
+    assert page_line.startswith(f"{running.web_url}/?company=")
+    assert "api=" not in page_line
     assert payment["id"] in page_line
     page = httpx.get(page_line)
     assert page.status_code == 200
     assert '<script type="module" src="app.js">' in page.text
+    # The proxy the page calls is in its config block, written when it is served.
+    assert f'"apiBase": "{running.proxy_url}/api"' in page.text
     script = httpx.get(f"{running.web_url}/app.js")
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
