@@ -445,14 +445,12 @@ def _int_setting(body: dict[str, Any], name: str, *, minimum: int | None) -> int
 def _int_settings(body: dict[str, Any], fields: dict[str, tuple[int, int]]) -> dict[str, int]:
     """A whole setting from ``body``: ``fields`` maps name -> (default, minimum).
 
-    At least one field must be given; the ones left out take their defaults,
-    so every POST states the complete setting.
+    The fields left out take their defaults, so every POST states the complete
+    setting (``{}`` restores the defaults).
     """
     unknown = sorted(set(body) - set(fields))
     if unknown:
         raise _AdminError(f"unknown properties: {', '.join(unknown)}")
-    if not body:
-        raise _AdminError(f"give {' and/or '.join(fields)}")
     return {
         name: _int_setting(body, name, minimum=minimum) if name in body else default
         for name, (default, minimum) in fields.items()

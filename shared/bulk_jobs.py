@@ -19,6 +19,7 @@ from shared.parsing import (
     INVALID_IF_MATCH_DETAIL,
     check_body_size,
     check_content_type,
+    if_match_problem,
     is_entity_tag_or_star,
     parse_body,
 )
@@ -184,7 +185,10 @@ def _parse_item(
                 )
             )
     elif not isinstance(if_match, str) or not is_entity_tag_or_star(if_match.strip()):
-        errors.append(FieldError(f"{where}.ifMatch", "invalid_if_match", INVALID_IF_MATCH_DETAIL))
+        detail = (
+            if_match_problem(if_match) if isinstance(if_match, str) else INVALID_IF_MATCH_DETAIL
+        )
+        errors.append(FieldError(f"{where}.ifMatch", "invalid_if_match", detail))
     else:
         if_match = if_match.strip()
 

@@ -30,6 +30,10 @@ PRECONDITION_REQUIRED_DETAIL = (
     'header (or the "etag" property), or send If-Match: * to overwrite whatever is '
     "there now."
 )
+DOUBLED_WEAK_PREFIX_DETAIL = (
+    'If-Match has the weak prefix twice (W/"W/"...""): the ETag a GET answers already '
+    'starts with W/. Send it exactly as the ETag header shows it, such as W/"JzE5OzEn".'
+)
 INVALID_IF_MATCH_DETAIL = (
     'If-Match must be one entity tag such as W/"JzE5OzEn" (copy the ETag header of a GET), or *.'
 )
@@ -115,6 +119,13 @@ def is_entity_tag_or_star(value: str) -> bool:
     return value == "*" or (len(value) <= _MAX_IF_MATCH and bool(_ENTITY_TAG_RE.match(value)))
 
 
+def if_match_problem(value: str) -> str:
+    """Why ``value`` is not an If-Match the proxy takes, in words a person can act on."""
+    if value.startswith('W/"W/'):
+        return DOUBLED_WEAK_PREFIX_DETAIL
+    return INVALID_IF_MATCH_DETAIL
+
+
 def if_match_of(settings: Settings, headers: Mapping[str, str]) -> str:
     value = headers.get("if-match")
     if value is None or not value.strip():
@@ -123,7 +134,7 @@ def if_match_of(settings: Settings, headers: Mapping[str, str]) -> str:
         raise Problem("precondition-required", PRECONDITION_REQUIRED_DETAIL)
     value = value.strip()
     if not is_entity_tag_or_star(value):
-        raise Problem("invalid-if-match", INVALID_IF_MATCH_DETAIL)
+        raise Problem("invalid-if-match", if_match_problem(value))
     return value
 
 

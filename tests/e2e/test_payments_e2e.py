@@ -283,3 +283,17 @@ def test_many_cold_concurrent_patches_fetch_one_token(proxy: Proxy) -> None:
         )
     assert results == [200] * 200
     assert proxy.sandbox.token_requests() == 1
+
+
+def test_an_etag_wrapped_in_a_second_weak_prefix_is_named_as_such(proxy: Proxy) -> None:
+    """The ETag a GET answers already starts with W/: wrapping it again is the
+    newcomer's mistake, and the 400 says exactly that."""
+    etag = proxy.get().headers["etag"]
+    assert etag.startswith('W/"')
+    response = proxy.patch({"comment": "twice"}, if_match=f'W/"{etag}"')
+    body = problem(response, 400, "invalid-if-match")
+    assert "weak prefix twice" in body["detail"]
+    assert bc_requests(proxy.sandbox, "PATCH") == []
+    # Any other malformed value keeps the general message.
+    other = problem(proxy.patch({"comment": "x"}, if_match="JzE5OzEn"), 400, "invalid-if-match")
+    assert "weak prefix" not in other["detail"]

@@ -193,7 +193,7 @@ def test_latency_does_not_apply_to_the_identity_endpoint(sandbox, http):
 
 @pytest.mark.parametrize(
     "body",
-    [{"ms": -1}, {"ms": "100"}, {}, {"perBatchOperationMs": -5}, {"ms": 1, "perOpMs": 2}],
+    [{"ms": -1}, {"ms": "100"}, {"perBatchOperationMs": -5}, {"ms": 1, "perOpMs": 2}],
 )
 def test_latency_rejects_bad_values(sandbox, http, body):
     url = f"{sandbox.url}/_sandbox/latency"
@@ -433,3 +433,14 @@ def test_request_log_records_what_the_emulator_processed(sandbox, client):
     # Fault-answered and dropped-before requests were never processed; the
     # dropped-after one was (the write happened), and the stale one was refused.
     assert patches == [None, None, 200, 409]
+
+
+def test_an_empty_setting_restores_every_default(sandbox, http):
+    admin = f"{sandbox.url}/_sandbox"
+    sandbox.set_latency(250, per_batch_operation_ms=5)
+    answer = http.post(f"{admin}/latency", json={})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"ms": 0, "perBatchOperationMs": 0}
+    limits = http.post(f"{admin}/limits", json={"concurrent": 2})
+    assert limits.json()["concurrent"] == 2
+    assert http.post(f"{admin}/limits", json={}).json() == {"concurrent": 5, "queue": 95}
