@@ -49,7 +49,7 @@ def test_limits_have_business_centrals_defaults_and_can_be_set(sandbox, http):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"concurrent": 0}, {"queue": -1}, {"concurrent": "5"}, {"concurent": 5}]
+    "body", [{"concurrent": 0}, {"queue": -1}, {"concurrent": "5"}, {"concurent": 5}]
 )
 def test_bad_limits_are_refused(sandbox, http, body):
     url = f"{sandbox.url}/_sandbox/limits"
