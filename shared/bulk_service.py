@@ -190,7 +190,8 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         if key is not None:
             existing = await _existing_job(jobs, job_id, digest)
             if existing is not None:
-                return _accepted(base, job_id, existing, len(items), request_id)
+                token, status = existing
+                return _accepted(base, job_id, token, len(items), request_id, status)
         token = new_status_token()
         job = {
             "jobId": job_id,
@@ -214,7 +215,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             existing = await _existing_job(jobs, job_id, digest) if key is not None else None
             if existing is None:
                 raise
-            token = existing
+            token = existing[0]
         log.info("request %s: bulk job %s started with %d updates", request_id, job_id, len(items))
         return _accepted(base, job_id, token, len(items), request_id)
 
@@ -242,9 +243,9 @@ def _check_query(query: Mapping[str, str], allowed: tuple[str, ...]) -> None:
             )
 
 
-async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> str | None:
-    """The token of the job already started under this id, if there is one;
-    422 when it was started with a different body."""
+async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> tuple[str, str] | None:
+    """The token and status of the job already started under this id, if
+    there is one; 422 when it was started with a different body."""
     status = await jobs.get_status(job_id, show_input=True)
     if not status or status.name != ORCHESTRATOR:
         return None
@@ -257,12 +258,25 @@ async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> str | None
             "This Idempotency-Key was already used for a different set of updates in this "
             "journal. Use a new key for new updates.",
         )
-    return str(job["token"])
+    return str(job["token"]), _job_status(status)
 
 
-def _accepted(base: str, job_id: str, token: str, total: int, request_id: str) -> CoreResponse:
+def _job_status(status: Any) -> str:
+    """What the job's status route would say of it: Running, or how it ended."""
+    runtime = getattr(status.runtime_status, "value", status.runtime_status)
+    if runtime in _RUNNING:
+        return "Running"
+    result = _exact_object(status.output) if runtime == "Completed" else None
+    return str(result["status"]) if result is not None and "status" in result else "Failed"
+
+
+def _accepted(
+    base: str, job_id: str, token: str, total: int, request_id: str, status: str = "Running"
+) -> CoreResponse:
+    """202 with the status URL in Location, whatever the job's state: a caller
+    following the asynchronous pattern polls it and gets the result there."""
     url = status_url(base, job_id, token)
-    body = {"jobId": job_id, "status": "Running", "statusUrl": url, "total": total}
+    body = {"jobId": job_id, "status": status, "statusUrl": url, "total": total}
     return json_response(202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)})
 
 

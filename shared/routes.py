@@ -266,7 +266,10 @@ class BulkJobAccepted(BaseModel):
     model_config = ConfigDict(title="BulkJobAccepted")
 
     jobId: str = Field(description="Id of the job.")
-    status: Literal["Running"]
+    status: Literal["Running", "Completed", "CompletedWithErrors", "Failed"] = Field(
+        description="Running for a new job; a job found again by its Idempotency-Key "
+        "shows its real status (its results are at statusUrl)."
+    )
     statusUrl: str = Field(
         description="Where to poll, token included (also the Location header); no key needed.",
         json_schema_extra={"format": "uri"},

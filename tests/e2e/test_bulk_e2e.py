@@ -475,3 +475,17 @@ def test_a_timer_due_after_the_stop_sends_nothing(
         "upstream-auth-failed"
     }
     assert [stored(proxy, line)["comment"] for line in ids] == [""] * 4
+
+
+def test_a_finished_job_started_again_shows_its_real_status(
+    proxy: Proxy, durable: DurableStandIn
+) -> None:
+    updates = [{"id": seeded(proxy, 1), "ifMatch": "*", "changes": {"comment": "done"}}]
+    first = start(proxy, updates, key="finished-again")
+    assert first.json()["status"] == "Running"
+    finished(proxy, durable, first)
+    again = start(proxy, updates, key="finished-again")
+    # Still the asynchronous pattern's 202 and Location, with the truth in the body.
+    assert again.status_code == 202
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.json()["status"] == "Completed"
