@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -120,6 +122,33 @@ def bulk(http: httpx.Client, base: str, ids: list[str], tag: str) -> JobRun:
         time.sleep(POLL_S)
 
 
+@contextlib.contextmanager
+def bulk_stack(sandbox: RunningSandbox) -> Iterator[tuple[str, DurableStandIn]]:
+    """The app on the local host with the Durable stand-in on the wall clock,
+    against ``sandbox`` (whose settings must be in the environment): the first
+    seeded journal's URL, and the stand-in."""
+    import function_app
+    from shared import runtime
+
+    durable = DurableStandIn(function_app.app, clock=WallClock())
+    host = create_local_host(
+        function_app.app,
+        host_json=ROOT / "host.json",
+        on_shutdown=[runtime.aclose_runtime],
+        durable=durable,
+    )
+    with serve_in_thread(host) as proxy:
+        os.environ["WEBSITE_HOSTNAME"] = proxy.url.removeprefix("http://")
+        runtime.reset_settings()
+        company = sandbox.seed["companies"][0]
+        journal = company["journals"][0]
+        yield (
+            f"{proxy.url}/api/v2.0/companies/{company['id']}"
+            f"/customerPaymentJournals/{journal['id']}",
+            durable,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=1000)
@@ -130,25 +159,9 @@ def main() -> int:
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())
         os.environ["BULK_BATCH_SIZE"] = str(BATCH_SIZE)
-        import function_app
         from shared import runtime
 
-        durable = DurableStandIn(function_app.app, clock=WallClock())
-        host = create_local_host(
-            function_app.app,
-            host_json=ROOT / "host.json",
-            on_shutdown=[runtime.aclose_runtime],
-            durable=durable,
-        )
-        with serve_in_thread(host) as proxy, httpx.Client(timeout=120) as http:
-            os.environ["WEBSITE_HOSTNAME"] = proxy.url.removeprefix("http://")
-            runtime.reset_settings()
-            company = sandbox.seed["companies"][0]
-            journal = company["journals"][0]
-            base = (
-                f"{proxy.url}/api/v2.0/companies/{company['id']}"
-                f"/customerPaymentJournals/{journal['id']}"
-            )
+        with bulk_stack(sandbox) as (base, durable), httpx.Client(timeout=120) as http:
             ids = sandbox.add_lines(args.items)
             sandbox.set_latency(LATENCY_MS, PER_OPERATION_MS)
             http.get(f"{base}/customerPayments/{ids[0]}")  # a token, as a warm app has one

@@ -26,18 +26,14 @@ import os
 import random
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from funchost.durable import DurableStandIn, WallClock
-from funchost.http import create_local_host
-from sandbox.serving import serve_in_thread
+from bench.bulk import bulk_stack
 from shared.jsonio import dumps_exact, loads_exact
 from tests.sandbox_fixtures import RunningSandbox, start_sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
 # Whole-batch faults: each rule takes the next $batch request it meets.
 BATCH_FAULTS: dict[str, dict[str, Any]] = {
     "drop before": {"drop": "before", "delayMs": 100},
@@ -95,25 +91,7 @@ def run(jobs: int, items: int, seed: int, fault_rate: float, race_rate: float) -
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())
         os.environ.update(SETTINGS)
-        import function_app
-        from shared import runtime
-
-        durable = DurableStandIn(function_app.app, clock=WallClock())
-        host = create_local_host(
-            function_app.app,
-            host_json=ROOT / "host.json",
-            on_shutdown=[runtime.aclose_runtime],
-            durable=durable,
-        )
-        with serve_in_thread(host) as proxy, httpx.Client(timeout=120) as http:
-            os.environ["WEBSITE_HOSTNAME"] = proxy.url.removeprefix("http://")
-            runtime.reset_settings()
-            company = sandbox.seed["companies"][0]
-            journal = company["journals"][0]
-            base = (
-                f"{proxy.url}/api/v2.0/companies/{company['id']}"
-                f"/customerPaymentJournals/{journal['id']}"
-            )
+        with bulk_stack(sandbox) as (base, _), httpx.Client(timeout=120) as http:
             batches = -(-items // int(SETTINGS["BULK_BATCH_SIZE"]))
             started = time.perf_counter()
             for job in range(jobs):

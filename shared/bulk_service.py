@@ -68,8 +68,8 @@ class JobStatus(Protocol):
     def custom_status(self) -> Any: ...
 
 
-class JobClient(Protocol):
-    """The part of ``DurableOrchestrationClient`` the bulk routes use."""
+class StartsJobs(Protocol):
+    """Starting an orchestration, as ``DurableOrchestrationClient`` does."""
 
     async def start_new(
         self,
@@ -77,6 +77,10 @@ class JobClient(Protocol):
         instance_id: str | None = None,
         client_input: Any | None = None,
     ) -> str: ...
+
+
+class JobClient(StartsJobs, Protocol):
+    """The part of ``DurableOrchestrationClient`` the bulk routes use."""
 
     async def get_status(
         self,
@@ -87,15 +91,8 @@ class JobClient(Protocol):
     ) -> Any: ...
 
 
-class DurableClient(Protocol):
+class DurableClient(StartsJobs, Protocol):
     """What the Durable client gives :class:`WebhookJobs`."""
-
-    async def start_new(
-        self,
-        orchestration_function_name: str,
-        instance_id: str | None = None,
-        client_input: Any | None = None,
-    ) -> str: ...
 
     def get_client_response_links(self, request: Any, instance_id: str) -> dict[str, str]: ...
 
