@@ -328,4 +328,3 @@ def test_an_api_named_in_the_address_receives_nothing(stack: Stack, page: Page) 
         expect(page.locator("#api-base")).to_have_text(f"{stack.running.proxy_url}/api")
         listener.shutdown()
     assert received == []
-
