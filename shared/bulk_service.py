@@ -136,11 +136,18 @@ class WebhookJobs:
         show_history_output: bool = False,
         show_input: bool = False,
     ) -> InstanceStatus | None:
-        url = self._client.get_client_response_links(None, instance_id)["statusQueryGetUri"]
         flags = f"showInput={str(show_input).lower()}&showHistory={str(show_history).lower()}"
-        separator = "&" if "?" in url else "?"
+        # The host's internal endpoint, as the SDK's own get_status uses it (no
+        # front end, no App Service Authentication in the way); the public
+        # status URL where a client has no such endpoint.
+        rpc = getattr(getattr(self._client, "_orchestration_bindings", None), "rpc_base_url", None)
+        if isinstance(rpc, str) and rpc:
+            url = f"{rpc.rstrip('/')}/instances/{instance_id}?{flags}"
+        else:
+            links = self._client.get_client_response_links(None, instance_id)
+            url = f"{links['statusQueryGetUri']}&{flags}"
         async with httpx.AsyncClient(timeout=self._timeout_s) as http:
-            response = await http.get(f"{url}{separator}{flags}")
+            response = await http.get(url)
         if response.status_code == 404:
             return None
         data = json.loads(response.content) if response.content else None
