@@ -56,6 +56,9 @@ from sandbox.throttle import DEFAULT_CONCURRENT, DEFAULT_QUEUE, ConcurrencyGate,
 from sandbox.tokens import TokenIssuer, TokenRejected
 
 SERVER_OPTIONS: dict[str, Any] = {"http": DroppingH11Protocol}
+# GET /_sandbox/lines pages: lines per page by default, and at most.
+DEFAULT_LINES_PAGE = 100
+MAX_LINES_PAGE = 1000
 
 IDENTITY_PATH = "/msi/token"
 IDENTITY_API_VERSION = "2019-08-01"
@@ -497,7 +500,33 @@ def _admin_routes(state: SandboxState) -> list[Route]:
             state.stop_batch_on_error = body["onError"] == "stop"
         return _json({"onError": "stop" if state.stop_batch_on_error else "continue"})
 
+    async def current_lines(request: Request) -> Response:
+        """Every payment line as it is now (not the seed), in pages."""
+        try:
+            skip = int(request.query_params.get("skip", "0"))
+            top = int(request.query_params.get("top", str(DEFAULT_LINES_PAGE)))
+        except ValueError:
+            raise _AdminError("skip and top must be whole numbers") from None
+        if skip < 0 or not 1 <= top <= MAX_LINES_PAGE:
+            raise _AdminError(f"skip must be 0 or more and top from 1 to {MAX_LINES_PAGE}")
+        found = [
+            {
+                "companyId": company.id,
+                "@odata.etag": store.make_etag(payment.rowversion),
+                **store.payment_json(payment, journal, "v2.0"),
+            }
+            for company in state.data.companies.values()
+            for journal in company.journals.values()
+            for payment in journal.payments.values()
+        ]
+        page = found[skip : skip + top]
+        following = skip + top if skip + top < len(found) else None
+        next_url = None if following is None else f"/_sandbox/lines?skip={following}&top={top}"
+        return _json({"total": len(found), "lines": page, "next": next_url})
+
     async def lines(request: Request) -> Response:
+        if request.method == "GET":
+            return await current_lines(request)
         body = await _admin_body(request)
         unknown = sorted(set(body) - {"companyId", "journalId", "count"})
         if unknown:
@@ -579,7 +608,7 @@ def _admin_routes(state: SandboxState) -> list[Route]:
         Route("/_sandbox/latency", admin(latency), methods=["GET", "POST"]),
         Route("/_sandbox/limits", admin(limits), methods=["GET", "POST"]),
         Route("/_sandbox/batch", admin(batch), methods=["GET", "POST"]),
-        Route("/_sandbox/lines", admin(lines), methods=["POST"]),
+        Route("/_sandbox/lines", admin(lines), methods=["GET", "POST"]),
         Route("/_sandbox/identity/stats", admin(identity_stats), methods=["GET"]),
         Route("/_sandbox/identity", admin(identity_settings), methods=["POST"]),
         Route("/_sandbox/identity/token", admin(identity_token), methods=["POST"]),

@@ -444,3 +444,31 @@ def test_an_empty_setting_restores_every_default(sandbox, http):
     limits = http.post(f"{admin}/limits", json={"concurrent": 2})
     assert limits.json()["concurrent"] == 2
     assert http.post(f"{admin}/limits", json={}).json() == {"concurrent": 5, "queue": 95}
+
+
+def test_current_lines_show_what_was_changed_in_pages(sandbox, client, http):
+    admin = f"{sandbox.url}/_sandbox/lines"
+    seeded = sandbox.seed["companies"][0]["journals"][0]["payments"][0]
+    client.patch(
+        sandbox.payment_url(),
+        content=b'{"comment": "changed since the seed"}',
+        headers={"If-Match": "*", "Content-Type": "application/json"},
+    )
+    everything = http.get(admin, params={"top": 1000}).json()
+    assert everything["next"] is None
+    lines = {line["id"]: line for line in everything["lines"]}
+    assert len(lines) == everything["total"]
+    assert lines[seeded["id"]]["comment"] == "changed since the seed"
+    assert lines[seeded["id"]]["@odata.etag"].startswith('W/"')
+    assert lines[seeded["id"]]["companyId"] == sandbox.seed["companies"][0]["id"]
+
+    first = http.get(admin, params={"top": 2}).json()
+    assert [line["id"] for line in first["lines"]] == list(lines)[:2]
+    assert first["next"] == "/_sandbox/lines?skip=2&top=2"
+    second = http.get(f"{sandbox.url}{first['next']}").json()
+    assert [line["id"] for line in second["lines"]] == list(lines)[2:4]
+
+
+@pytest.mark.parametrize("query", ["top=0", "top=1001", "skip=-1", "top=ten"])
+def test_current_lines_refuse_a_bad_page(sandbox, http, query):
+    assert http.get(f"{sandbox.url}/_sandbox/lines?{query}").status_code == 400
