@@ -179,9 +179,8 @@ def _sort_operations(
     retry_after: float | None = None
     resend_problem: Problem | None = None
     for op in operations:
-        answer = answers.get(str(op.index))
-        status = answer.get("status") if answer is not None else None
-        if answer is None or not isinstance(status, int) or isinstance(status, bool):
+        answer, status = _answer_for(answers, op)
+        if answer is None or status is None:
             # No answer for it: Business Central stopped before it (not executed).
             resend.append(op.index)
             continue
@@ -211,6 +210,17 @@ def _sort_operations(
             )
     sorted_answer = BatchAnswer(settled, tuple(resend), retry_after, tuple(unknown), resend_problem)
     return sorted_answer, tuple(confirm)
+
+
+def _answer_for(
+    answers: Mapping[str, dict[str, Any]], op: Operation
+) -> tuple[dict[str, Any] | None, int | None]:
+    """An operation's answer in a ``$batch`` response, and its status when it has one."""
+    answer = answers.get(str(op.index))
+    status = answer.get("status") if answer is not None else None
+    if not isinstance(status, int) or isinstance(status, bool):
+        return answer, None
+    return answer, status
 
 
 def _lower(headers: Any) -> dict[str, str]:
@@ -317,9 +327,8 @@ async def read_lines(
         answers = {}
     found: dict[int, LineRead] = {}
     for op in operations:
-        answer = answers.get(str(op.index))
-        status = answer.get("status") if answer is not None else None
-        if answer is None or not isinstance(status, int) or isinstance(status, bool):
+        answer, status = _answer_for(answers, op)
+        if answer is None or status is None:
             continue
         data = answer.get("body")
         if status == 200 and isinstance(data, dict):

@@ -267,11 +267,16 @@ async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> tuple[str,
 
 def _job_status(status: Any) -> str:
     """What the job's status route would say of it: Running, or how it ended."""
-    runtime = getattr(status.runtime_status, "value", status.runtime_status)
+    runtime, result = _runtime_and_result(status)
     if runtime in _RUNNING:
         return "Running"
-    result = _exact_object(status.output) if runtime == "Completed" else None
     return str(result["status"]) if result is not None and "status" in result else "Failed"
+
+
+def _runtime_and_result(status: Any) -> tuple[Any, dict[str, Any] | None]:
+    """The instance's runtime status, and the job's result once it completed."""
+    runtime = getattr(status.runtime_status, "value", status.runtime_status)
+    return runtime, _exact_object(status.output) if runtime == "Completed" else None
 
 
 def _accepted(
@@ -356,7 +361,7 @@ async def _status_response(
     token: str,
     request_id: str,
 ) -> CoreResponse:
-    runtime = getattr(status.runtime_status, "value", status.runtime_status)
+    runtime, result = _runtime_and_result(status)
     progress = status.custom_status if isinstance(status.custom_status, dict) else {}
     if runtime in _RUNNING:
         if job is None and not isinstance(progress.get("total"), int):
@@ -371,7 +376,6 @@ async def _status_response(
         return json_response(
             202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)}
         )
-    result = _exact_object(status.output) if runtime == "Completed" else None
     if result is None:
         if job is None:
             job = _job_input(await jobs.get_status(job_id, show_input=True))
