@@ -7,7 +7,9 @@ custom connector (``paconn validate`` needs a login, so cannot run in CI):
 operation ids, summaries, path parameters, MIME types, no oneOf/anyOf/not,
 2xx responses (a 202 is an asynchronous answer: a Location to poll until the
 200 that is the action's output), GET without body, internal parameters,
-labels, dropdown references, info and security. Each finding is one line naming where it is.
+labels, dropdown references, info and security; and the Power Platform's own
+definition schema (``scripts.connector_schema``: closed objects, its formats and
+extensions). Each finding is one line naming where it is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from scripts.connector_schema import schema_findings
 
 MAX_BYTES = 1024 * 1024
 MAX_OPERATIONS = 256
@@ -119,7 +123,7 @@ def lint_definition(doc: dict[str, Any]) -> list[str]:
         for parameter in parameters:
             _lint_parameter(parameter, method, where, add, by_id, doc)
         _lint_responses(op, where, add, problems)
-    return problems
+    return problems + schema_findings(doc)
 
 
 def _lint_info(doc: dict[str, Any], add: Any) -> None:

@@ -44,10 +44,12 @@ def amount_schema(amount_decimals: int, dialect: Dialect = "openapi-3.1") -> dic
     binary floating point cannot represent and validators then misjudge."""
     limit = int(AMOUNT_LIMIT)
     if dialect == "swagger-2.0":
-        # Swagger 2.0 has no anyOf: the number form only; bounds as booleans.
+        # Swagger 2.0 has no anyOf: the number form only; bounds as booleans. No
+        # format: the Power Platform's definition schema has no "decimal" and refuses
+        # the import; "double" would invite binary rounding. The proxy reads the
+        # number's digits exactly and refuses more fraction digits than allowed.
         return {
             "type": "number",
-            "format": "decimal",
             "minimum": -limit,
             "exclusiveMinimum": True,
             "maximum": limit,

@@ -21,6 +21,7 @@ from openapi_spec_validator.validation.validators import OpenAPIV2SpecValidator
 
 from scripts import connector
 from scripts.connector_lint import lint_definition, lint_properties
+from scripts.connector_schema import schema_findings
 from shared.bulk_jobs import MAX_CLIENT_REF
 from shared.payments import DATE_PATTERN, GUID_PATTERN, PATCH_MODELS, TEXT_PATTERN
 from shared.routes import IF_MATCH_PATTERN
@@ -74,6 +75,13 @@ def test_definition_is_valid_swagger_2_0_and_passes_the_lint(auth: connector.Aut
     validate(definition, cls=OpenAPIV2SpecValidator)
     assert lint_definition(definition) == []
     assert lint_properties(connector.api_properties(auth), definition) == []
+
+
+@pytest.mark.parametrize("auth", ["key", "entra"])
+def test_committed_definitions_meet_the_power_platform_schema(auth: connector.Auth) -> None:
+    folder = connector.OUT if auth == "key" else connector.OUT / "entra"
+    committed = json.loads((folder / "apiDefinition.swagger.json").read_text(encoding="utf-8"))
+    assert schema_findings(committed) == []
 
 
 def test_the_operations_makers_see(doc: dict[str, Any]) -> None:
@@ -272,11 +280,9 @@ def test_every_editable_property_appears_with_its_rules(doc: dict[str, Any]) -> 
     )
     assert props["description"]["pattern"] == TEXT_PATTERN
     amount = props["amount"]
-    assert (amount["type"], amount["format"], amount["x-fraction-digits"]) == (
-        "number",
-        "decimal",
-        2,
-    )
+    assert (amount["type"], amount["x-fraction-digits"]) == ("number", 2)
+    # No format: the Power Platform has no "decimal", and "double" would invite rounding.
+    assert "format" not in amount
     assert "multipleOf" not in amount
     assert (amount["maximum"], amount["exclusiveMaximum"]) == (10**12, True)
 
@@ -470,6 +476,28 @@ RULES: list[tuple[str, Any, str]] = [
         "x-functions-key header",
     ),
     ("swagger 3", lambda d: d.update(swagger="3.0"), "2.0"),
+    (
+        "decimal format",
+        lambda d: d["definitions"]["PaymentPatchV2"]["properties"]["amount"].update(
+            format="decimal"
+        ),
+        "amount/format: 'decimal' is not one of",
+    ),
+    (
+        "unknown x-ms extension",
+        lambda d: d["paths"][PAYMENT]["get"].update({"x-ms-labels": "x"}),
+        "'x-ms-labels' does not match",
+    ),
+    (
+        "property Swagger 2.0 lacks",
+        lambda d: d["definitions"]["Company"]["properties"]["id"].update(nullable=True),
+        "'nullable' does not match",
+    ),
+    (
+        "parameter format",
+        lambda d: param(d["paths"][PAYMENT]["get"], "companyId").update(format="guid"),
+        "companyId",
+    ),
 ]
 
 
