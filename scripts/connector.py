@@ -106,7 +106,9 @@ def definitions(amount_decimals: int) -> dict[str, Any]:
     for op in _operations():
         if op.body == "bulk":
             models.append(BULK_REQUESTS[VERSION])
-        for kind in (op.response, op.result):
+        # An asynchronous start's own answer is a 202, which declares no schema.
+        kinds = (op.result,) if op.success_status == 202 else (op.response, op.result)
+        for kind in kinds:
             model = response_model(kind, VERSION) if kind else None
             if model is not None:
                 models.append(model)
@@ -202,7 +204,9 @@ def _polling_headers() -> dict[str, Any]:
 
 def _responses(op: Operation) -> dict[str, Any]:
     """200 is what the action outputs; an asynchronous start answers 202
-    first, and the designer polls its Location until the 200."""
+    first, and the designer polls its Location until the 200. A 202 declares
+    headers only: the designer outputs the final answer, so a schema on the
+    202 would offer makers outputs that never arrive."""
     ok: dict[str, Any] = {"description": op.response_description, "schema": _ref(op.response)}
     if op.etag_header:
         ok["headers"] = {
@@ -216,15 +220,14 @@ def _responses(op: Operation) -> dict[str, Any]:
     if op.success_status == 202:
         assert op.result is not None, f"{op.operation_id}: a 202 needs the result polling ends with"
         responses["200"] = {"description": op.result_description, "schema": _ref(op.result)}
-        responses["202"] = {**ok, "headers": _polling_headers()}
+        responses["202"] = {
+            "description": op.response_description,
+            "headers": _polling_headers(),
+        }
     else:
         responses["200"] = ok
         if op.running_answer:
-            responses["202"] = {
-                "description": RUNNING_DESCRIPTION,
-                "schema": _ref(op.response),
-                "headers": _polling_headers(),
-            }
+            responses["202"] = {"description": RUNNING_DESCRIPTION, "headers": _polling_headers()}
     responses["default"] = {"description": PROBLEM_DESCRIPTION}
     return responses
 

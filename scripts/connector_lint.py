@@ -248,8 +248,11 @@ def _lint_responses(op: dict[str, Any], where: str, add: Any, problems: list[str
         elif code == "202" and not polled:
             # The designer runs a 202 as an asynchronous action: it polls Location.
             add(f"{where}: response 202 needs a Location header to poll")
-        elif code == "202" and has_schema and "200" not in codes:
-            add(f"{where}: response 202 has a schema but no 200 ends the polling")
+        elif code == "202" and has_schema:
+            # The designer polls a 202 and outputs the final answer, never the 202's body.
+            add(f"{where}: response 202 carries no schema; outputs belong on the final 200")
+        elif code == "202" and "200" not in codes:
+            add(f"{where}: response 202 but no 200 ends the polling")
         elif code.startswith("2") and code not in ("200", "201", "202") and has_schema:
             add(f"{where}: response {code} has a schema; outputs belong on 200 or 201")
         if has_schema:
