@@ -130,9 +130,10 @@ def _lookup(parameter: Parameter) -> dict[str, Any]:
     target = connector_id(lookup.operation_id)
     values: dict[str, Any] = {"operationId": target}
     items: dict[str, Any] = {"operationId": target}
-    if lookup.parameters:
-        values["parameters"] = {name: {"parameter": name} for name in lookup.parameters}
-        items["parameters"] = {name: {"parameterReference": name} for name in lookup.parameters}
+    passed = [(name, name) for name in lookup.parameters] + list(lookup.filters)
+    if passed:
+        values["parameters"] = {name: {"parameter": own} for name, own in passed}
+        items["parameters"] = {name: {"parameterReference": own} for name, own in passed}
     values.update(
         {"value-collection": "value", "value-path": lookup.value_path}
         | {"value-title": lookup.title_path}
@@ -421,7 +422,9 @@ API v2.0 of Business Central. `internal` operations feed dropdowns only.
 {rows}
 
 Updates need the line's **ETag** (the `etag` of a read or a search); the
-answer to an update carries the new one. Amounts are exact decimals with at
+answer to an update carries the new one. The Payment Line dropdown names each
+line by document number, customer number and amount; to reach a line beyond
+the first 100, fill in **Find Line by Document Number** first. Amounts are exact decimals with at
 most {AMOUNT_DECIMALS} fraction digits.
 
 **{_summary("startBulkPaymentUpdate")}** is an asynchronous action: the

@@ -226,7 +226,12 @@ def test_dropdowns_come_from_the_list_operations(doc: dict[str, Any]) -> None:
         "journalId": ("ListCustomerPaymentJournals", {"companyId": {"parameter": "companyId"}}),
         "paymentId": (
             "FindCustomerPayments",
-            {"companyId": {"parameter": "companyId"}, "journalId": {"parameter": "journalId"}},
+            {
+                "companyId": {"parameter": "companyId"},
+                "journalId": {"parameter": "journalId"},
+                # The maker's filter beside the dropdown reaches lines past the first page.
+                "documentNumber": {"parameter": "lineDocumentNumber"},
+            },
         ),
     }
     for name, (target, passed) in expected.items():
@@ -234,6 +239,23 @@ def test_dropdowns_come_from_the_list_operations(doc: dict[str, Any]) -> None:
         assert (values["operationId"], values.get("parameters", {})) == (target, passed)
         assert param(get, name)["x-ms-dynamic-list"]["operationId"] == target
         assert param(get, name)["x-ms-url-encoding"] == "single"
+    # The line dropdown names each line by document number, customer and amount.
+    lines = param(get, "paymentId")
+    assert lines["x-ms-dynamic-values"]["value-title"] == "title"
+    assert lines["x-ms-dynamic-list"]["itemTitlePath"] == "title"
+    assert lines["x-ms-dynamic-list"]["parameters"]["documentNumber"] == {
+        "parameterReference": "lineDocumentNumber"
+    }
+    for operation_id in ("GetCustomerPayment", "UpdateCustomerPayment", "ValidateCustomerPayment"):
+        feed = param(operations(doc)[operation_id], "lineDocumentNumber")
+        assert (feed["in"], feed["required"], feed["x-ms-summary"]) == (
+            "query",
+            False,
+            "Find Line by Document Number",
+        )
+    found = operations(doc)["FindCustomerPayments"]["responses"]["200"]["schema"]
+    item = definition(doc, definition(doc, found)["properties"]["value"]["items"])
+    assert item["properties"]["title"]["type"] == "string"
     # A list does not offer itself: the journal list's company comes from ListCompanies.
     journals = operations(doc)["ListCustomerPaymentJournals"]
     assert param(journals, "companyId")["x-ms-dynamic-values"]["operationId"] == "ListCompanies"
