@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import struct
 import sys
 import zlib
@@ -28,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from shared.openapi import model_schemas, parameter_schema, schema_generator
+from shared.openapi import model_schemas, parameter_schema, property_label, schema_generator
 from shared.payments import PATCH_MODELS, ApiVersion
 from shared.routes import BULK_REQUESTS, OPERATIONS, Operation, Parameter, response_model
 
@@ -54,30 +53,6 @@ PROBLEM_DESCRIPTION = (
 )
 Auth = Literal["key", "entra"]
 
-# Labels where splitting the property name would read badly.
-_LABELS = {
-    "etag": "ETag",
-    "ifMatch": "ETag",
-    "clientRef": "Client Reference",
-    "statusUrl": "Status URL",
-    "value": "Items",
-    "nextLink": "Next Page Link",
-    "journalDisplayName": "Journal Code",
-    "appliesToInvoiceId": "Applies-to Invoice ID",
-    "appliesToInvoiceNumber": "Applies-to Invoice Number",
-    "lastModifiedDateTime": "Last Modified",
-}
-
-
-def label(name: str) -> str:
-    """A property's label for makers, in title case as the Power Platform
-    recommends: ``customerNumber`` -> ``Customer Number``, ``customerId`` ->
-    ``Customer ID``."""
-    if name in _LABELS:
-        return _LABELS[name]
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
-    return " ".join("ID" if word.lower() == "id" else word[:1].upper() + word[1:] for word in words)
-
 
 def connector_id(operation_id: str) -> str:
     return operation_id[:1].upper() + operation_id[1:]
@@ -96,7 +71,8 @@ def _labelled(schema: Any) -> Any:
     properties = out.get("properties")
     if isinstance(properties, dict):
         out["properties"] = {
-            name: {**prop, "x-ms-summary": label(name)} for name, prop in properties.items()
+            name: {**prop, "x-ms-summary": property_label(name)}
+            for name, prop in properties.items()
         }
     return out
 
