@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import struct
 import sys
 import zlib
@@ -28,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from shared.openapi import model_schemas, parameter_schema, schema_generator
+from shared.openapi import model_schemas, parameter_schema, property_label, schema_generator
 from shared.payments import PATCH_MODELS, ApiVersion
 from shared.routes import BULK_REQUESTS, OPERATIONS, Operation, Parameter, response_model
 
@@ -54,30 +53,6 @@ PROBLEM_DESCRIPTION = (
 )
 Auth = Literal["key", "entra"]
 
-# Labels where splitting the property name would read badly.
-_LABELS = {
-    "etag": "ETag",
-    "ifMatch": "ETag",
-    "clientRef": "Client Reference",
-    "statusUrl": "Status URL",
-    "value": "Items",
-    "nextLink": "Next Page Link",
-    "journalDisplayName": "Journal Code",
-    "appliesToInvoiceId": "Applies-to Invoice ID",
-    "appliesToInvoiceNumber": "Applies-to Invoice Number",
-    "lastModifiedDateTime": "Last Modified",
-}
-
-
-def label(name: str) -> str:
-    """A property's label for makers, in title case as the Power Platform
-    recommends: ``customerNumber`` -> ``Customer Number``, ``customerId`` ->
-    ``Customer ID``."""
-    if name in _LABELS:
-        return _LABELS[name]
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
-    return " ".join("ID" if word.lower() == "id" else word[:1].upper() + word[1:] for word in words)
-
 
 def connector_id(operation_id: str) -> str:
     return operation_id[:1].upper() + operation_id[1:]
@@ -96,7 +71,8 @@ def _labelled(schema: Any) -> Any:
     properties = out.get("properties")
     if isinstance(properties, dict):
         out["properties"] = {
-            name: {**prop, "x-ms-summary": label(name)} for name, prop in properties.items()
+            name: {**prop, "x-ms-summary": property_label(name)}
+            for name, prop in properties.items()
         }
     return out
 
@@ -106,7 +82,9 @@ def definitions(amount_decimals: int) -> dict[str, Any]:
     for op in _operations():
         if op.body == "bulk":
             models.append(BULK_REQUESTS[VERSION])
-        for kind in (op.response, op.result):
+        # An asynchronous start's own answer is a 202, which declares no schema.
+        kinds = (op.result,) if op.success_status == 202 else (op.response, op.result)
+        for kind in kinds:
             model = response_model(kind, VERSION) if kind else None
             if model is not None:
                 models.append(model)
@@ -128,9 +106,10 @@ def _lookup(parameter: Parameter) -> dict[str, Any]:
     target = connector_id(lookup.operation_id)
     values: dict[str, Any] = {"operationId": target}
     items: dict[str, Any] = {"operationId": target}
-    if lookup.parameters:
-        values["parameters"] = {name: {"parameter": name} for name in lookup.parameters}
-        items["parameters"] = {name: {"parameterReference": name} for name in lookup.parameters}
+    passed = [(name, name) for name in lookup.parameters] + list(lookup.filters)
+    if passed:
+        values["parameters"] = {name: {"parameter": own} for name, own in passed}
+        items["parameters"] = {name: {"parameterReference": own} for name, own in passed}
     values.update(
         {"value-collection": "value", "value-path": lookup.value_path}
         | {"value-title": lookup.title_path}
@@ -202,7 +181,9 @@ def _polling_headers() -> dict[str, Any]:
 
 def _responses(op: Operation) -> dict[str, Any]:
     """200 is what the action outputs; an asynchronous start answers 202
-    first, and the designer polls its Location until the 200."""
+    first, and the designer polls its Location until the 200. A 202 declares
+    headers only: the designer outputs the final answer, so a schema on the
+    202 would offer makers outputs that never arrive."""
     ok: dict[str, Any] = {"description": op.response_description, "schema": _ref(op.response)}
     if op.etag_header:
         ok["headers"] = {
@@ -216,15 +197,14 @@ def _responses(op: Operation) -> dict[str, Any]:
     if op.success_status == 202:
         assert op.result is not None, f"{op.operation_id}: a 202 needs the result polling ends with"
         responses["200"] = {"description": op.result_description, "schema": _ref(op.result)}
-        responses["202"] = {**ok, "headers": _polling_headers()}
+        responses["202"] = {
+            "description": op.response_description,
+            "headers": _polling_headers(),
+        }
     else:
         responses["200"] = ok
         if op.running_answer:
-            responses["202"] = {
-                "description": RUNNING_DESCRIPTION,
-                "schema": _ref(op.response),
-                "headers": _polling_headers(),
-            }
+            responses["202"] = {"description": RUNNING_DESCRIPTION, "headers": _polling_headers()}
     responses["default"] = {"description": PROBLEM_DESCRIPTION}
     return responses
 
@@ -418,7 +398,9 @@ API v2.0 of Business Central. `internal` operations feed dropdowns only.
 {rows}
 
 Updates need the line's **ETag** (the `etag` of a read or a search); the
-answer to an update carries the new one. Amounts are exact decimals with at
+answer to an update carries the new one. The Payment Line dropdown names each
+line by document number, customer number and amount; to reach a line beyond
+the first 100, fill in **Find Line by Document Number** first. Amounts are exact decimals with at
 most {AMOUNT_DECIMALS} fraction digits.
 
 **{_summary("startBulkPaymentUpdate")}** is an asynchronous action: the

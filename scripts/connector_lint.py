@@ -7,7 +7,9 @@ custom connector (``paconn validate`` needs a login, so cannot run in CI):
 operation ids, summaries, path parameters, MIME types, no oneOf/anyOf/not,
 2xx responses (a 202 is an asynchronous answer: a Location to poll until the
 200 that is the action's output), GET without body, internal parameters,
-labels, dropdown references, info and security. Each finding is one line naming where it is.
+labels, dropdown references, info and security; and the Power Platform's own
+definition schema (``scripts.connector_schema``: closed objects, its formats and
+extensions). Each finding is one line naming where it is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from scripts.connector_schema import schema_findings
 
 MAX_BYTES = 1024 * 1024
 MAX_OPERATIONS = 256
@@ -119,7 +123,7 @@ def lint_definition(doc: dict[str, Any]) -> list[str]:
         for parameter in parameters:
             _lint_parameter(parameter, method, where, add, by_id, doc)
         _lint_responses(op, where, add, problems)
-    return problems
+    return problems + schema_findings(doc)
 
 
 def _lint_info(doc: dict[str, Any], add: Any) -> None:
@@ -244,8 +248,11 @@ def _lint_responses(op: dict[str, Any], where: str, add: Any, problems: list[str
         elif code == "202" and not polled:
             # The designer runs a 202 as an asynchronous action: it polls Location.
             add(f"{where}: response 202 needs a Location header to poll")
-        elif code == "202" and has_schema and "200" not in codes:
-            add(f"{where}: response 202 has a schema but no 200 ends the polling")
+        elif code == "202" and has_schema:
+            # The designer polls a 202 and outputs the final answer, never the 202's body.
+            add(f"{where}: response 202 carries no schema; outputs belong on the final 200")
+        elif code == "202" and "200" not in codes:
+            add(f"{where}: response 202 but no 200 ends the polling")
         elif code.startswith("2") and code not in ("200", "201", "202") and has_schema:
             add(f"{where}: response {code} has a schema; outputs belong on 200 or 201")
         if has_schema:

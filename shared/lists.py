@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -114,13 +115,26 @@ async def handle_lines(request: CoreRequest) -> CoreResponse:
         ref = CollectionRef(version, company, journal, tuple(odata))
         items, more = await _fetch_page(settings, ref, request.headers, request_id)
         page = items[:top]
-        body: dict[str, Any] = {"value": [normalize_entity(item)[0] for item in page]}
+        lines = [normalize_entity(item)[0] for item in page]
+        body: dict[str, Any] = {"value": [{**line, "title": line_title(line)} for line in lines]}
         if page and (more or len(items) > top):
             link = lines_path(version, company, journal, filters, top, skip + len(page))
             body["nextLink"] = settings.public_base_url + link
         return json_response(200, body, request_id)
 
     return await handle(request, work, name="payment lines")
+
+
+def line_title(line: Mapping[str, Any]) -> str:
+    """How a picker names a line: document number, customer number, amount (its
+    exact digits); a part Business Central left empty is left out."""
+    amount = line.get("amount")
+    parts = (
+        line.get("documentNumber"),
+        line.get("customerNumber"),
+        format(amount, "f") if isinstance(amount, Decimal) else amount,
+    )
+    return " · ".join(str(part) for part in parts if part not in (None, ""))
 
 
 def line_filters(version: ApiVersion, query: Mapping[str, str]) -> dict[str, str]:

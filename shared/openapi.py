@@ -9,6 +9,7 @@ generator, which writes the same models as Swagger 2.0.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -38,16 +39,59 @@ REF = "#/components/schemas/{model}"
 Dialect = Literal["openapi-3.1", "swagger-2.0"]
 
 
+# Labels where splitting the property name would read badly.
+_LABELS = {
+    "etag": "ETag",
+    "ifMatch": "ETag",
+    "clientRef": "Client Reference",
+    "statusUrl": "Status URL",
+    "value": "Items",
+    "nextLink": "Next Page Link",
+    "journalDisplayName": "Journal Code",
+    "appliesToInvoiceId": "Applies-to Invoice ID",
+    "appliesToInvoiceNumber": "Applies-to Invoice Number",
+    "lastModifiedDateTime": "Last Modified",
+}
+
+
+def property_label(name: str) -> str:
+    """A property's label for people, in title case as the Power Platform
+    recommends: ``customerNumber`` -> ``Customer Number``, ``customerId`` ->
+    ``Customer ID``. The OpenAPI document's titles and the connector's
+    ``x-ms-summary`` both come from here."""
+    if name in _LABELS:
+        return _LABELS[name]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
+    return " ".join("ID" if word.lower() == "id" else word[:1].upper() + word[1:] for word in words)
+
+
+def titled(node: Any) -> None:
+    """Every property of every schema under ``node`` gets its label as ``title``."""
+    if isinstance(node, list):
+        for item in node:
+            titled(item)
+    elif isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            for name, prop in properties.items():
+                if isinstance(prop, dict):
+                    prop.setdefault("title", property_label(name))
+        for value in node.values():
+            titled(value)
+
+
 def amount_schema(amount_decimals: int, dialect: Dialect = "openapi-3.1") -> dict[str, Any]:
     """The exact-decimal amount. The fraction digits are a count
     (``x-fraction-digits``), never a float ``multipleOf`` such as 0.01, which
     binary floating point cannot represent and validators then misjudge."""
     limit = int(AMOUNT_LIMIT)
     if dialect == "swagger-2.0":
-        # Swagger 2.0 has no anyOf: the number form only; bounds as booleans.
+        # Swagger 2.0 has no anyOf: the number form only; bounds as booleans. No
+        # format: the Power Platform's definition schema has no "decimal" and refuses
+        # the import; "double" would invite binary rounding. The proxy reads the
+        # number's digits exactly and refuses more fraction digits than allowed.
         return {
             "type": "number",
-            "format": "decimal",
             "minimum": -limit,
             "exclusiveMinimum": True,
             "maximum": limit,
@@ -89,6 +133,7 @@ def schema_generator(
             result = super().generate(schema, mode)
             if dialect == "openapi-3.1":
                 nullable_as_type(result)
+                titled(result)
             return result
 
         def literal_schema(self, schema: core_schema.LiteralSchema) -> JsonSchemaValue:

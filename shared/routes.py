@@ -64,6 +64,9 @@ class Lookup:
     parameters: tuple[str, ...] = ()
     value_path: str = "id"
     title_path: str = "displayName"
+    # (the list's parameter, the caller's parameter that feeds it): a filter the
+    # maker fills in beside the dropdown to reach values beyond the first page.
+    filters: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,11 +165,21 @@ def _version_suffix(version: ApiVersion) -> str:
 
 
 def _line_list(version: ApiVersion) -> type[BaseModel]:
-    line = LINE_MODELS[version]
+    line: type[BaseModel] = create_model(
+        f"PaymentLineListItem{_version_suffix(version)}",
+        __base__=LINE_MODELS[version],
+        title=(
+            str,
+            Field(
+                description="Document number, customer number and amount, such as "
+                "'G00001 · C00010 · 1234.56': how a picker names the line."
+            ),
+        ),
+    )
     model: type[BaseModel] = create_model(
         f"PaymentLineList{_version_suffix(version)}",
         __config__=ConfigDict(title=f"CustomerPaymentList{_version_suffix(version)}"),
-        value=(list[line], Field(description="The payment lines of this page.")),  # type: ignore[valid-type]
+        value=(list[line], Field(description="The payment lines of this page.")),
         nextLink=(
             str | None,
             Field(
@@ -360,7 +373,10 @@ _GUID = {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}
 COMPANIES_LOOKUP = Lookup("listCompanies", value_path="id", title_path="displayName")
 JOURNALS_LOOKUP = Lookup("listCustomerPaymentJournals", ("companyId",), title_path="code")
 LINES_LOOKUP = Lookup(
-    "findCustomerPayments", ("companyId", "journalId"), title_path="documentNumber"
+    "findCustomerPayments",
+    ("companyId", "journalId"),
+    title_path="title",
+    filters=(("documentNumber", "lineDocumentNumber"),),
 )
 
 COMPANY_ID = Parameter(
@@ -389,6 +405,16 @@ PAYMENT_ID = Parameter(
     _GUID,
     required=True,
     lookup=LINES_LOOKUP,
+)
+# Feeds the Payment Line dropdown only: the proxy reads no query on a line's routes.
+LINE_DOCUMENT_NUMBER = Parameter(
+    "lineDocumentNumber",
+    "query",
+    "Find Line by Document Number",
+    "Only for the Payment Line dropdown: it then lists the lines with exactly this "
+    "document number, so a line beyond the first 100 can be picked. Not used by the update.",
+    {"$property": "documentNumber"},
+    connector_only=True,
 )
 ACCEPT = Parameter(
     "Accept",
@@ -524,7 +550,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Read one customer payment line",
         "Reads a payment line with its current ETag, the value to send as ETag "
         "(If-Match) when updating it.",
-        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, *COMMON_HEADERS),
+        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, LINE_DOCUMENT_NUMBER, *COMMON_HEADERS),
         "line",
         "The payment line, with its current ETag",
         READ_PROBLEMS,
@@ -538,7 +564,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Update properties of one customer payment line",
         "Changes only the properties sent, after checking each against Business "
         "Central's rules. Needs the line's ETag, so that no one else's change is lost.",
-        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, IF_MATCH, *COMMON_HEADERS),
+        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, LINE_DOCUMENT_NUMBER, IF_MATCH, *COMMON_HEADERS),
         "line",
         "The payment line, with its current ETag",
         WRITE_PROBLEMS,
@@ -553,7 +579,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Check an update of a payment line without making it",
         "Runs every check the update makes before it would call Business Central, "
         "and calls nothing: the answer lists the changes as they would be sent.",
-        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, IF_MATCH, *COMMON_HEADERS),
+        (COMPANY_ID, JOURNAL_ID, PAYMENT_ID, LINE_DOCUMENT_NUMBER, IF_MATCH, *COMMON_HEADERS),
         "validation",
         "The update is valid",
         VALIDATE_PROBLEMS,

@@ -179,7 +179,7 @@ function renderFields() {
     field.dataset.field = name;
     const label = document.createElement("label");
     label.htmlFor = `field-${name}`;
-    label.textContent = name;
+    label.textContent = schema.title || name; // the OpenAPI document's label
     const input = document.createElement("input");
     input.id = `field-${name}`;
     input.name = name;

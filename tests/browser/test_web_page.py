@@ -328,3 +328,22 @@ def test_an_api_named_in_the_address_receives_nothing(stack: Stack, page: Page) 
         expect(page.locator("#api-base")).to_have_text(f"{stack.running.proxy_url}/api")
         listener.shutdown()
     assert received == []
+
+
+def test_fields_are_labelled_with_the_openapi_titles_and_nothing_is_missing(
+    stack: Stack, page: Page
+) -> None:
+    answers: list[tuple[int, str]] = []
+    page.on("response", lambda response: answers.append((response.status, response.url)))
+    open_line(page, stack.page_url)
+    document = httpx.get(f"{stack.running.proxy_url}/api/openapi.json", timeout=30).json()
+    properties = document["components"]["schemas"]["PaymentPatchV2"]["properties"]
+    for name, label in (
+        ("appliesToInvoiceId", "Applies-to Invoice ID"),
+        ("customerNumber", "Customer Number"),
+    ):
+        assert properties[name]["title"] == label
+        expect(page.locator(f'label[for="field-{name}"]')).to_have_text(label)
+    # The icon is declared inline, so the browser never asks the web server for one.
+    assert page.locator('link[rel="icon"]').get_attribute("href") == "data:,"
+    assert [answer for answer in answers if answer[0] == 404] == []

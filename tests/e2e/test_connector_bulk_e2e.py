@@ -1,8 +1,10 @@
 """The connector's bulk actions against the real proxy: each request is built
 from the generated Swagger (path, parameters, internal defaults), sent to the
 local host, and every answer is checked against the schema and headers the
-connector declares for its status. Location is polled with no credentials,
-as the Power Platform does."""
+connector declares for its status. An asynchronous action is run as the
+designer runs it: each 202 is read for its Location and Retry-After only, and
+Location is polled with no credentials until another answer, whose body is
+the action's output."""
 
 from __future__ import annotations
 
@@ -71,12 +73,16 @@ def call(
 
 def check(operation_id: str, response: httpx.Response) -> dict[str, Any]:
     """The answer as the connector describes it for its status: declared
-    headers present, the body valid against the declared schema."""
+    headers present, the body valid against the declared schema. A 202
+    declares no schema: the designer reads its headers only."""
     _, _, op = _operation(operation_id)
     declared = op["responses"].get(str(response.status_code))
     assert declared is not None, (response.status_code, response.text)
     for header in declared.get("headers", {}):
         assert header in response.headers, header
+    if response.status_code == 202:
+        assert "schema" not in declared
+        return {}
     body: dict[str, Any] = loads_exact(response.content)
     # x-nullable (a Swagger extension) read as JSON Schema: a null type.
     schema = copy.deepcopy({**declared["schema"], "definitions": DOC["definitions"]})
@@ -84,6 +90,32 @@ def check(operation_id: str, response: httpx.Response) -> dict[str, Any]:
     errors = [e.message for e in Draft4Validator(schema).iter_errors(body)]
     assert errors == [], errors
     return body
+
+
+def as_designer(
+    proxy: Proxy,
+    durable: DurableStandIn,
+    operation_id: str,
+    values: dict[str, Any],
+    body: Any = None,
+) -> tuple[httpx.Response, list[httpx.Response]]:
+    """The action as the designer runs it with the asynchronous pattern on: on
+    each 202 it waits Retry-After (the stand-in's clock moves instead) and asks
+    Location without the connection's credentials, until another answer.
+    Returns that final answer, checked, and the 202s on the way."""
+    answer = call(proxy, operation_id, values, body)
+    accepted: list[httpx.Response] = []
+    with httpx.Client(timeout=30) as anonymous:
+        while answer.status_code == 202:
+            check(operation_id, answer)
+            accepted.append(answer)
+            assert len(accepted) <= 5, "the job never finished"
+            durable.wait_idle_sync()
+            durable.advance(int(answer.headers["Retry-After"]))
+            durable.wait_idle_sync()
+            answer = anonymous.get(answer.headers["Location"])
+    check(operation_id, answer)
+    return answer, accepted
 
 
 def journal(proxy: Proxy) -> dict[str, str]:
@@ -105,18 +137,14 @@ def test_start_answers_202_polls_to_the_declared_result(
     sent = updates(proxy, 3)
     del sent[1]["clientRef"]  # optional
     sent[2]["ifMatch"] = 'W/"stale"'  # fails alone, as the same PATCH would: 412
-    started = call(
+    done, accepted = as_designer(
         proxy,
+        durable,
         "StartBulkPaymentUpdate",
         {**journal(proxy), "Idempotency-Key": "statement 7"},
         {"updates": sent},
     )
-    assert started.status_code == 202, started.text
-    accepted = check("StartBulkPaymentUpdate", started)
-    assert accepted["statusUrl"] == started.headers["Location"]
-    durable.wait_done_sync(accepted["jobId"])
-    with httpx.Client(timeout=30) as anonymous:  # the poll carries no connection credential
-        done = anonymous.get(started.headers["Location"])
+    assert len(accepted) >= 1  # the start itself answered 202
     assert done.status_code == 200, done.text
     # Polling ends on the start action's own 200: its output is the finished job.
     result = check("StartBulkPaymentUpdate", done)
@@ -129,12 +157,33 @@ def test_start_answers_202_polls_to_the_declared_result(
         (None, "updated", 200),
         ("r2", "failed", 412),
     ]
-    # The status action takes the job id and the token at the end of statusUrl.
-    token = accepted["statusUrl"].split("token=")[-1]
-    assert urlsplit(accepted["statusUrl"]).query == f"token={token}"
-    status = call(proxy, "GetBulkPaymentUpdateStatus", {"jobId": accepted["jobId"], "token": token})
+    # The status action takes the job id and the token at the end of Location.
+    location = accepted[0].headers["Location"]
+    token = location.split("token=")[-1]
+    assert urlsplit(location).query == f"token={token}"
+    status = call(proxy, "GetBulkPaymentUpdateStatus", {"jobId": result["jobId"], "token": token})
     assert status.status_code == 200
     assert check("GetBulkPaymentUpdateStatus", status) == result
+
+
+def test_the_same_start_again_outputs_the_same_finished_job(
+    proxy: Proxy, durable: DurableStandIn
+) -> None:
+    """A flow's retry of a finished start (same key, same body) is polled to the
+    same output; nothing is sent to Business Central again."""
+    values = {**journal(proxy), "Idempotency-Key": "statement 8"}
+    body = {"updates": updates(proxy, 2)}
+    first, _ = as_designer(proxy, durable, "StartBulkPaymentUpdate", values, body)
+    proxy.sandbox.clear_requests()
+    again, accepted = as_designer(proxy, durable, "StartBulkPaymentUpdate", values, body)
+    assert len(accepted) == 1  # still the asynchronous pattern: a 202 and its Location
+    assert accepted[0].headers["Location"].startswith(proxy.url)
+    assert (again.status_code, check("StartBulkPaymentUpdate", again)) == (
+        200,
+        check("StartBulkPaymentUpdate", first),
+    )
+    assert bc_requests(proxy.sandbox, "POST") == []
+    assert bc_requests(proxy.sandbox, "PATCH") == []
 
 
 def test_a_running_job_answers_the_declared_202(proxy: Proxy, durable: DurableStandIn) -> None:
@@ -143,14 +192,16 @@ def test_a_running_job_answers_the_declared_202(proxy: Proxy, durable: DurableSt
          "code": "Application_TooManyRequests", "retryAfter": 30}
     )  # fmt: skip
     started = call(proxy, "StartBulkPaymentUpdate", journal(proxy), {"updates": updates(proxy, 1)})
-    accepted = check("StartBulkPaymentUpdate", started)
+    check("StartBulkPaymentUpdate", started)
+    accepted = started.json()  # read by expressions when the asynchronous pattern is off
     durable.wait_idle_sync()  # asleep on its timer: still running
     token = accepted["statusUrl"].split("token=")[-1]
     running = call(
         proxy, "GetBulkPaymentUpdateStatus", {"jobId": accepted["jobId"], "token": token}
     )
     assert running.status_code == 202
-    progress = check("GetBulkPaymentUpdateStatus", running)
+    check("GetBulkPaymentUpdateStatus", running)
+    progress = running.json()
     assert (progress["status"], progress["done"], progress["total"]) == ("Running", 0, 1)
     assert running.headers["Location"] == started.headers["Location"]
     durable.advance(30)

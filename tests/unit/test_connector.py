@@ -21,6 +21,7 @@ from openapi_spec_validator.validation.validators import OpenAPIV2SpecValidator
 
 from scripts import connector
 from scripts.connector_lint import lint_definition, lint_properties
+from scripts.connector_schema import schema_findings
 from shared.bulk_jobs import MAX_CLIENT_REF
 from shared.payments import DATE_PATTERN, GUID_PATTERN, PATCH_MODELS, TEXT_PATTERN
 from shared.routes import IF_MATCH_PATTERN
@@ -74,6 +75,13 @@ def test_definition_is_valid_swagger_2_0_and_passes_the_lint(auth: connector.Aut
     validate(definition, cls=OpenAPIV2SpecValidator)
     assert lint_definition(definition) == []
     assert lint_properties(connector.api_properties(auth), definition) == []
+
+
+@pytest.mark.parametrize("auth", ["key", "entra"])
+def test_committed_definitions_meet_the_power_platform_schema(auth: connector.Auth) -> None:
+    folder = connector.OUT if auth == "key" else connector.OUT / "entra"
+    committed = json.loads((folder / "apiDefinition.swagger.json").read_text(encoding="utf-8"))
+    assert schema_findings(committed) == []
 
 
 def test_the_operations_makers_see(doc: dict[str, Any]) -> None:
@@ -178,15 +186,9 @@ def test_bulk_start_is_asynchronous_and_outputs_the_finished_job(doc: dict[str, 
     assert set(accepted["headers"]) == {"Location", "Retry-After"}
     assert accepted["headers"]["Retry-After"]["type"] == "integer"
     assert all(h["x-ms-summary"] for h in accepted["headers"].values())
-    accepted_body = definition(doc, accepted["schema"])["properties"]
-    assert set(accepted_body) == {"jobId", "status", "statusUrl", "total"}
-    # A job found again by its Idempotency-Key shows how it ended.
-    assert accepted_body["status"]["enum"] == [
-        "Running",
-        "Completed",
-        "CompletedWithErrors",
-        "Failed",
-    ]
+    # The designer polls a 202 and outputs the final answer: the 202 offers no outputs.
+    assert "schema" not in accepted
+    assert "BulkJobAccepted" not in doc["definitions"]
     # What the designer outputs once Location answers 200: later steps use the items.
     result = definition(doc, responses["200"]["schema"])
     assert set(result["properties"]) >= BULK_RESULT
@@ -214,7 +216,7 @@ def test_bulk_status_takes_the_job_and_its_token_and_answers_202_while_running(
     assert set(responses["202"]["headers"]) == {"Location", "Retry-After"}
     done = definition(doc, responses["200"]["schema"])
     assert set(done["properties"]) >= BULK_RESULT
-    assert "done" in definition(doc, responses["202"]["schema"])["properties"]
+    assert "schema" not in responses["202"]
 
 
 def test_dropdowns_come_from_the_list_operations(doc: dict[str, Any]) -> None:
@@ -224,7 +226,12 @@ def test_dropdowns_come_from_the_list_operations(doc: dict[str, Any]) -> None:
         "journalId": ("ListCustomerPaymentJournals", {"companyId": {"parameter": "companyId"}}),
         "paymentId": (
             "FindCustomerPayments",
-            {"companyId": {"parameter": "companyId"}, "journalId": {"parameter": "journalId"}},
+            {
+                "companyId": {"parameter": "companyId"},
+                "journalId": {"parameter": "journalId"},
+                # The maker's filter beside the dropdown reaches lines past the first page.
+                "documentNumber": {"parameter": "lineDocumentNumber"},
+            },
         ),
     }
     for name, (target, passed) in expected.items():
@@ -232,6 +239,23 @@ def test_dropdowns_come_from_the_list_operations(doc: dict[str, Any]) -> None:
         assert (values["operationId"], values.get("parameters", {})) == (target, passed)
         assert param(get, name)["x-ms-dynamic-list"]["operationId"] == target
         assert param(get, name)["x-ms-url-encoding"] == "single"
+    # The line dropdown names each line by document number, customer and amount.
+    lines = param(get, "paymentId")
+    assert lines["x-ms-dynamic-values"]["value-title"] == "title"
+    assert lines["x-ms-dynamic-list"]["itemTitlePath"] == "title"
+    assert lines["x-ms-dynamic-list"]["parameters"]["documentNumber"] == {
+        "parameterReference": "lineDocumentNumber"
+    }
+    for operation_id in ("GetCustomerPayment", "UpdateCustomerPayment", "ValidateCustomerPayment"):
+        feed = param(operations(doc)[operation_id], "lineDocumentNumber")
+        assert (feed["in"], feed["required"], feed["x-ms-summary"]) == (
+            "query",
+            False,
+            "Find Line by Document Number",
+        )
+    found = operations(doc)["FindCustomerPayments"]["responses"]["200"]["schema"]
+    item = definition(doc, definition(doc, found)["properties"]["value"]["items"])
+    assert item["properties"]["title"]["type"] == "string"
     # A list does not offer itself: the journal list's company comes from ListCompanies.
     journals = operations(doc)["ListCustomerPaymentJournals"]
     assert param(journals, "companyId")["x-ms-dynamic-values"]["operationId"] == "ListCompanies"
@@ -272,11 +296,9 @@ def test_every_editable_property_appears_with_its_rules(doc: dict[str, Any]) -> 
     )
     assert props["description"]["pattern"] == TEXT_PATTERN
     amount = props["amount"]
-    assert (amount["type"], amount["format"], amount["x-fraction-digits"]) == (
-        "number",
-        "decimal",
-        2,
-    )
+    assert (amount["type"], amount["x-fraction-digits"]) == ("number", 2)
+    # No format: the Power Platform has no "decimal", and "double" would invite rounding.
+    assert "format" not in amount
     assert "multipleOf" not in amount
     assert (amount["maximum"], amount["exclusiveMaximum"]) == (10**12, True)
 
@@ -413,6 +435,13 @@ RULES: list[tuple[str, Any, str]] = [
         "no 200 ends the polling",
     ),
     (
+        "202 with outputs",
+        lambda d: d["paths"][BULK]["post"]["responses"]["202"].update(
+            schema={"$ref": "#/definitions/BulkJobResult"}
+        ),
+        "response 202 carries no schema",
+    ),
+    (
         "202 header label",
         lambda d: d["paths"][BULK]["post"]["responses"]["202"]["headers"]["Retry-After"].pop(
             "x-ms-summary"
@@ -421,8 +450,8 @@ RULES: list[tuple[str, Any, str]] = [
     ),
     (
         "const",
-        lambda d: d["definitions"]["BulkJobAccepted"]["properties"]["status"].update(
-            const="Running"
+        lambda d: d["definitions"]["BulkJobResult"]["properties"]["status"].update(
+            const="Completed"
         ),
         "const is not Swagger 2.0",
     ),
@@ -470,6 +499,28 @@ RULES: list[tuple[str, Any, str]] = [
         "x-functions-key header",
     ),
     ("swagger 3", lambda d: d.update(swagger="3.0"), "2.0"),
+    (
+        "decimal format",
+        lambda d: d["definitions"]["PaymentPatchV2"]["properties"]["amount"].update(
+            format="decimal"
+        ),
+        "amount/format: 'decimal' is not one of",
+    ),
+    (
+        "unknown x-ms extension",
+        lambda d: d["paths"][PAYMENT]["get"].update({"x-ms-labels": "x"}),
+        "'x-ms-labels' does not match",
+    ),
+    (
+        "property Swagger 2.0 lacks",
+        lambda d: d["definitions"]["Company"]["properties"]["id"].update(nullable=True),
+        "'nullable' does not match",
+    ),
+    (
+        "parameter format",
+        lambda d: param(d["paths"][PAYMENT]["get"], "companyId").update(format="guid"),
+        "companyId",
+    ),
 ]
 
 
