@@ -160,14 +160,24 @@ def emit(record: RequestRecord, status: int, problem: Problem | None = None) -> 
     )
 
 
-def emit_job_progress(job_id: str, done: int, total: int, counts: Mapping[str, int]) -> None:
-    """One progress line of a bulk job: how many of ``total`` are done, by outcome.
+def emit_job_progress(
+    job_id: str,
+    done: int,
+    total: int,
+    counts: Mapping[str, int],
+    *,
+    phase: str = "progress",
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """One line of a bulk job: how many of ``total`` are done, by outcome.
 
-    ``counts`` maps an outcome name (``succeeded``, ``failed``, ...) to how many items
-    ended so; each becomes its own dimension ``count_<name>``.
+    ``counts`` maps an outcome name (``updated``, ``failed``, ...) to how many items
+    ended so; each becomes its own dimension ``count_<name>``. ``phase`` says which
+    moment of the job the line reports; ``extra`` adds dimensions of that moment.
     """
     fields: dict[str, Any] = {
         "record_type": "bulk_job",
+        "phase": phase,
         "job_id": job_id,
         "done": done,
         "total": total,
@@ -175,13 +185,65 @@ def emit_job_progress(job_id: str, done: int, total: int, counts: Mapping[str, i
     }
     for name, value in counts.items():
         fields["count_" + re.sub(r"[^A-Za-z0-9_]", "_", name)] = value
+    fields.update(extra or {})
     _jobs_log.info(
         "bulk job %s: %d of %d done (%s)",
-        job_id,
+        job_id if phase == "progress" else f"{job_id} {phase}",
         done,
         total,
         ", ".join(f"{name} {value}" for name, value in sorted(counts.items())) or "nothing yet",
         extra=fields,
+    )
+
+
+def emit_job_started(job_id: str, total: int, batches: int, max_in_flight: int) -> None:
+    """The job's first line: its size, in how many batches, how many at a time."""
+    emit_job_progress(
+        job_id,
+        0,
+        total,
+        {},
+        phase="started",
+        extra={"batches": batches, "max_in_flight": max_in_flight},
+    )
+
+
+def emit_job_finished(
+    job_id: str,
+    status: str,
+    counts: Mapping[str, int],
+    *,
+    batches: int,
+    resends: int,
+    reads: int,
+    throttled_waits: int,
+    wait_s: float,
+    duration_s: float,
+    peak_in_flight: int,
+) -> None:
+    """The job's last line: its status, every item's outcome, and what it took.
+
+    ``batches`` counts every ``$batch`` of updates sent (``resends`` of them sent again),
+    ``reads`` the read-backs of items whose outcome was in doubt, ``throttled_waits``
+    the timers a refused batch waited on before going again (``wait_s`` in all).
+    """
+    total = sum(counts.values())
+    emit_job_progress(
+        job_id,
+        total,
+        total,
+        counts,
+        phase="finished",
+        extra={
+            "status": status,
+            "batches": batches,
+            "resends": resends,
+            "reads": reads,
+            "throttled_waits": throttled_waits,
+            "wait_ms": round(wait_s * 1000),
+            "duration_ms": round(duration_s * 1000),
+            "peak_in_flight": peak_in_flight,
+        },
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import function_app
 from shared import telemetry
 from shared.http import CoreRequest
+from shared.problems import Problem
 from shared.service import handle_payment
 from tests.unit.conftest import (
     FakeBusinessCentral,
@@ -259,3 +261,54 @@ def test_install_without_application_insights_exports_nothing() -> None:
     assert telemetry.install({}) is False
     assert telemetry.install({"APPLICATIONINSIGHTS_CONNECTION_STRING": "  "}) is False
     assert logging.getLogger(telemetry.RECORDS_LOGGER).propagate is True
+
+
+# --- the Kusto queries in docs/operations.md -----------------------------------------------
+
+
+def emitted_dimensions(caplog: pytest.LogCaptureFixture) -> dict[str, set[str]]:
+    """Every dimension each record type can carry, as the code writes it."""
+    caplog.set_level(logging.INFO)
+    request = telemetry.RequestRecord("r", "payment", "PATCH", caller_id="c")
+    request.upstream_attempt(503, "bc-correlation")
+    telemetry.emit(request, 504, Problem("upstream-timeout", "no answer"))
+    telemetry.emit_job_started("job-1", 3, 1, 2)
+    telemetry.emit_job_finished(
+        "job-1",
+        "Completed",
+        {"updated": 3, "failed": 0, "unknown": 0},
+        batches=1,
+        resends=0,
+        reads=0,
+        throttled_waits=0,
+        wait_s=0,
+        duration_s=1.5,
+        peak_in_flight=1,
+    )
+    plain = set(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None).__dict__)
+    found: dict[str, set[str]] = {}
+    for record in caplog.records:
+        if record.name.startswith(telemetry.RECORDS_LOGGER):
+            kind = record.__dict__["record_type"]
+            found.setdefault(kind, set()).update(set(record.__dict__) - plain)
+    return found
+
+
+def test_the_kusto_queries_read_only_dimensions_the_records_carry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dimensions = emitted_dimensions(caplog)
+    assert {"phase", "status", "count_unknown", "throttled_waits", "duration_ms"} <= dimensions[
+        "bulk_job"
+    ]
+    text = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    queries = re.findall(r"```kusto\n(.*?)```", text, flags=re.DOTALL)
+    checked = 0
+    for query in queries:
+        kind = re.search(r'customDimensions\.record_type == "(\w+)"', query)
+        if kind is None:
+            continue  # one request by id: every record type
+        used = set(re.findall(r"customDimensions\.(\w+)", query))
+        assert used <= dimensions[kind.group(1)], (kind.group(1), used - dimensions[kind.group(1)])
+        checked += 1
+    assert checked == len(queries) - 1
