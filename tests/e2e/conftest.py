@@ -124,6 +124,18 @@ def batches_of(sandbox: RunningSandbox, method: str) -> list[dict[str, Any]]:
     ]
 
 
+def throttled_batch(retry_after: int, times: int = 1) -> dict[str, Any]:
+    """A fault rule: the next ``times`` $batch requests answer 429 with ``Retry-After``."""
+    return {
+        "method": "POST",
+        "path": "$batch",
+        "times": times,
+        "status": 429,
+        "code": "Application_TooManyRequests",
+        "retryAfter": retry_after,
+    }
+
+
 def slug_of(response: httpx.Response) -> str:
     """The problem slug at the end of a problem's ``type``."""
     return str(response.json()["type"]).rsplit("#", 1)[1]

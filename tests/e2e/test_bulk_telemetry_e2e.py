@@ -20,7 +20,7 @@ import pytest
 from funchost.durable import DurableStandIn
 from shared import telemetry
 from shared.jsonio import loads_exact
-from tests.e2e.conftest import Configure, Proxy
+from tests.e2e.conftest import Configure, Proxy, throttled_batch
 
 pytestmark = pytest.mark.e2e
 
@@ -127,10 +127,7 @@ def test_a_job_writes_one_start_and_one_end_record_that_reach_the_exporter(
     configure(BULK_BATCH_SIZE="10", BULK_MAX_CONCURRENCY="2")
     lines = proxy.sandbox.add_lines(25)
     # The first $batch is throttled: it waits 30 s on a Durable timer, then goes again.
-    proxy.sandbox.add_faults(
-        {"method": "POST", "path": "$batch", "times": 1, "status": 429,
-         "code": "Application_TooManyRequests", "retryAfter": 30}
-    )  # fmt: skip
+    proxy.sandbox.add_faults(throttled_batch(30))
     updates = [
         {"id": line, "ifMatch": "*", "changes": {"comment": f"n{n}"}}
         for n, line in enumerate(lines)
@@ -176,10 +173,7 @@ def test_a_job_replayed_after_a_restart_is_not_recorded_again(
     proxy: Proxy, durable: DurableStandIn, ingestion: Ingestion
 ) -> None:
     lines = proxy.sandbox.add_lines(3)
-    proxy.sandbox.add_faults(
-        {"method": "POST", "path": "$batch", "times": 1, "status": 429,
-         "code": "Application_TooManyRequests", "retryAfter": 10}
-    )  # fmt: skip
+    proxy.sandbox.add_faults(throttled_batch(10))
     started = start_job(
         proxy, [{"id": line, "ifMatch": "*", "changes": {"comment": "r"}} for line in lines]
     )

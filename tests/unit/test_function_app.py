@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -17,9 +13,15 @@ import azure.functions as func
 import pytest
 
 import function_app
-from tests.unit.conftest import COMPANY, ETAG, JOURNAL, PAYMENT, FakeBusinessCentral
+from tests.unit.conftest import (
+    COMPANY,
+    ETAG,
+    JOURNAL,
+    PAYMENT,
+    FakeBusinessCentral,
+    fresh_python,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 PAYMENT_URL = (
     f"http://localhost/api/v2.0/companies/{COMPANY}/customerPaymentJournals/{JOURNAL}"
     f"/customerPayments/{PAYMENT}"
@@ -279,16 +281,7 @@ def test_a_cold_import_builds_nothing_the_first_request_may_not_need() -> None:
         "payments.validate_update('v2.0', {'comment': 'x'}, amount_decimals=2)\n"
         "print(json.dumps(payments.PaymentPatchV2.__pydantic_complete__))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLICATIONINSIGHTS_")}
-    env["BC_TENANT_ID"] = "contoso.onmicrosoft.com"
-    lines = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    lines = fresh_python(script, BC_TENANT_ID="contoso.onmicrosoft.com")
     assert json.loads(lines[0]) == {"modules": [], "documents": 0, "pages": 0, "built": []}
     # The first update builds the model it validates with.
     assert json.loads(lines[1]) is True

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from tests.unit.conftest import (
     bc_error,
     bc_line,
     comment_patch,
+    fresh_python,
     payment_path,
 )
 from tests.unit.test_security import APP_ID, V1_APP
@@ -77,15 +75,7 @@ def test_levels_hold_in_a_fresh_interpreter_importing_the_app() -> None:
         "heavy = ('azure.monitor', 'opentelemetry.sdk', 'opentelemetry.instrumentation')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLICATIONINSIGHTS_")}
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    out = fresh_python(script)
     assert out[0] == str(["WARNING", "WARNING", "WARNING", "WARNING", "INFO"])
     # Without Application Insights configured, neither the exporter nor the OpenTelemetry SDK
     # is loaded (the API alone comes with azure-functions-durable).
