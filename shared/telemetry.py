@@ -7,7 +7,9 @@ attributes. With Application Insights configured (``APPLICATIONINSIGHTS_CONNECTI
 those attributes arrive as custom dimensions: :func:`install` then starts
 OpenTelemetry's Azure Monitor exporter for the record loggers only, authenticated
 with the managed identity. Without it nothing of OpenTelemetry is imported, so a
-local run and a cold start pay nothing for it.
+local run pays nothing for it; with it, the exporter is imported and started on first
+use (:func:`start_exporting`: the first request or job step), not at import, so a
+cold start does not wait for it before the app is indexed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -49,6 +52,14 @@ _CLIENT_ID_RE = re.compile(r"(?:^|;)\s*ClientId=([0-9A-Fa-f-]{36})\s*(?:;|$)")
 _requests_log = logging.getLogger(REQUESTS_LOGGER)
 _jobs_log = logging.getLogger(JOBS_LOGGER)
 _exporting = False
+# What install() saw, until start_exporting() uses it: the settings the exporter needs.
+_pending: dict[str, str] | None = None
+_start_lock = threading.Lock()
+_EXPORTER_SETTINGS = (
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "AZURE_CLIENT_ID",
+)
 
 
 @dataclass
@@ -102,6 +113,7 @@ _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
 @contextmanager
 def recording(request_id: str, route: str, method: str) -> Iterator[RequestRecord]:
     """The record of the request being handled, current for every step below it."""
+    start_exporting()  # before the request's first call upstream, which is traced
     record = RequestRecord(request_id, route, method.upper())
     token = _current.set(record)
     try:
@@ -175,6 +187,7 @@ def emit_job_progress(
     ended so; each becomes its own dimension ``count_<name>``. ``phase`` says which
     moment of the job the line reports; ``extra`` adds dimensions of that moment.
     """
+    start_exporting()
     fields: dict[str, Any] = {
         "record_type": "bulk_job",
         "phase": phase,
@@ -274,20 +287,40 @@ def quiet_libraries() -> None:
 
 
 def install(environ: Mapping[str, str]) -> bool:
-    """Set the log levels; export records to Application Insights when it is configured.
+    """Set the log levels; when Application Insights is configured, have the records
+    exported from their first use on (see :func:`start_exporting`).
 
-    Returns whether the exporter runs. Idempotent.
+    Returns whether the records will be exported. Idempotent.
     """
-    global _exporting
+    global _pending
     quiet_libraries()
-    if _exporting or not environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip():
-        return _exporting
-    _start_azure_monitor(environ)
-    _exporting = True
-    # The exporter now carries the records (with dimensions); the host would only add a
-    # second, flat copy of each.
-    logging.getLogger(RECORDS_LOGGER).propagate = False
+    if _exporting or _pending is not None:
+        return True
+    if not environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip():
+        return False
+    _pending = {name: environ[name] for name in _EXPORTER_SETTINGS if name in environ}
     return True
+
+
+def start_exporting() -> None:
+    """Start the exporter that :func:`install` left pending; a no-op once started or
+    when none is configured. Called as a request or a job step begins: its imports
+    and set-up cost most of a cold start, and a start that serves nothing needs none."""
+    global _exporting, _pending
+    with _start_lock:
+        settings, _pending = _pending, None
+        if settings is None:  # none configured, or already started
+            return
+        try:
+            _start_azure_monitor(settings)
+        except Exception:
+            # The records still reach the host's log; the request goes on.
+            logging.getLogger(__name__).exception("the Application Insights exporter failed")
+            return
+        _exporting = True
+        # The exporter now carries the records (with dimensions); the host would only
+        # add a second, flat copy of each.
+        logging.getLogger(RECORDS_LOGGER).propagate = False
 
 
 def managed_identity_client_id(authentication: str) -> str | None:

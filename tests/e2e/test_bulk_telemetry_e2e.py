@@ -6,99 +6,17 @@ store: the custom dimensions the Kusto queries in docs/operations.md read."""
 
 from __future__ import annotations
 
-import gzip
 import json
-import logging
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from shared import telemetry
 from shared.jsonio import loads_exact
-from tests.e2e.conftest import Configure, Proxy, throttled_batch
+from tests.e2e.conftest import Configure, Ingestion, Proxy, throttled_batch
 
 pytestmark = pytest.mark.e2e
-
-
-class Ingestion:
-    """A local Application Insights ingestion endpoint: keeps every envelope posted."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[dict[str, Any]] = []
-        received = self.envelopes
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                batch = json.loads(body)
-                received.extend(batch)
-                answer = json.dumps(
-                    {"itemsReceived": len(batch), "itemsAccepted": len(batch), "errors": []}
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def job_records(self, job_id: str) -> list[dict[str, Any]]:
-        """The custom dimensions of the bulk_job records of one job, in order."""
-        found = []
-        for envelope in self.envelopes:
-            properties = envelope["data"]["baseData"].get("properties", {})
-            if properties.get("record_type") == "bulk_job" and properties["job_id"] == job_id:
-                found.append(dict(properties, message=envelope["data"]["baseData"]["message"]))
-        return found
-
-
-@pytest.fixture
-def ingestion(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ingestion]:
-    """The record loggers wired to Azure Monitor's log exporter as ``telemetry.install``
-    wires them in Azure (the distro's LoggingHandler on the records logger), but with a
-    logger provider of this test's own, so nothing global changes."""
-    from azure.monitor.opentelemetry.exporter import AzureMonitorLogExporter
-    from opentelemetry.instrumentation.logging.handler import LoggingHandler
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
-
-    # The exporter's own statistics would go to the same endpoint, after it is gone.
-    monkeypatch.setenv("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
-    monkeypatch.setenv("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
-    endpoint = Ingestion()
-    thread = threading.Thread(target=endpoint.server.serve_forever, daemon=True)
-    thread.start()
-    exporter = AzureMonitorLogExporter(
-        connection_string=(
-            "InstrumentationKey=00000000-0000-0000-0000-000000000000;"
-            f"IngestionEndpoint={endpoint.url}"
-        ),
-        disable_offline_storage=True,
-    )
-    provider = LoggerProvider()
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    handler = LoggingHandler(logger_provider=provider)
-    records = logging.getLogger(telemetry.RECORDS_LOGGER)
-    records.addHandler(handler)
-    try:
-        yield endpoint
-    finally:
-        records.removeHandler(handler)
-        provider.shutdown()
-        endpoint.server.shutdown()
-        endpoint.server.server_close()
 
 
 def start_job(proxy: Proxy, updates: list[dict[str, Any]]) -> httpx.Response:
@@ -110,6 +28,10 @@ def start_job(proxy: Proxy, updates: list[dict[str, Any]]) -> httpx.Response:
     started = proxy.http.post(url, json={"updates": updates})
     assert started.status_code == 202, started.text
     return started
+
+
+def job_records(ingestion: Ingestion, job_id: str) -> list[dict[str, Any]]:
+    return [r for r in ingestion.records("bulk_job") if r["job_id"] == job_id]
 
 
 def job_result(durable: DurableStandIn, job_id: str) -> dict[str, Any]:
@@ -137,7 +59,7 @@ def test_a_job_writes_one_start_and_one_end_record_that_reach_the_exporter(
     job_id = started.json()["jobId"]
     durable.wait_idle_sync()
     # Started and asleep on its timer: the start record is out, the end one is not.
-    assert [r["phase"] for r in ingestion.job_records(job_id)] == ["started"]
+    assert [r["phase"] for r in job_records(ingestion, job_id)] == ["started"]
     durable.advance(30)
     result = job_result(durable, job_id)
     assert result["counts"] == {"updated": 24, "failed": 1, "unknown": 0}
@@ -145,7 +67,7 @@ def test_a_job_writes_one_start_and_one_end_record_that_reach_the_exporter(
     view = durable.instance(job_id)
     assert view is not None
     assert view.episodes > 3  # replayed many times, recorded once
-    first, last = ingestion.job_records(job_id)
+    first, last = job_records(ingestion, job_id)
     assert first["phase"] == "started"
     assert (first["total"], first["done"], first["batches"], first["max_in_flight"]) == (
         "25", "0", "3", "2",
@@ -185,6 +107,6 @@ def test_a_job_replayed_after_a_restart_is_not_recorded_again(
     durable.advance(10)
     result = job_result(durable, job_id)
     assert result["counts"] == {"updated": 3, "failed": 0, "unknown": 0}
-    records = ingestion.job_records(job_id)
+    records = job_records(ingestion, job_id)
     assert [r["phase"] for r in records] == ["started", "finished"]
     assert records[1]["count_updated"] == "3"
