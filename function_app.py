@@ -27,7 +27,8 @@ from shared.settings import caller_auth_mode, startup_check
 
 # Before anything can log: no token, key or identity secret reaches a log line.
 logsafety.install()
-# Production log levels, and the Application Insights exporter when it is configured.
+# Production log levels; the Application Insights exporter, when configured, starts with
+# the first request or job step.
 telemetry.install(os.environ)
 # A bad setting is reported now, by name, not only at the first request.
 STARTUP_SETTINGS_PROBLEMS = startup_check(os.environ)

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from shared import telemetry
 from shared.batch import BatchAnswer, Journal, Operation, send_batch, settle_operations
 from shared.bulk_orchestration import pack_settled
 from shared.businesscentral import ForwardHeaders
@@ -62,6 +63,7 @@ def answer_json(answer: BatchAnswer, docs_url: str, job_id: str) -> dict[str, An
 
 
 def _read(payload: str) -> tuple[dict[str, Any], Journal, list[Operation], ForwardHeaders]:
+    telemetry.start_exporting()  # before the batch's calls upstream, which are traced
     job = loads_exact(payload.encode())
     journal = Journal(job["version"], job["companyId"], job["journalId"])
     return job, journal, _operations(job), ForwardHeaders(request_id=str(job["jobId"]))

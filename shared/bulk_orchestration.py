@@ -15,6 +15,7 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from shared import telemetry
 from shared.jsonio import dumps_exact, loads_exact
 from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem
 
@@ -98,6 +99,12 @@ class JobPlan:
     in_flight: int = 0
     peak: int = 0
     stopped: dict[str, Any] | None = None  # the job-level problem, once one is seen
+    # What the job cost, for its telemetry: steps scheduled, by kind.
+    sends: int = 0
+    resends: int = 0
+    reads: int = 0
+    waits: int = 0
+    wait_s: float = 0.0
 
     @classmethod
     def start(
@@ -122,6 +129,18 @@ class JobPlan:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         return self.ready.popleft()
+
+    def scheduled(self, step: Step) -> None:
+        """Count a step as it is handed to Durable Functions."""
+        if step.kind == "send":
+            self.sends += 1
+            if step.resends:
+                self.resends += 1
+        elif step.kind == "settle":
+            self.reads += 1
+        else:
+            self.waits += 1
+            self.wait_s += step.wait_s
 
     def release(self) -> None:
         if self.in_flight <= 0:
@@ -344,8 +363,13 @@ def orchestrate(context: Any) -> Generator[Any, Any, str]:
         str(job["jobId"]),
     )
     pending: list[tuple[Any, Step]] = []
+    started = context.current_utc_datetime
+    # Records are written once, by the episode that lives the moment, not by its replays.
+    if not context.is_replaying:
+        telemetry.emit_job_started(plan.job_id, plan.total, len(plan.ready), plan.max_in_flight)
 
     def schedule(step: Step) -> None:
+        plan.scheduled(step)
         if step.kind == "wait":
             fire_at = context.current_utc_datetime + datetime.timedelta(seconds=step.wait_s)
             pending.append((context.create_timer(fire_at), step))
@@ -366,7 +390,26 @@ def orchestrate(context: Any) -> Generator[Any, Any, str]:
         if follow is not None:
             schedule(follow)
         context.set_custom_status({"done": plan.done, **progress})
-    return dumps_exact(job_result(job, plan)).decode()
+    result = job_result(job, plan)
+    if not context.is_replaying:
+        _emit_finished(plan, result, context.current_utc_datetime - started)
+    return dumps_exact(result).decode()
+
+
+def _emit_finished(plan: JobPlan, result: Mapping[str, Any], took: datetime.timedelta) -> None:
+    telemetry.emit_job_finished(
+        plan.job_id,
+        str(result["status"]),
+        result["counts"],
+        batches=plan.sends,
+        resends=plan.resends,
+        reads=plan.reads,
+        throttled_waits=plan.waits,
+        wait_s=plan.wait_s,
+        # Orchestrator time (when the last episode began): replays agree on it.
+        duration_s=took.total_seconds(),
+        peak_in_flight=plan.peak,
+    )
 
 
 def _answer_of(task: Any) -> dict[str, Any] | None:

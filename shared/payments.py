@@ -193,7 +193,9 @@ Comment = Annotated[str, *_text(250, "Comment.")]
 
 # Absent properties stay absent: defaults are never validated or forwarded,
 # while an explicit null fails the type check like any other wrong type.
-_PATCH_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
+# defer_build: a model's validator is built when it first validates (or is described),
+# not at import; a cold start that serves a GET or a health check never builds one.
+_PATCH_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 class _PaymentPatchCommon(BaseModel):
@@ -232,7 +234,7 @@ _READ_ONLY: dict[str, Any] = {"json_schema_extra": {"readOnly": True}}
 
 
 class _PaymentLineCommon(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: Guid = Field(description="Id of the payment line.", **_READ_ONLY)
     journalDisplayName: str = Field(description="Code of the journal.", **_READ_ONLY)
@@ -258,7 +260,7 @@ class _PaymentLineCommon(BaseModel):
 class PaymentLineV2(_PaymentLineCommon):
     """A customer payment line as returned by the proxy, API v2.0."""
 
-    model_config = ConfigDict(title="CustomerPaymentV2", extra="allow")
+    model_config = ConfigDict(title="CustomerPaymentV2", extra="allow", defer_build=True)
 
     journalId: Guid = Field(description="Id of the journal.", **_READ_ONLY)
 
@@ -266,7 +268,7 @@ class PaymentLineV2(_PaymentLineCommon):
 class PaymentLineV1(_PaymentLineCommon):
     """A customer payment line as returned by the proxy, API v1.0."""
 
-    model_config = ConfigDict(title="CustomerPaymentV1", extra="allow")
+    model_config = ConfigDict(title="CustomerPaymentV1", extra="allow", defer_build=True)
 
     contactId: str
     dimensions: list[dict[str, Any]] = Field(

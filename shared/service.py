@@ -23,7 +23,6 @@ from shared.http import (
     request_id_of,
 )
 from shared.lines import read_line
-from shared.openapi import openapi_document
 from shared.outcomes import send_patch
 from shared.parsing import (
     check_route,
@@ -100,6 +99,10 @@ def handle_openapi(request: CoreRequest) -> CoreResponse:
 
 @functools.lru_cache(maxsize=4)
 def _openapi_bytes(settings: Settings) -> bytes:
+    # Imported here: the route table and its models are built for the first
+    # request for the document, not at every cold start.
+    from shared.openapi import openapi_document
+
     return json.dumps(openapi_document(settings), separators=(",", ":")).encode()
 
 

@@ -7,7 +7,9 @@ attributes. With Application Insights configured (``APPLICATIONINSIGHTS_CONNECTI
 those attributes arrive as custom dimensions: :func:`install` then starts
 OpenTelemetry's Azure Monitor exporter for the record loggers only, authenticated
 with the managed identity. Without it nothing of OpenTelemetry is imported, so a
-local run and a cold start pay nothing for it.
+local run pays nothing for it; with it, the exporter is imported and started on first
+use (:func:`start_exporting`: the first request or job step), not at import, so a
+cold start does not wait for it before the app is indexed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -49,6 +52,14 @@ _CLIENT_ID_RE = re.compile(r"(?:^|;)\s*ClientId=([0-9A-Fa-f-]{36})\s*(?:;|$)")
 _requests_log = logging.getLogger(REQUESTS_LOGGER)
 _jobs_log = logging.getLogger(JOBS_LOGGER)
 _exporting = False
+# What install() saw, until start_exporting() uses it: the settings the exporter needs.
+_pending: dict[str, str] | None = None
+_start_lock = threading.Lock()
+_EXPORTER_SETTINGS = (
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "AZURE_CLIENT_ID",
+)
 
 
 @dataclass
@@ -102,6 +113,7 @@ _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
 @contextmanager
 def recording(request_id: str, route: str, method: str) -> Iterator[RequestRecord]:
     """The record of the request being handled, current for every step below it."""
+    start_exporting()  # before the request's first call upstream, which is traced
     record = RequestRecord(request_id, route, method.upper())
     token = _current.set(record)
     try:
@@ -160,14 +172,25 @@ def emit(record: RequestRecord, status: int, problem: Problem | None = None) -> 
     )
 
 
-def emit_job_progress(job_id: str, done: int, total: int, counts: Mapping[str, int]) -> None:
-    """One progress line of a bulk job: how many of ``total`` are done, by outcome.
+def emit_job_progress(
+    job_id: str,
+    done: int,
+    total: int,
+    counts: Mapping[str, int],
+    *,
+    phase: str = "progress",
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """One line of a bulk job: how many of ``total`` are done, by outcome.
 
-    ``counts`` maps an outcome name (``succeeded``, ``failed``, ...) to how many items
-    ended so; each becomes its own dimension ``count_<name>``.
+    ``counts`` maps an outcome name (``updated``, ``failed``, ...) to how many items
+    ended so; each becomes its own dimension ``count_<name>``. ``phase`` says which
+    moment of the job the line reports; ``extra`` adds dimensions of that moment.
     """
+    start_exporting()
     fields: dict[str, Any] = {
         "record_type": "bulk_job",
+        "phase": phase,
         "job_id": job_id,
         "done": done,
         "total": total,
@@ -175,13 +198,65 @@ def emit_job_progress(job_id: str, done: int, total: int, counts: Mapping[str, i
     }
     for name, value in counts.items():
         fields["count_" + re.sub(r"[^A-Za-z0-9_]", "_", name)] = value
+    fields.update(extra or {})
     _jobs_log.info(
         "bulk job %s: %d of %d done (%s)",
-        job_id,
+        job_id if phase == "progress" else f"{job_id} {phase}",
         done,
         total,
         ", ".join(f"{name} {value}" for name, value in sorted(counts.items())) or "nothing yet",
         extra=fields,
+    )
+
+
+def emit_job_started(job_id: str, total: int, batches: int, max_in_flight: int) -> None:
+    """The job's first line: its size, in how many batches, how many at a time."""
+    emit_job_progress(
+        job_id,
+        0,
+        total,
+        {},
+        phase="started",
+        extra={"batches": batches, "max_in_flight": max_in_flight},
+    )
+
+
+def emit_job_finished(
+    job_id: str,
+    status: str,
+    counts: Mapping[str, int],
+    *,
+    batches: int,
+    resends: int,
+    reads: int,
+    throttled_waits: int,
+    wait_s: float,
+    duration_s: float,
+    peak_in_flight: int,
+) -> None:
+    """The job's last line: its status, every item's outcome, and what it took.
+
+    ``batches`` counts every ``$batch`` of updates sent (``resends`` of them sent again),
+    ``reads`` the read-backs of items whose outcome was in doubt, ``throttled_waits``
+    the timers a refused batch waited on before going again (``wait_s`` in all).
+    """
+    total = sum(counts.values())
+    emit_job_progress(
+        job_id,
+        total,
+        total,
+        counts,
+        phase="finished",
+        extra={
+            "status": status,
+            "batches": batches,
+            "resends": resends,
+            "reads": reads,
+            "throttled_waits": throttled_waits,
+            "wait_ms": round(wait_s * 1000),
+            "duration_ms": round(duration_s * 1000),
+            "peak_in_flight": peak_in_flight,
+        },
     )
 
 
@@ -212,20 +287,40 @@ def quiet_libraries() -> None:
 
 
 def install(environ: Mapping[str, str]) -> bool:
-    """Set the log levels; export records to Application Insights when it is configured.
+    """Set the log levels; when Application Insights is configured, have the records
+    exported from their first use on (see :func:`start_exporting`).
 
-    Returns whether the exporter runs. Idempotent.
+    Returns whether the records will be exported. Idempotent.
     """
-    global _exporting
+    global _pending
     quiet_libraries()
-    if _exporting or not environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip():
-        return _exporting
-    _start_azure_monitor(environ)
-    _exporting = True
-    # The exporter now carries the records (with dimensions); the host would only add a
-    # second, flat copy of each.
-    logging.getLogger(RECORDS_LOGGER).propagate = False
+    if _exporting or _pending is not None:
+        return True
+    if not environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip():
+        return False
+    _pending = {name: environ[name] for name in _EXPORTER_SETTINGS if name in environ}
     return True
+
+
+def start_exporting() -> None:
+    """Start the exporter that :func:`install` left pending; a no-op once started or
+    when none is configured. Called as a request or a job step begins: its imports
+    and set-up cost most of a cold start, and a start that serves nothing needs none."""
+    global _exporting, _pending
+    with _start_lock:
+        settings, _pending = _pending, None
+        if settings is None:  # none configured, or already started
+            return
+        try:
+            _start_azure_monitor(settings)
+        except Exception:
+            # The records still reach the host's log; the request goes on.
+            logging.getLogger(__name__).exception("the Application Insights exporter failed")
+            return
+        _exporting = True
+        # The exporter now carries the records (with dimensions); the host would only
+        # add a second, flat copy of each.
+        logging.getLogger(RECORDS_LOGGER).propagate = False
 
 
 def managed_identity_client_id(authentication: str) -> str | None:

@@ -5,10 +5,15 @@ ManagedIdentityCredential and the real httpx client in between."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,7 @@ from funchost.durable import DurableStandIn, VirtualClock
 from funchost.http import create_local_host
 from sandbox.serving import BackgroundServer
 from shared import runtime as runtime_module
+from shared import telemetry
 from tests.proxy_env import SETTING_NAMES
 from tests.sandbox_fixtures import RunningSandbox, start_sandbox
 
@@ -124,6 +130,18 @@ def batches_of(sandbox: RunningSandbox, method: str) -> list[dict[str, Any]]:
     ]
 
 
+def throttled_batch(retry_after: int, times: int = 1) -> dict[str, Any]:
+    """A fault rule: the next ``times`` $batch requests answer 429 with ``Retry-After``."""
+    return {
+        "method": "POST",
+        "path": "$batch",
+        "times": times,
+        "status": 429,
+        "code": "Application_TooManyRequests",
+        "retryAfter": retry_after,
+    }
+
+
 def slug_of(response: httpx.Response) -> str:
     """The problem slug at the end of a problem's ``type``."""
     return str(response.json()["type"]).rsplit("#", 1)[1]
@@ -206,3 +224,90 @@ def configure(proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> Configure:
         runtime_module.reset_settings()
 
     return apply
+
+
+class Ingestion:
+    """A local Application Insights ingestion endpoint: keeps every envelope posted."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[dict[str, Any]] = []
+        received = self.envelopes
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                batch = json.loads(body)
+                received.extend(batch)
+                answer = json.dumps(
+                    {"itemsReceived": len(batch), "itemsAccepted": len(batch), "errors": []}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint={self.url}"
+        )
+
+    def records(self, record_type: str) -> list[dict[str, Any]]:
+        """The custom dimensions (and message) of every record of one type, in order."""
+        found = []
+        for envelope in self.envelopes:
+            data = envelope["data"]["baseData"]
+            properties = data.get("properties", {})
+            if properties.get("record_type") == record_type:
+                found.append(dict(properties, message=data["message"]))
+        return found
+
+
+@pytest.fixture
+def ingestion_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ingestion]:
+    """A running local ingestion endpoint, with the exporter's own statistics off
+    (they would go to the same endpoint, after it is gone)."""
+    monkeypatch.setenv("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
+    monkeypatch.setenv("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
+    endpoint = Ingestion()
+    threading.Thread(target=endpoint.server.serve_forever, daemon=True).start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.server.shutdown()
+        endpoint.server.server_close()
+
+
+@pytest.fixture
+def ingestion(ingestion_endpoint: Ingestion) -> Iterator[Ingestion]:
+    """The record loggers wired to Azure Monitor's log exporter as
+    ``telemetry.start_exporting`` wires them in Azure (the distro's LoggingHandler on
+    the records logger), but with a logger provider of this test's own, so nothing
+    global changes."""
+    from azure.monitor.opentelemetry.exporter import AzureMonitorLogExporter
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+    exporter = AzureMonitorLogExporter(
+        connection_string=ingestion_endpoint.connection_string, disable_offline_storage=True
+    )
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    handler = LoggingHandler(logger_provider=provider)
+    records = logging.getLogger(telemetry.RECORDS_LOGGER)
+    records.addHandler(handler)
+    try:
+        yield ingestion_endpoint
+    finally:
+        records.removeHandler(handler)
+        provider.shutdown()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -196,3 +200,17 @@ async def reconfigure(
 
 def settings_with(**values: str) -> Settings:
     return Settings.from_env({**BASE_ENV, **values})
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fresh_python(script: str, **environ: str) -> list[str]:
+    """The lines ``script`` prints in a new interpreter in the repository, as the
+    Functions worker starts one: nothing already imported, no Application Insights
+    setting unless given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLICATIONINSIGHTS_")}
+    env.update(environ)
+    command = [sys.executable, "-c", script]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    return result.stdout.splitlines()

@@ -13,7 +13,14 @@ import azure.functions as func
 import pytest
 
 import function_app
-from tests.unit.conftest import COMPANY, ETAG, JOURNAL, PAYMENT, FakeBusinessCentral
+from tests.unit.conftest import (
+    COMPANY,
+    ETAG,
+    JOURNAL,
+    PAYMENT,
+    FakeBusinessCentral,
+    fresh_python,
+)
 
 PAYMENT_URL = (
     f"http://localhost/api/v2.0/companies/{COMPANY}/customerPaymentJournals/{JOURNAL}"
@@ -250,3 +257,31 @@ async def test_every_answer_exposes_the_headers_a_browser_page_reads(
         exposed = [h.strip() for h in answer.headers["Access-Control-Expose-Headers"].split(",")]
         assert exposed == ["ETag", "Location", "Retry-After", "x-request-id"]
     assert answers[0].headers["ETag"]
+
+
+# --- cold start ----------------------------------------------------------------------------
+
+
+def test_a_cold_import_builds_nothing_the_first_request_may_not_need() -> None:
+    """Importing the app (what a new instance does before its first request) neither
+    builds the OpenAPI document and its route table, nor reads the problems page, nor
+    builds the payment models' validators: each is made when first used."""
+    script = (
+        "import json, sys\n"
+        "import function_app\n"
+        "from shared import payments, problem_page, service\n"
+        "models = {**payments.PATCH_MODELS, **payments.LINE_MODELS}\n"
+        "lazy = ('shared.openapi', 'shared.routes')\n"
+        "print(json.dumps({\n"
+        "    'modules': sorted(m for m in lazy if m in sys.modules),\n"
+        "    'documents': service._openapi_bytes.cache_info().currsize,\n"
+        "    'pages': problem_page.problem_page.cache_info().currsize,\n"
+        "    'built': sorted(m.__name__ for m in models.values() if m.__pydantic_complete__),\n"
+        "}))\n"
+        "payments.validate_update('v2.0', {'comment': 'x'}, amount_decimals=2)\n"
+        "print(json.dumps(payments.PaymentPatchV2.__pydantic_complete__))\n"
+    )
+    lines = fresh_python(script, BC_TENANT_ID="contoso.onmicrosoft.com")
+    assert json.loads(lines[0]) == {"modules": [], "documents": 0, "pages": 0, "built": []}
+    # The first update builds the model it validates with.
+    assert json.loads(lines[1]) is True

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ import pytest
 import function_app
 from shared import telemetry
 from shared.http import CoreRequest
+from shared.problems import Problem
 from shared.service import handle_payment
 from tests.unit.conftest import (
     FakeBusinessCentral,
@@ -23,6 +22,7 @@ from tests.unit.conftest import (
     bc_error,
     bc_line,
     comment_patch,
+    fresh_python,
     payment_path,
 )
 from tests.unit.test_security import APP_ID, V1_APP
@@ -75,15 +75,7 @@ def test_levels_hold_in_a_fresh_interpreter_importing_the_app() -> None:
         "heavy = ('azure.monitor', 'opentelemetry.sdk', 'opentelemetry.instrumentation')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLICATIONINSIGHTS_")}
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    out = fresh_python(script)
     assert out[0] == str(["WARNING", "WARNING", "WARNING", "WARNING", "INFO"])
     # Without Application Insights configured, neither the exporter nor the OpenTelemetry SDK
     # is loaded (the API alone comes with azure-functions-durable).
@@ -259,3 +251,54 @@ def test_install_without_application_insights_exports_nothing() -> None:
     assert telemetry.install({}) is False
     assert telemetry.install({"APPLICATIONINSIGHTS_CONNECTION_STRING": "  "}) is False
     assert logging.getLogger(telemetry.RECORDS_LOGGER).propagate is True
+
+
+# --- the Kusto queries in docs/operations.md -----------------------------------------------
+
+
+def emitted_dimensions(caplog: pytest.LogCaptureFixture) -> dict[str, set[str]]:
+    """Every dimension each record type can carry, as the code writes it."""
+    caplog.set_level(logging.INFO)
+    request = telemetry.RequestRecord("r", "payment", "PATCH", caller_id="c")
+    request.upstream_attempt(503, "bc-correlation")
+    telemetry.emit(request, 504, Problem("upstream-timeout", "no answer"))
+    telemetry.emit_job_started("job-1", 3, 1, 2)
+    telemetry.emit_job_finished(
+        "job-1",
+        "Completed",
+        {"updated": 3, "failed": 0, "unknown": 0},
+        batches=1,
+        resends=0,
+        reads=0,
+        throttled_waits=0,
+        wait_s=0,
+        duration_s=1.5,
+        peak_in_flight=1,
+    )
+    plain = set(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None).__dict__)
+    found: dict[str, set[str]] = {}
+    for record in caplog.records:
+        if record.name.startswith(telemetry.RECORDS_LOGGER):
+            kind = record.__dict__["record_type"]
+            found.setdefault(kind, set()).update(set(record.__dict__) - plain)
+    return found
+
+
+def test_the_kusto_queries_read_only_dimensions_the_records_carry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dimensions = emitted_dimensions(caplog)
+    assert {"phase", "status", "count_unknown", "throttled_waits", "duration_ms"} <= dimensions[
+        "bulk_job"
+    ]
+    text = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    queries = re.findall(r"```kusto\n(.*?)```", text, flags=re.DOTALL)
+    checked = 0
+    for query in queries:
+        kind = re.search(r'customDimensions\.record_type == "(\w+)"', query)
+        if kind is None:
+            continue  # one request by id: every record type
+        used = set(re.findall(r"customDimensions\.(\w+)", query))
+        assert used <= dimensions[kind.group(1)], (kind.group(1), used - dimensions[kind.group(1)])
+        checked += 1
+    assert checked == len(queries) - 1
