@@ -64,6 +64,17 @@ param requiredCallerRole string = ''
 @description('Comma-separated browser origins allowed by CORS; empty allows none. "*" is dropped, never applied.')
 param allowedOrigins string = ''
 
+// ---- Bulk jobs ----
+
+// Keys the bulk job ids and status tokens. It must stay the same from one provision to
+// the next: a new value gives every Idempotency-Key a new job id and voids the status
+// URLs of running jobs. azd keeps it in the environment (azd env set BULK_JOB_SECRET).
+@secure()
+@minLength(32)
+@maxLength(1024)
+@description('Secret that keys bulk job ids and status tokens (HMAC-SHA256). Generate it once, for example with openssl rand -base64 48, and keep it: see docs/deploy.md.')
+param bulkJobSecret string
+
 // ---- Scale ----
 
 // Every instance sends at most BC_MAX_CONCURRENCY (5) requests at a time to Business Central,
@@ -194,6 +205,7 @@ module functionApp 'app/function-app.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     proxySettings: proxySettings
+    bulkJobSecret: bulkJobSecret
     allowedOrigins: corsOrigins
     maximumInstanceCount: maximumInstanceCount
     httpPerInstanceConcurrency: httpPerInstanceConcurrency

@@ -431,6 +431,9 @@ def _start(env: MutableMapping[str, str]) -> int:
                 flush=True,
             )
 
+        # Bulk job ids and tokens are keyed with it: a fresh one per run, unless given.
+        if not env.get("BULK_JOB_SECRET", "").strip():
+            env["BULK_JOB_SECRET"] = secrets.token_urlsafe(32)
         # Like the Functions tools, name the local host the app is served on: the
         # app builds its own absolute URLs (problem types) from it.
         env.setdefault("WEBSITE_HOSTNAME", f"{HOST}:{proxy_port}")

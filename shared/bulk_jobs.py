@@ -4,6 +4,7 @@ body hash, status token)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import hmac
@@ -271,13 +272,20 @@ def idempotency_key_of(headers: Mapping[str, str]) -> str | None:
     return value
 
 
-def job_id_for(caller: str, company_id: str, journal_id: str, key: str | None) -> str:
-    """The same job id for the same caller, journal and key; random without a key."""
+def job_id_for(
+    secret: bytes, caller: str, company_id: str, journal_id: str, key: str | None
+) -> str:
+    """The same job id for the same caller, journal and key; random without a key.
+
+    Keyed with the deployment's secret: without it nobody can compute a job's id from
+    a guessed Idempotency-Key, so nobody can probe for a flow's jobs or squat its key.
+    """
     if key is None:
         return secrets.token_hex(16)
-    # Unit separators keep ("a|b", "c") and ("a", "b|c") apart.
-    material = "\x1f".join(("bulk", caller, company_id, journal_id, key))
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+    # Unit separators keep ("a|b", "c") and ("a", "b|c") apart; the label keeps ids
+    # and tokens, made with the same secret, from ever being the same digest.
+    material = "\x1f".join(("bulk-job-id", caller, company_id, journal_id, key))
+    return hmac.new(secret, _utf8(material), hashlib.sha256).hexdigest()[:32]
 
 
 def body_hash(version: ApiVersion, item_texts: list[str]) -> str:
@@ -290,16 +298,30 @@ def body_hash(version: ApiVersion, item_texts: list[str]) -> str:
     return digest.hexdigest()
 
 
-def new_status_token() -> str:
-    """256 random bits, URL-safe."""
-    return secrets.token_urlsafe(32)
+def status_token_for(secret: bytes, job_id: str) -> str:
+    """The job's status token: 256 bits, URL-safe, computed from its id with the
+    deployment's secret. The same id always has the same token, so two starts
+    racing with one key hand out one working status URL, and a token is checked
+    without reading anything that was stored."""
+    mac = hmac.new(secret, _utf8("bulk-job-token\x1f" + job_id), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+def token_is_for(secret: bytes, job_id: str, given: str) -> bool:
+    """Whether ``given`` is the job's token, compared in constant time."""
+    return hmac.compare_digest(_utf8(status_token_for(secret, job_id)), _utf8(given))
 
 
 def token_hash(token: str) -> str:
-    """The token's SHA-256, hex: what may be stored where the token may not."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    """The token's SHA-256, hex: what is stored where the token may not be."""
+    return hashlib.sha256(_utf8(token)).hexdigest()
 
 
 def token_matches(given: str, expected_hash: str) -> bool:
     """Compare digests in constant time, whatever the length of the token given."""
     return hmac.compare_digest(token_hash(given), expected_hash)
+
+
+def _utf8(text: str) -> bytes:
+    # A query parameter may carry a lone surrogate: it is compared, never refused.
+    return text.encode("utf-8", "surrogatepass")

@@ -22,9 +22,10 @@ from shared.bulk_jobs import (
     body_hash,
     idempotency_key_of,
     job_id_for,
-    new_status_token,
     parse_bulk_request,
+    status_token_for,
     token_hash,
+    token_is_for,
     token_matches,
 )
 from shared.bulk_orchestration import ORCHESTRATOR, JobPlan, job_items
@@ -36,7 +37,7 @@ from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.parsing import bad_guids, check_route
 from shared.payments import ApiVersion
 from shared.problems import Problem
-from shared.settings import Settings
+from shared.settings import JOB_SECRET_SETTING, Settings
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
         params = request.route_params
         check_route(params)
+        secret = job_secret(settings)
         check_caller(settings, request.headers)
         bad_guids(params, ("companyId", "journalId"))
         version = cast(ApiVersion, params["apiVersion"])
@@ -188,22 +190,22 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         base = settings.public_base_url
         key = idempotency_key_of(request.headers)
         caller = caller_identity(settings, request.headers)
-        job_id = job_id_for(caller, company_id, journal_id, key)
+        job_id = job_id_for(secret, caller, company_id, journal_id, key)
+        token = status_token_for(secret, job_id)
         texts = [item.as_text() for item in items]
         digest = body_hash(version, texts)
         if key is not None:
-            existing = await _existing_job(jobs, job_id, digest)
-            if existing is not None:
-                token, status = existing
+            status = await _existing_job(jobs, job_id, digest)
+            if status is not None:
                 return _accepted(base, job_id, token, len(items), request_id, status)
-        token = new_status_token()
+        # The token itself is never stored: whoever can read the task hub (its input
+        # is shown to anyone allowed to list instances) learns only its digest.
         job = {
             "jobId": job_id,
             "version": version,
             "companyId": company_id,
             "journalId": journal_id,
             "bodyHash": digest,
-            "token": token,
             "tokenHash": token_hash(token),
             "batchSize": settings.bulk_batch_size,
             "maxConcurrency": settings.bulk_max_concurrency,
@@ -215,11 +217,10 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             await jobs.start_new(ORCHESTRATOR, job_id, dumps_exact(job).decode())
         except Exception:
             # The same key started a moment ago by a concurrent call: Durable
-            # refuses a second start of a running instance. That job is the answer.
-            existing = await _existing_job(jobs, job_id, digest) if key is not None else None
-            if existing is None:
+            # refuses a second start of a running instance. That job is the answer,
+            # and its token is this one: both come from the id.
+            if key is None or await _existing_job(jobs, job_id, digest) is None:
                 raise
-            token = existing[0]
         log.info("request %s: bulk job %s started with %d updates", request_id, job_id, len(items))
         return _accepted(base, job_id, token, len(items), request_id)
 
@@ -247,9 +248,20 @@ def _check_query(query: Mapping[str, str], allowed: tuple[str, ...]) -> None:
             )
 
 
-async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> tuple[str, str] | None:
-    """The token and status of the job already started under this id, if
-    there is one; 422 when it was started with a different body."""
+def job_secret(settings: Settings) -> bytes:
+    """The key of job ids and tokens; without it no bulk route can answer safely."""
+    if settings.bulk_job_secret is None:
+        raise Problem(
+            "proxy-misconfigured",
+            f"The proxy's settings are incomplete: {JOB_SECRET_SETTING} is not set, so bulk "
+            "jobs cannot be started or read. An administrator must set it.",
+        )
+    return settings.bulk_job_secret
+
+
+async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> str | None:
+    """The status of the job already started under this id, if there is one;
+    422 when it was started with a different body."""
     status = await jobs.get_status(job_id, show_input=True)
     if not status or status.name != ORCHESTRATOR:
         return None
@@ -262,7 +274,7 @@ async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> tuple[str,
             "This Idempotency-Key was already used for a different set of updates in this "
             "journal. Use a new key for new updates.",
         )
-    return str(job["token"]), _job_status(status)
+    return _job_status(status)
 
 
 def _job_status(status: Any) -> str:
@@ -311,7 +323,7 @@ def _exact_object(raw: Any) -> dict[str, Any] | None:
 
 def _job_input(status: Any) -> dict[str, Any] | None:
     data = _exact_object(status.input_)
-    return data if data is not None and isinstance(data.get("token"), str) else None
+    return data if data is not None and isinstance(data.get("items"), list) else None
 
 
 # --- status ---------------------------------------------------------------------------
@@ -323,24 +335,23 @@ async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreRespo
 
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
         _check_query(request.query, ("token",))
+        secret = job_secret(settings)
         job_id = request.route_params.get("jobId", "")
         token = request.query.get("token", "")
-        # Checked before the Durable API is asked: only job ids reach its URLs.
-        if not JOB_ID_RE.match(job_id) or not token:
+        # The token is checked before anything is read: a wrong token costs one HMAC,
+        # whether the job exists or not, and only job ids reach the Durable API's URLs.
+        if not JOB_ID_RE.match(job_id) or not token_is_for(secret, job_id, token):
             raise Problem("not-found", _NO_SUCH_JOB)
-        # Polls are frequent: the running job's status carries the token's
-        # digest, so its (large) input is read only when there is no other way.
+        # Polls are frequent: the status without the (large) input is enough while
+        # the job runs and once it has a result.
         status = await jobs.get_status(job_id)
-        known = _token_hash_of(status)
-        job: dict[str, Any] | None = None
-        if status and status.name == ORCHESTRATOR and known is None:
-            status = await jobs.get_status(job_id, show_input=True)
-            job = _job_input(status)
-            known = token_hash(job["token"]) if job is not None else None
-        # One answer for "no such job" and "wrong token": a job id tells nothing.
-        if known is None or not token_matches(token, known):
+        if not status or status.name != ORCHESTRATOR:
             raise Problem("not-found", _NO_SUCH_JOB)
-        return await _status_response(settings, jobs, job_id, status, job, token, request_id)
+        # A job started under another secret has another token's digest.
+        known = _token_hash_of(status)
+        if known is not None and not token_matches(token, known):
+            raise Problem("not-found", _NO_SUCH_JOB)
+        return await _status_response(settings, jobs, job_id, status, token, request_id)
 
     return await handle(request, work, name="bulk status")
 
@@ -357,14 +368,15 @@ async def _status_response(
     jobs: JobClient,
     job_id: str,
     status: Any,
-    job: dict[str, Any] | None,
     token: str,
     request_id: str,
 ) -> CoreResponse:
     runtime, result = _runtime_and_result(status)
     progress = status.custom_status if isinstance(status.custom_status, dict) else {}
+    job: dict[str, Any] | None = None
     if runtime in _RUNNING:
-        if job is None and not isinstance(progress.get("total"), int):
+        # Before its first step the job has no progress yet: its size is in its input.
+        if not isinstance(progress.get("total"), int):
             job = _job_input(await jobs.get_status(job_id, show_input=True))
         body = {
             "jobId": job_id,
@@ -377,8 +389,7 @@ async def _status_response(
             202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)}
         )
     if result is None:
-        if job is None:
-            job = _job_input(await jobs.get_status(job_id, show_input=True))
+        job = _job_input(await jobs.get_status(job_id, show_input=True))
         if job is None:
             raise Problem("not-found", _NO_SUCH_JOB)
         result = _stopped_job(job)

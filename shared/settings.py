@@ -23,6 +23,7 @@ GUID_RE = re.compile(
 # upstream URL path, so nothing beyond DNS label characters is allowed.
 _TENANT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
 _ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,30}\Z")
+_SECRET_RE = re.compile(r"^[\x21-\x7e]+\Z")
 _ROLE_RE = re.compile(r"^[\x21-\x7e]{1,120}\Z")
 _DIGITS_RE = re.compile(r"^[0-9]{1,12}\Z")
 
@@ -33,6 +34,9 @@ DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 # Where the proxy runs when nothing says otherwise: the documented local base.
 LOCAL_HOSTNAME = "127.0.0.1:7071"
 PROBLEMS_PATH = "/api/problems"
+# 32 characters of base64 carry 192 bits: more than a guess can reach.
+MIN_SECRET_CHARS = 32
+JOB_SECRET_SETTING = "BULK_JOB_SECRET"  # noqa: S105 (the setting's name, not a value)
 _HOSTNAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?\Z")
 _LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 
@@ -80,6 +84,9 @@ class Settings:
     bulk_max_body_bytes: int = 2 * 1024 * 1024
     bulk_batch_size: int = 100
     bulk_max_concurrency: int = 2
+    # Keys the bulk job ids and status tokens (HMAC-SHA256). Unset: the bulk routes
+    # answer 500 proxy-misconfigured naming it; everything else works.
+    bulk_job_secret: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -119,6 +126,7 @@ class Settings:
             # Business Central refuses a $batch of more than 100 operations.
             bulk_batch_size=reader.integer("BULK_BATCH_SIZE", 100, 1, 100),
             bulk_max_concurrency=reader.integer("BULK_MAX_CONCURRENCY", 2, 1, 20),
+            bulk_job_secret=reader.secret(JOB_SECRET_SETTING, MIN_SECRET_CHARS),
         )
         reader.check_budget(settings)
         reader.check_platform_authentication(settings)
@@ -149,7 +157,7 @@ def startup_check(environ: Mapping[str, str]) -> list[str]:
     answer 500 proxy-misconfigured naming the setting. Values are never logged.
     """
     try:
-        Settings.from_env(environ)
+        settings = Settings.from_env(environ)
     except SettingsError as exc:
         log.error(
             "invalid settings: %s. Payment requests answer 500 proxy-misconfigured "
@@ -157,6 +165,11 @@ def startup_check(environ: Mapping[str, str]) -> list[str]:
             ", ".join(exc.names),
         )
         return exc.names
+    if settings.bulk_job_secret is None:
+        log.warning(
+            "%s is not set: the bulk routes answer 500 proxy-misconfigured until it is.",
+            JOB_SECRET_SETTING,
+        )
     return []
 
 
@@ -243,6 +256,18 @@ class _Reader:
                 "SYNC_BUDGET_S",
                 "must be at least READ_BACK_RESERVE_S + MIN_ATTEMPT_S",
             )
+
+    def secret(self, name: str, min_chars: int) -> bytes | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        if not min_chars <= len(value) <= 1024 or not _SECRET_RE.match(value):
+            self.problems[name] = (
+                f"must be {min_chars} to 1024 printable characters without spaces "
+                "(openssl rand -base64 48 makes one)"
+            )
+            return None
+        return value.encode("ascii")
 
     def optional_guid(self, name: str) -> str | None:
         value = self._raw(name)

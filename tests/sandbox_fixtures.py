@@ -41,6 +41,8 @@ class RunningSandbox:
     # One connection pool for admin calls: creating a client per call costs
     # an SSL context each time, which adds up over hundreds of tests.
     _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10), repr=False)
+    # The bulk job secret a proxy pointed here is given (see environment_variables).
+    job_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @property
     def tenant(self) -> str:
@@ -84,8 +86,10 @@ class RunningSandbox:
         }
 
     def environment_variables(self) -> dict[str, str]:
-        """Settings that point the proxy at this sandbox."""
+        """Settings for a proxy that runs against this sandbox: where it is, and a
+        bulk job secret of this sandbox's own, as ``make run`` makes one per run."""
         return {
+            "BULK_JOB_SECRET": self.job_secret,
             "BC_BASE_URL": self.url,
             "BC_TENANT_ID": self.tenant,
             "BC_ENVIRONMENT": self.environment,

@@ -19,6 +19,12 @@ param applicationInsightsName string
 @description('Settings read by the proxy itself (BC_*, CALLER_AUTH, allow-lists, ...).')
 param proxySettings object
 
+// A secure parameter of its own, never part of proxySettings: a module's plain
+// parameters are kept in the deployment history, secure ones are not.
+@secure()
+@description('BULK_JOB_SECRET: keys bulk job ids and status tokens.')
+param bulkJobSecret string
+
 @description('Origins allowed to call the API from a browser. Never "*".')
 param allowedOrigins array = []
 
@@ -134,7 +140,12 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: concat(hostSettings, proxySettingList)
+      appSettings: concat(hostSettings, proxySettingList, [
+        {
+          name: 'BULK_JOB_SECRET'
+          value: bulkJobSecret
+        }
+      ])
       cors: {
         allowedOrigins: allowedOrigins
         supportCredentials: false

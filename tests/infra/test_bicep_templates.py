@@ -683,3 +683,28 @@ def test_azure_yaml_deploys_this_folder_as_a_python_function() -> None:
         "project: .",
     ]
     assert "  path: infra" in lines
+
+
+def test_the_bulk_job_secret_is_a_secure_parameter_azd_keeps() -> None:
+    main = parse("main.bicep")
+    module = function_app_tree()
+    for tree in (main, module):
+        parameter = tree["parameters"]["bulkJobSecret"]
+        assert "secure" in decorator_values(parameter)
+        # No default: a default would be a shared secret, and a generated one
+        # (newGuid) would change on every provision.
+        assert parameter["default"] is None
+    assert decorator_values(main["parameters"]["bulkJobSecret"])["min_length"] >= 32
+    assert body(main["modules"]["functionApp"])["params"]["bulkJobSecret"] == "bulkJobSecret"
+    # azd fills it from its environment, the same value on every provision, with no
+    # fallback to make one up.
+    document = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    assert document["parameters"]["bulkJobSecret"]["value"] == "${BULK_JOB_SECRET}"
+    # It becomes the app setting and nothing else: not part of the plain proxySettings
+    # object (kept in the deployment history), never an output.
+    app_settings = at(site(), "properties/siteConfig/appSettings")
+    (concat,) = function_calls(app_settings, "concat")
+    assert {"name": "BULK_JOB_SECRET", "value": "bulkJobSecret"} in concat["parameters"]["arg_3"]
+    assert "bulkJobSecret" not in strings(main["variables"])
+    for tree in (main, module):
+        assert "bulkJobSecret" not in strings(tree.get("outputs", {}))

@@ -38,6 +38,8 @@ BASE_ENV = {
     "SYNC_BUDGET_S": "2",
     "READ_BACK_RESERVE_S": "0.5",
     "MIN_ATTEMPT_S": "0.5",
+    # Keys the bulk job ids and tokens; the proxy only requires its length.
+    "BULK_JOB_SECRET": "unit-tests-bulk-job-secret-0123456789",
 }
 
 

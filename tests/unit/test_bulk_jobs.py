@@ -3,6 +3,8 @@ identities (instance id, body hash, status token)."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,9 +18,10 @@ from shared.bulk_jobs import (
     body_hash,
     idempotency_key_of,
     job_id_for,
-    new_status_token,
     parse_bulk_request,
+    status_token_for,
     token_hash,
+    token_is_for,
     token_matches,
 )
 from shared.jsonio import dumps_exact
@@ -177,22 +180,53 @@ def test_idempotency_key_syntax() -> None:
         assert caught.value.errors[0].field == "Idempotency-Key"
 
 
+SECRET = b"a-deployment-secret-of-at-least-32-chars"
+
+
 def test_job_ids_are_scoped_to_caller_company_journal_and_key() -> None:
-    first = job_id_for("function-key", COMPANY, JOURNAL, "k1")
+    first = job_id_for(SECRET, "function-key", COMPANY, JOURNAL, "k1")
     assert JOB_ID_RE.match(first)
-    assert job_id_for("function-key", COMPANY, JOURNAL, "k1") == first
+    assert job_id_for(SECRET, "function-key", COMPANY, JOURNAL, "k1") == first
     others = {
-        job_id_for("entra:someone-else", COMPANY, JOURNAL, "k1"),
-        job_id_for("function-key", JOURNAL, JOURNAL, "k1"),
-        job_id_for("function-key", COMPANY, COMPANY, "k1"),
-        job_id_for("function-key", COMPANY, JOURNAL, "k2"),
+        job_id_for(SECRET, "entra:someone-else", COMPANY, JOURNAL, "k1"),
+        job_id_for(SECRET, "function-key", JOURNAL, JOURNAL, "k1"),
+        job_id_for(SECRET, "function-key", COMPANY, COMPANY, "k1"),
+        job_id_for(SECRET, "function-key", COMPANY, JOURNAL, "k2"),
     }
     assert first not in others
     assert len(others) == 4
     # Without a key every start is its own job.
-    assert job_id_for("function-key", COMPANY, JOURNAL, None) != job_id_for(
-        "function-key", COMPANY, JOURNAL, None
+    assert job_id_for(SECRET, "function-key", COMPANY, JOURNAL, None) != job_id_for(
+        SECRET, "function-key", COMPANY, JOURNAL, None
     )
+
+
+def test_a_job_id_cannot_be_computed_without_the_secret() -> None:
+    job_id = job_id_for(SECRET, "function-key", COMPANY, JOURNAL, "statement-2026-11-30")
+    # Neither the plain digest of its inputs (however they are joined) ...
+    for label in ("bulk", "bulk-job-id"):
+        for separator in ("\x1f", "|", ""):
+            inputs = (label, "function-key", COMPANY, JOURNAL, "statement-2026-11-30")
+            material = separator.join(inputs)
+            assert hashlib.sha256(material.encode()).hexdigest()[:32] != job_id
+    # ... nor the same inputs under another deployment's secret.
+    other = job_id_for(b"x" * 32, "function-key", COMPANY, JOURNAL, "statement-2026-11-30")
+    assert JOB_ID_RE.match(other)
+    assert other != job_id
+
+
+def test_status_tokens_come_from_the_id_and_the_secret() -> None:
+    job_id = job_id_for(SECRET, "function-key", COMPANY, JOURNAL, "k1")
+    token = status_token_for(SECRET, job_id)
+    assert status_token_for(SECRET, job_id) == token  # a racing start hands out the same
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)  # 256 bits, URL-safe, unpadded
+    assert token not in (job_id, status_token_for(b"x" * 32, job_id))
+    assert status_token_for(SECRET, "0" * 32) != token
+    assert token_is_for(SECRET, job_id, token)
+    assert not token_is_for(SECRET, job_id, token[:-1])
+    assert not token_is_for(SECRET, "0" * 32, token)
+    assert not token_is_for(b"x" * 32, job_id, token)
+    assert not token_is_for(SECRET, job_id, token + "\udc80")  # a lone surrogate is just wrong
 
 
 def test_body_hash_tells_different_updates_apart() -> None:
@@ -216,9 +250,3 @@ def test_body_hash_tells_different_updates_apart() -> None:
 def test_token_comparison_is_exact(given_token: str, expected: str) -> None:
     assert token_matches(given_token, token_hash(expected)) == (given_token == expected)
     assert token_hash(expected) != expected
-
-
-def test_status_tokens_are_long_and_fresh() -> None:
-    tokens = {new_status_token() for _ in range(50)}
-    assert len(tokens) == 50
-    assert all(len(t) >= 43 for t in tokens)  # 256 bits in URL-safe base64

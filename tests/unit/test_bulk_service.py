@@ -4,6 +4,7 @@ real SDK client through the local stand-in)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ class RecordingJobs:
     instances: dict[str, Status] = field(default_factory=dict)
     started: list[tuple[str, str]] = field(default_factory=list)
     inputs_read: int = 0
+    reads: int = 0
+    # Hold look-ups until this many have arrived: concurrent starts then all look
+    # before any starts, as can happen on Azure Storage.
+    hold_lookups: int = 0
+    _held: list[asyncio.Event] = field(default_factory=list)
 
     async def start_new(
         self,
@@ -63,8 +69,18 @@ class RecordingJobs:
         show_history_output: bool = False,
         show_input: bool = False,
     ) -> Status:
+        self.reads += 1
         self.inputs_read += show_input
         status = self.instances.get(instance_id, Status())
+        if self.hold_lookups:
+            # What was seen is answered only once every held look-up has seen it.
+            event = asyncio.Event()
+            self._held.append(event)
+            if len(self._held) >= self.hold_lookups:
+                self.hold_lookups = 0
+                for waiting in self._held:
+                    waiting.set()
+            await event.wait()
         return status if show_input else Status(**{**vars(status), "input_": None})
 
 
@@ -124,7 +140,10 @@ async def test_start_answers_202_with_an_absolute_location_and_starts_once(
     assert int(response.headers["Retry-After"]) >= 1
     assert jobs.started == [(ORCHESTRATOR, job_id)]
     job = loads_exact(jobs.instances[job_id].input_.encode())
-    assert job["token"] == parse_qs(parts.query)["token"][0]
+    # Only the token's digest is stored: reading the task hub does not give it away.
+    token = parse_qs(parts.query)["token"][0]
+    assert job["tokenHash"] == token_hash(token)
+    assert token not in jobs.instances[job_id].input_
     items = job_items(job)
     assert [item["id"] for item in items] == IDS[:2]
     assert items[0]["changes"] == {"amount": Decimal("10.50")}
@@ -199,9 +218,7 @@ def status_request(job_id: str, token: str | None) -> CoreRequest:
 
 
 async def started(jobs: RecordingJobs) -> tuple[str, str]:
-    response = await handle_bulk_start(start_request(updates()), jobs)
-    parts = urlsplit(response.headers["Location"])
-    return parts.path.rsplit("/", 1)[1], parse_qs(parts.query)["token"][0]
+    return status_of(await handle_bulk_start(start_request(updates()), jobs))
 
 
 async def test_status_while_running_and_when_done(jobs: RecordingJobs) -> None:
@@ -240,6 +257,7 @@ async def test_a_job_that_crashed_claims_nothing(jobs: RecordingJobs) -> None:
 
 async def test_wrong_token_and_unknown_job_get_the_same_404(jobs: RecordingJobs) -> None:
     job_id, token = await started(jobs)
+    jobs.reads = 0
     answers = [
         await handle_bulk_status(status_request(job_id, token[:-1] + "x"), jobs),
         await handle_bulk_status(status_request(job_id, None), jobs),
@@ -249,6 +267,71 @@ async def test_wrong_token_and_unknown_job_get_the_same_404(jobs: RecordingJobs)
     assert {a.status for a in answers} == {404}
     assert len({body(a)["detail"] for a in answers}) == 1
     assert all(token.encode() not in a.body for a in answers)
+    # A token is checked before anything is read: a wrong one costs the same whether
+    # the job exists or not, so its timing says nothing either.
+    assert jobs.reads == 0
+
+
+async def test_the_bulk_routes_need_the_job_secret(
+    jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import runtime
+
+    job_id, token = await started(jobs)
+    monkeypatch.delenv("BULK_JOB_SECRET")
+    runtime.reset_settings()
+    answers = [
+        await handle_bulk_start(start_request(updates(), idempotency_key="k"), jobs),
+        await handle_bulk_status(status_request(job_id, token), jobs),
+    ]
+    for answer in answers:
+        assert answer.status == 500
+        assert body(answer)["type"].endswith("#proxy-misconfigured")
+        assert "BULK_JOB_SECRET" in body(answer)["detail"]
+    assert len(jobs.started) == 1
+    # A value too short to be a secret is a settings error like any other.
+    monkeypatch.setenv("BULK_JOB_SECRET", "too-short")
+    runtime.reset_settings()
+    short = await handle_bulk_start(start_request(updates()), jobs)
+    assert (short.status, "BULK_JOB_SECRET" in body(short)["detail"]) == (500, True)
+    assert "too-short" not in short.body.decode()
+
+
+async def test_another_secret_gives_other_ids_and_refuses_old_tokens(
+    jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import runtime
+
+    first = await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
+    job_id, token = status_of(first)
+    monkeypatch.setenv("BULK_JOB_SECRET", "another-deployment-secret-0123456789")
+    runtime.reset_settings()
+    assert (await handle_bulk_status(status_request(job_id, token), jobs)).status == 404
+    second = await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
+    assert status_of(second)[0] != job_id
+    assert len(jobs.started) == 2
+
+
+async def test_concurrent_starts_with_one_key_hand_out_one_working_location(
+    jobs: RecordingJobs,
+) -> None:
+    # Both starts look the key up before either has started the job, as can happen on
+    # Azure Storage, where look-up-then-start is not atomic; both then start it.
+    jobs.hold_lookups = 2
+    answers = await asyncio.gather(
+        *(handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs) for _ in "ab")
+    )
+    assert [a.status for a in answers] == [202, 202]
+    assert len(jobs.started) == 2  # the race happened
+    locations = {a.headers["Location"] for a in answers}
+    assert len(locations) == 1
+    job_id, token = status_of(answers[0])
+    assert (await handle_bulk_status(status_request(job_id, token), jobs)).status == 202
+
+
+def status_of(response: CoreResponse) -> tuple[str, str]:
+    parts = urlsplit(response.headers["Location"])
+    return parts.path.rsplit("/", 1)[1], parse_qs(parts.query)["token"][0]
 
 
 def principal(app_id: str) -> str:
@@ -276,8 +359,7 @@ async def test_entra_callers_have_their_own_keys_and_poll_without_credentials(
     )
     assert first.status == other.status == 202
     assert first.headers["Location"] != other.headers["Location"]
-    parts = urlsplit(first.headers["Location"])
-    job_id, token = parts.path.rsplit("/", 1)[1], parse_qs(parts.query)["token"][0]
+    job_id, token = status_of(first)
     assert (await handle_bulk_status(status_request(job_id, token), jobs)).status == 202
 
 
