@@ -1,10 +1,11 @@
 """Fuzz the running proxy with schemathesis, from its own OpenAPI document.
 
-    python -m scripts.fuzz [--cases N] [--seed S]
+    python -m scripts.fuzz [--cases N] [--bulk-cases N] [--seed S]
 
 Starts the Business Central sandbox and the local host serving function_app
 (both on free loopback ports, in this process), loads /api/openapi.json, and
-sends schema-valid and schema-violating requests to every operation. Each
+sends schema-valid and schema-violating requests to every operation, then
+more bulk start bodies (valid and not) into a journal that exists. Each
 answer must be below 500 and conform to the document: status code, content
 type, headers and body schema (problems included); data the schema refuses
 must be refused. Prints a summary; exits 1 on any failure.
@@ -59,6 +60,8 @@ CHECKS = [
 class FuzzReport:
     cases: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    # The bulk rounds' answers, apart: the start route's bodies, valid and not.
+    bulk_statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     # Answered by the local host itself (no route matched), never by the app.
 
@@ -70,6 +73,9 @@ class FuzzReport:
             f"({len(unique)} distinct)",
             f"statuses: {statuses}",
         ]
+        if self.bulk_statuses:
+            bulk = ", ".join(f"{status}: {n}" for status, n in sorted(self.bulk_statuses.items()))
+            lines.append(f"bulk start bodies: {bulk}")
         lines += [f"  FAIL {failure}" for failure in unique[:20]]
         return "\n".join(lines)
 
@@ -79,56 +85,84 @@ def _describe(case: Case[Any], error: BaseException) -> str:
     return f"{case.method} {case.formatted_path}: {type(error).__name__}: {text}"
 
 
+BULK_START = r"/bulkPaymentUpdates$"
+
+
 def fuzz(
     base_url: str,
     *,
     cases: int,
     known_ids: dict[str, str] | None = None,
     seed: int = 0,
+    bulk_cases: int = 0,
 ) -> FuzzReport:
     """Send ``cases`` requests and check every answer.
 
     A third are schema-valid with random ids (mostly 404 from Business
     Central), a third schema-valid aimed at ``known_ids`` (an existing line:
     updates, ETag conflicts, Business Central's own refusals), and a third
-    schema-violating.
+    schema-violating. Then ``bulk_cases`` more start bulk jobs in the known
+    journal, half with schema-valid bodies and half with schema-violating ones,
+    so that every body reaches the bulk validation (``bulk_statuses``).
     """
     schema = schemathesis.openapi.from_url(f"{base_url}/api/openapi.json")
     # The local host, like the Functions host run locally, checks no function
     # key: a missing key is not something the app itself can refuse.
     schema.config.generation.with_security_parameters = False
     report = FuzzReport()
-    rounds = [
-        (GenerationMode.POSITIVE, None),
-        (GenerationMode.POSITIVE, known_ids),
-        (GenerationMode.NEGATIVE, None),
-    ]
-    for index, (mode, ids) in enumerate(rounds):
-        strategy = schema.as_strategy(generation_mode=mode, path_parameters=ids)
-        cases_per_round = cases // len(rounds) + (1 if index < cases % len(rounds) else 0)
-
-        # A fixed seed: the same cases every run unless --seed says otherwise.
-        @hypothesis_seed(seed * len(rounds) + index)
-        @settings(
-            max_examples=cases_per_round,
-            derandomize=False,
-            database=None,
-            deadline=None,
-            phases=[Phase.generate],  # every example counts; failures are collected, not shrunk
-            suppress_health_check=list(HealthCheck),
+    rounds: list[tuple[Any, GenerationMode, dict[str, str] | None, int, Counter[int]]] = [
+        (schema, mode, ids, cases // 3 + (1 if index < cases % 3 else 0), report.statuses)
+        for index, (mode, ids) in enumerate(
+            [
+                (GenerationMode.POSITIVE, None),
+                (GenerationMode.POSITIVE, known_ids),
+                (GenerationMode.NEGATIVE, None),
+            ]
         )
-        @given(case=strategy)
-        def run(case: Case[Any]) -> None:
-            response = case.call(base_url=f"{base_url}/api", timeout=30)
-            report.cases += 1
-            report.statuses[response.status_code] += 1
-            try:
-                case.validate_response(response, checks=CHECKS)
-            except (AssertionError, FailureGroup) as exc:
-                report.failures.append(_describe(case, exc))
-
-        run()
+    ]
+    if bulk_cases:
+        bulk = schema.include(method="POST", path_regex=BULK_START)
+        journal = {k: v for k, v in (known_ids or {}).items() if k in ("companyId", "journalId")}
+        for index, mode in enumerate((GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
+            share = bulk_cases // 2 + (1 if index < bulk_cases % 2 else 0)
+            rounds.append((bulk, mode, journal or None, share, report.bulk_statuses))
+    for index, (operations, mode, ids, count, statuses) in enumerate(rounds):
+        strategy = operations.as_strategy(generation_mode=mode, path_parameters=ids)
+        # A fixed seed: the same cases every run unless --seed says otherwise.
+        _run_round(base_url, strategy, count, seed * len(rounds) + index, report, statuses)
     return report
+
+
+def _run_round(
+    base_url: str,
+    strategy: Any,
+    count: int,
+    seed: int,
+    report: FuzzReport,
+    statuses: Counter[int],
+) -> None:
+    """``count`` cases drawn from ``strategy``, each sent and checked."""
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=count,
+        derandomize=False,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],  # every example counts; failures are collected, not shrunk
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: Case[Any]) -> None:
+        response = case.call(base_url=f"{base_url}/api", timeout=30)
+        report.cases += 1
+        statuses[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except (AssertionError, FailureGroup) as exc:
+            report.failures.append(_describe(case, exc))
+
+    run()
 
 
 @contextmanager
@@ -170,6 +204,9 @@ def running_proxy(environ: dict[str, str] | None = None) -> Iterator[tuple[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000, help="total cases (default 2000)")
+    parser.add_argument(
+        "--bulk-cases", type=int, default=400, help="more cases for bulk bodies (default 400)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -177,10 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     with running_proxy(
         {"SYNC_BUDGET_S": "2", "READ_BACK_RESERVE_S": "0.5", "MIN_ATTEMPT_S": "0.5"}
     ) as (url, ids):
-        report = fuzz(url, cases=args.cases, known_ids=ids, seed=args.seed)
+        report = fuzz(
+            url, cases=args.cases, known_ids=ids, seed=args.seed, bulk_cases=args.bulk_cases
+        )
     print(report.summary())  # noqa: T201 - the summary is this command's output
     print(f"took {time.monotonic() - started:.1f} s")  # noqa: T201
-    return 1 if report.failures or report.cases < args.cases else 0
+    return 1 if report.failures or report.cases < args.cases + args.bulk_cases else 0
 
 
 if __name__ == "__main__":
