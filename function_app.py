@@ -12,18 +12,15 @@ import os
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import (
-    bulk_activities,
-    bulk_orchestration,
-    bulk_service,
-    lists,
-    logsafety,
-    service,
-    telemetry,
-    validate_only,
-)
-from shared.http import CoreRequest, CoreResponse, lower_headers
-from shared.settings import caller_auth_mode, startup_check
+from shared.bulk import activities as bulk_activities
+from shared.bulk import orchestration as bulk_orchestration
+from shared.bulk import service as bulk_service
+from shared.http.messages import CoreRequest, CoreResponse, lower_headers
+from shared.lines import lists
+from shared.lines import single as service
+from shared.lines import validate as validate_only
+from shared.process import logsafety, telemetry
+from shared.process.settings import caller_auth_mode, startup_check
 
 # Before anything can log: no token, key or identity secret reaches a log line.
 logsafety.install()

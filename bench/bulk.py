@@ -128,7 +128,7 @@ def bulk_stack(sandbox: RunningSandbox) -> Iterator[tuple[str, DurableStandIn]]:
     against ``sandbox`` (whose settings must be in the environment): the first
     seeded journal's URL, and the stand-in."""
     import function_app
-    from shared import runtime
+    from shared.upstream import runtime
 
     durable = DurableStandIn(function_app.app, clock=WallClock())
     host = create_local_host(
@@ -159,7 +159,7 @@ def main() -> int:
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())
         os.environ["BULK_BATCH_SIZE"] = str(BATCH_SIZE)
-        from shared import runtime
+        from shared.upstream import runtime
 
         with bulk_stack(sandbox) as (base, durable), httpx.Client(timeout=120) as http:
             ids = sandbox.add_lines(args.items)

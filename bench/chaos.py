@@ -220,7 +220,7 @@ def main() -> int:
         os.environ.update(sandbox.environment_variables())
         os.environ.update(SETTINGS)
         import function_app
-        from shared.runtime import aclose_runtime
+        from shared.upstream.runtime import aclose_runtime
 
         async def setup() -> list[dict[str, str]]:
             async with httpx.AsyncClient(timeout=30) as http:

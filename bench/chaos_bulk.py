@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from bench.bulk import bulk_stack
-from shared.jsonio import dumps_exact, loads_exact
+from shared.process.jsonio import dumps_exact, loads_exact
 from tests.sandbox_fixtures import RunningSandbox, start_sandbox
 
 # Whole-batch faults: each rule takes the next $batch request it meets.

@@ -103,7 +103,7 @@ def parse(stderr: str) -> Run:
 # After the import: how long the first request waits for the exporter to start.
 _SCRIPT = (
     "import function_app, time\n"
-    "from shared import telemetry\n"
+    "from shared.process import telemetry\n"
     "started = time.perf_counter()\n"
     "telemetry.start_exporting()\n"
     "print((time.perf_counter() - started) * 1000)\n"

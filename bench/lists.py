@@ -91,7 +91,7 @@ def main() -> int:
 
     from funchost.http import create_local_host
     from sandbox.serving import BackgroundServer
-    from shared import runtime
+    from shared.upstream import runtime
 
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())

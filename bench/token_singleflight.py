@@ -77,7 +77,7 @@ def main() -> int:
         bare = sandbox.token_requests()
 
         import function_app
-        from shared.runtime import aclose_runtime
+        from shared.upstream.runtime import aclose_runtime
 
         sandbox.reset()
         host = create_local_host(

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from funchost.http import create_local_host  # noqa: E402
 from sandbox.serving import serve_in_thread  # noqa: E402
-from shared.bulk_jobs import parse_bulk_request  # noqa: E402
-from shared.jsonio import dumps_exact  # noqa: E402
-from shared.problems import Problem  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.bulk.jobs import parse_bulk_request  # noqa: E402
+from shared.process.jsonio import dumps_exact  # noqa: E402
+from shared.process.problems import Problem  # noqa: E402
+from shared.process.settings import Settings  # noqa: E402
 from tests.sandbox_fixtures import start_sandbox  # noqa: E402
 
 ENV = {
@@ -117,7 +117,7 @@ def main() -> int:
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())
         import function_app
-        from shared import runtime
+        from shared.upstream import runtime
 
         host = create_local_host(
             function_app.app, host_json=ROOT / "host.json", on_shutdown=[runtime.aclose_runtime]

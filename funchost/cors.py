@@ -17,7 +17,7 @@ preflight. This module is that layer for the local host:
   mode).
 
 ``Access-Control-Expose-Headers`` is not added here: neither the local host
-nor the platform sets it, the app's own responses carry it (``shared.http``).
+nor the platform sets it, the app's own responses carry it (``shared.http.messages``).
 """
 
 from __future__ import annotations

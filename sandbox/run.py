@@ -274,9 +274,9 @@ def load_function_app() -> tuple[func.FunctionRegister, list[ShutdownCallback]]:
         raise StartupError("function_app.app is not a FunctionApp (or DFApp)")
     callbacks: list[ShutdownCallback] = []
     try:
-        runtime = importlib.import_module("shared.runtime")
+        runtime = importlib.import_module("shared.upstream.runtime")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("shared", "shared.runtime"):
+        if exc.name not in ("shared", "shared.upstream.runtime"):
             raise
     else:
         callbacks.append(runtime.aclose_runtime)

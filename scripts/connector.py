@@ -27,9 +27,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from shared.openapi import model_schemas, parameter_schema, property_label, schema_generator
-from shared.payments import PATCH_MODELS, ApiVersion
-from shared.routes import BULK_REQUESTS, OPERATIONS, Operation, Parameter, response_model
+from shared.api.openapi import model_schemas, parameter_schema, property_label, schema_generator
+from shared.api.routes import BULK_REQUESTS, OPERATIONS, Operation, Parameter, response_model
+from shared.payment.fields import PATCH_MODELS, ApiVersion
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "connector"

@@ -173,7 +173,7 @@ def running_proxy(environ: dict[str, str] | None = None) -> Iterator[tuple[str, 
     """
     from funchost.http import create_local_host
     from sandbox.serving import BackgroundServer
-    from shared import runtime as runtime_module
+    from shared.upstream import runtime as runtime_module
     from tests.sandbox_fixtures import start_sandbox
 
     with start_sandbox() as sandbox:

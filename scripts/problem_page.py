@@ -1,6 +1,6 @@
 """Render docs/problems.md as the HTML page the app serves at /api/problems.
 
-``python -m scripts.problem_page`` rewrites ``shared/problems.html``; a test
+``python -m scripts.problem_page`` rewrites ``shared/api/problems.html``; a test
 fails when the page and the Markdown disagree. The docs folder is not
 deployed, so the page travels inside the package it documents. Only the
 Markdown this one file uses is understood: headings, paragraphs, tables,
@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "docs" / "problems.md"
-PAGE = ROOT / "shared" / "problems.html"
+PAGE = ROOT / "shared" / "api" / "problems.html"
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from shared.settings import Settings
+from shared.process.settings import Settings
 
 # public_base_url is read from the platform's WEBSITE_HOSTNAME.
 SETTING_NAMES = (

@@ -24,8 +24,8 @@ import function_app
 from funchost.durable import DurableStandIn, VirtualClock
 from funchost.http import create_local_host
 from sandbox.serving import BackgroundServer
-from shared import runtime as runtime_module
-from shared import telemetry
+from shared.process import telemetry
+from shared.upstream import runtime as runtime_module
 from tests.proxy_env import SETTING_NAMES
 from tests.sandbox_fixtures import RunningSandbox, start_sandbox
 
@@ -90,7 +90,7 @@ class Proxy:
 
 
 def _exact_json(value: Any) -> bytes:
-    from shared.jsonio import dumps_exact
+    from shared.process.jsonio import dumps_exact
 
     return dumps_exact(value)
 

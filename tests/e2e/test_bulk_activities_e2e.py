@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import runtime as runtime_module
-from shared.bulk_activities import send_batch_activity, settle_items_activity
-from shared.jsonio import dumps_exact, loads_exact
+from shared.bulk.activities import send_batch_activity, settle_items_activity
+from shared.process.jsonio import dumps_exact, loads_exact
+from shared.upstream import runtime as runtime_module
 from tests.e2e.conftest import Proxy, batches_of
 
 pytestmark = pytest.mark.e2e

@@ -14,10 +14,10 @@ import azure.functions as func
 import pytest
 
 from funchost.durable import DurableStandIn, NonDeterministicOrchestrationError, VirtualClock
-from shared import bulk_activities
-from shared import runtime as runtime_module
-from shared.bulk_orchestration import ORCHESTRATOR, SEND_ACTIVITY, SETTLE_ACTIVITY, orchestrate
-from shared.jsonio import dumps_exact, loads_exact
+from shared.bulk import activities as bulk_activities
+from shared.bulk.orchestration import ORCHESTRATOR, SEND_ACTIVITY, SETTLE_ACTIVITY, orchestrate
+from shared.process.jsonio import dumps_exact, loads_exact
+from shared.upstream import runtime as runtime_module
 from tests.e2e.conftest import Configure, Proxy
 
 pytestmark = pytest.mark.e2e

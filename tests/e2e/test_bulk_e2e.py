@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from shared.jsonio import dumps_exact, loads_exact
+from shared.process.jsonio import dumps_exact, loads_exact
 from tests.e2e.conftest import Configure, Proxy, batches_of, bc_requests
 
 pytestmark = pytest.mark.e2e

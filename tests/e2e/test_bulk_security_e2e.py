@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from shared import bulk_jobs, bulk_service
-from shared.jsonio import dumps_exact, loads_exact
+from shared.bulk import jobs as bulk_jobs
+from shared.bulk import service as bulk_service
+from shared.process.jsonio import dumps_exact, loads_exact
 from tests.e2e.conftest import Configure, Proxy, bc_requests
 from tests.e2e.test_bulk_e2e import finished, journal_url, seeded, start
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from shared.jsonio import loads_exact
+from shared.process.jsonio import loads_exact
 from tests.e2e.conftest import Configure, Ingestion, Proxy, throttled_batch
 
 pytestmark = pytest.mark.e2e

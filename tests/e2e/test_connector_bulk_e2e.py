@@ -18,8 +18,8 @@ from jsonschema import Draft4Validator  # type: ignore[import-untyped]  # via op
 
 from funchost.durable import DurableStandIn
 from scripts import connector
-from shared.jsonio import dumps_exact, loads_exact
-from shared.openapi import nullable_as_type
+from shared.api.openapi import nullable_as_type
+from shared.process.jsonio import dumps_exact, loads_exact
 from tests.e2e.conftest import Proxy, bc_requests
 
 pytestmark = pytest.mark.e2e

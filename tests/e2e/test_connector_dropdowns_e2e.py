@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.jsonio import loads_exact
+from shared.process.jsonio import loads_exact
 from tests.e2e.conftest import Proxy, bc_requests
 from tests.e2e.test_connector_bulk_e2e import _operation, call, check
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from shared.jsonio import dumps_exact
-from shared.routes import OPERATIONS, Operation
+from shared.api.routes import OPERATIONS, Operation
+from shared.process.jsonio import dumps_exact
 from tests.e2e.conftest import Proxy
 
 pytestmark = pytest.mark.e2e

@@ -318,7 +318,7 @@ def validate(proxy: Proxy, body: Any, **headers: str) -> httpx.Response:
 
 
 def _json(value: Any) -> bytes:
-    from shared.jsonio import dumps_exact
+    from shared.process.jsonio import dumps_exact
 
     return dumps_exact(value)
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.jsonio import dumps_exact, loads_exact
-from shared.problems import PROBLEM_TYPES
+from shared.process.jsonio import dumps_exact, loads_exact
+from shared.process.problems import PROBLEM_TYPES
 from tests.e2e.conftest import (
     PATCH_RULE,
     Configure,

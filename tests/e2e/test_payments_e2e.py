@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import runtime as runtime_module
+from shared.upstream import runtime as runtime_module
 from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared import runtime as runtime_module
+from shared.upstream import runtime as runtime_module
 from tests.e2e.conftest import (
     PATCH_RULE,
     Configure,
@@ -288,7 +288,7 @@ def test_every_attempt_is_logged_without_secrets(
     caplog.set_level("DEBUG")
     # In production the attempt lines are quieted (the request record counts them);
     # someone debugging turns them on like this.
-    caplog.set_level("DEBUG", logger="shared.businesscentral")
+    caplog.set_level("DEBUG", logger="shared.upstream.client")
     proxy.sandbox.add_faults(
         {
             **PATCH_RULE,
@@ -305,7 +305,7 @@ def test_every_attempt_is_logged_without_secrets(
     attempts = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "shared.businesscentral" and "log-test-1" in r.getMessage()
+        if r.name == "shared.upstream.client" and "log-test-1" in r.getMessage()
     ]
     assert len(attempts) == 2
     assert "attempt 1 upstream 503" in attempts[0]

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import runtime as runtime_module
+from shared.upstream import runtime as runtime_module
 from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
 
 pytestmark = pytest.mark.e2e
@@ -471,7 +471,7 @@ def test_misconfigured_allow_list_refuses_everything(
 
 @pytest.fixture
 def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    quieted = ("azure.core.pipeline.policies.http_logging_policy", "shared.businesscentral")
+    quieted = ("azure.core.pipeline.policies.http_logging_policy", "shared.upstream.client")
     for name in (None, "azure", "azure.identity", "azure.core", "httpx", "httpcore", "shared"):
         caplog.set_level(logging.DEBUG, logger=name)
     for name in quieted:  # production keeps these at WARNING; here, everything is logged

@@ -24,9 +24,9 @@ SCRIPT = """
 import asyncio, json, sys
 heavy = ("azure.monitor", "opentelemetry.sdk")
 import function_app
-from shared import telemetry
-from shared.http import CoreRequest
-from shared.service import handle_payment
+from shared.process import telemetry
+from shared.http.messages import CoreRequest
+from shared.lines.single import handle_payment
 print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))))
 request = CoreRequest("PATCH", {}, {"x-request-id": "first-request"}, b"{}")
 print(json.dumps(asyncio.run(handle_payment(request)).status))

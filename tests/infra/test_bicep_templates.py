@@ -315,7 +315,7 @@ def test_http_concurrency_is_set_on_the_flex_http_trigger_group() -> None:
 
 def test_default_scale_keeps_upstream_inside_business_centrals_queue() -> None:
     # Each instance runs one Python worker, which sends at most BC_MAX_CONCURRENCY at once.
-    from shared.settings import Settings
+    from shared.process.settings import Settings
 
     bc_slots = Settings(bc_tenant_id="contoso.com").bc_max_concurrency
     instances = parse("main.bicep")["parameters"]["maximumInstanceCount"]["default"]

@@ -78,7 +78,7 @@ def test_core_tools_matcher_behaves_like_core_tools() -> None:
     assert not ignore.denies("tests/keep.py")
     assert ignore.denies("README.md")
     assert ignore.denies("infra/main.bicep")
-    assert not ignore.denies("shared/service.py")
+    assert not ignore.denies("shared/lines/single.py")
 
 
 def test_core_tools_publish_ships_only_the_app() -> None:
@@ -102,5 +102,5 @@ def test_azd_deploy_ships_only_the_app() -> None:
 
 def test_the_package_has_the_entry_point_and_the_core() -> None:
     package = expected_package(tracked_files())
-    assert {"function_app.py", "host.json", "requirements.txt", "shared/service.py"} <= package
+    assert {"function_app.py", "host.json", "requirements.txt", "shared/lines/single.py"} <= package
     assert not [name for name in package if name.startswith(("tests/", "sandbox/", "funchost/"))]

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.bc import _parse_filter
-from shared.lists import odata_filter
-from shared.payments import stored_form
+from shared.lines.lists import odata_filter
+from shared.payment.fields import stored_form
 from tests.sandbox.helpers import bc_error, exact
 from tests.sandbox_fixtures import RunningSandbox
 

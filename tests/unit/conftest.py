@@ -18,9 +18,9 @@ import httpx
 import pytest
 from azure.core.credentials import AccessToken
 
-from shared import runtime as runtime_module
-from shared.http import CoreRequest
-from shared.settings import Settings
+from shared.http.messages import CoreRequest
+from shared.process.settings import Settings
+from shared.upstream import runtime as runtime_module
 from tests.proxy_env import IDENTITY_NAMES, SETTING_NAMES
 
 TENANT = "11111111-2222-3333-4444-555555555555"

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from shared.batch import Journal, Operation, send_batch, settle_operations
-from shared.businesscentral import ForwardHeaders
-from shared.jsonio import dumps_exact
-from shared.resilience import Budget
-from shared.runtime import get_runtime
+from shared.process.jsonio import dumps_exact
+from shared.upstream.batch import Journal, Operation, send_batch, settle_operations
+from shared.upstream.client import ForwardHeaders
+from shared.upstream.retries import Budget
+from shared.upstream.runtime import get_runtime
 from tests.unit.conftest import (
     COMPANY,
     ETAG,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.bulk_jobs import (
+from shared.bulk.jobs import (
     JOB_ID_RE,
     BulkItem,
     body_hash,
@@ -24,9 +24,9 @@ from shared.bulk_jobs import (
     token_is_for,
     token_matches,
 )
-from shared.jsonio import dumps_exact
-from shared.parsing import prepare_update
-from shared.problems import Problem
+from shared.http.parsing import prepare_update
+from shared.process.jsonio import dumps_exact
+from shared.process.problems import Problem
 from tests.unit.conftest import COMPANY, ETAG, JOURNAL, settings_with
 
 JSON = {"content-type": "application/json"}

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.bulk_orchestration import (
+from shared.bulk.orchestration import (
     MAX_BACKOFF_S,
     MAX_RESENDS,
     MAX_WAIT_S,
@@ -23,8 +23,8 @@ from shared.bulk_orchestration import (
     pack_settled,
     resend_wait,
 )
-from shared.jsonio import dumps_exact, loads_exact
-from shared.problems import Problem
+from shared.process.jsonio import dumps_exact, loads_exact
+from shared.process.problems import Problem
 
 DOCS = "https://docs.example.test/problems"
 

@@ -14,11 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.bulk_jobs import token_hash
-from shared.bulk_orchestration import ORCHESTRATOR, job_items
-from shared.bulk_service import handle_bulk_start, handle_bulk_status
-from shared.http import CoreRequest, CoreResponse
-from shared.jsonio import dumps_exact, loads_exact
+from shared.bulk.jobs import token_hash
+from shared.bulk.orchestration import ORCHESTRATOR, job_items
+from shared.bulk.service import handle_bulk_start, handle_bulk_status
+from shared.http.messages import CoreRequest, CoreResponse
+from shared.process.jsonio import dumps_exact, loads_exact
 from tests.unit.conftest import COMPANY, ETAG, JOURNAL
 
 HOST = "proxy.example.test"
@@ -166,7 +166,7 @@ async def test_validation_failure_or_validate_only_starts_nothing(jobs: Recordin
 async def test_allow_lists_are_checked_before_anything_starts(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared import runtime
+    from shared.upstream import runtime
 
     monkeypatch.setenv("ALLOWED_JOURNAL_IDS", IDS[4])
     runtime.reset_settings()
@@ -203,7 +203,7 @@ async def test_the_same_key_with_another_body_is_refused(jobs: RecordingJobs) ->
 async def test_location_never_comes_from_the_host_header(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared import runtime
+    from shared.upstream import runtime
 
     forged = start_request(updates(), host="evil.example.test")
     assert urlsplit((await handle_bulk_start(forged, jobs)).headers["Location"]).netloc == HOST
@@ -275,7 +275,7 @@ async def test_wrong_token_and_unknown_job_get_the_same_404(jobs: RecordingJobs)
 async def test_the_bulk_routes_need_the_job_secret(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared import runtime
+    from shared.upstream import runtime
 
     job_id, token = await started(jobs)
     monkeypatch.delenv("BULK_JOB_SECRET")
@@ -300,7 +300,7 @@ async def test_the_bulk_routes_need_the_job_secret(
 async def test_another_secret_gives_other_ids_and_refuses_old_tokens(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared import runtime
+    from shared.upstream import runtime
 
     first = await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
     job_id, token = status_of(first)
@@ -342,7 +342,7 @@ def principal(app_id: str) -> str:
 async def test_entra_callers_have_their_own_keys_and_poll_without_credentials(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared import runtime
+    from shared.upstream import runtime
 
     monkeypatch.setenv("CALLER_AUTH", "entra")
     monkeypatch.setenv("ALLOWED_CALLERS", f"{IDS[3]},{IDS[4]}")

@@ -14,9 +14,9 @@ import pytest
 
 import function_app
 from sandbox.app import create_sandbox_app
-from shared.parsing import JOURNAL_SETS
-from shared.payments import API_VERSIONS
-from shared.settings import Settings
+from shared.http.parsing import JOURNAL_SETS
+from shared.payment.fields import API_VERSIONS
+from shared.process.settings import Settings
 from tests.unit.test_function_app import functions, trigger
 
 ROOT = Path(__file__).resolve().parents[2]

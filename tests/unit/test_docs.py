@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from shared.problems import PROBLEM_TYPES
+from shared.process.problems import PROBLEM_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 

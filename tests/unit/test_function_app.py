@@ -269,9 +269,11 @@ def test_a_cold_import_builds_nothing_the_first_request_may_not_need() -> None:
     script = (
         "import json, sys\n"
         "import function_app\n"
-        "from shared import payments, problem_page, service\n"
+        "from shared.payment import fields as payments\n"
+        "from shared.api import problem_page\n"
+        "from shared.lines import single as service\n"
         "models = {**payments.PATCH_MODELS, **payments.LINE_MODELS}\n"
-        "lazy = ('shared.openapi', 'shared.routes')\n"
+        "lazy = ('shared.api.openapi', 'shared.api.routes')\n"
         "print(json.dumps({\n"
         "    'modules': sorted(m for m in lazy if m in sys.modules),\n"
         "    'documents': service._openapi_bytes.cache_info().currsize,\n"

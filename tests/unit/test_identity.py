@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.identity import IdentityUnavailable, TokenProvider, credential_factory
+from shared.upstream.identity import IdentityUnavailable, TokenProvider, credential_factory
 from tests.unit.conftest import CountingCredential
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"

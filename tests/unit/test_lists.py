@@ -7,10 +7,10 @@ from typing import Any, cast
 
 import pytest
 
-from shared.businesscentral import BusinessCentralClient, CollectionRef
-from shared.lists import line_filters, lines_path, odata_filter
-from shared.problems import Problem
-from shared.settings import Settings
+from shared.lines.lists import line_filters, lines_path, odata_filter
+from shared.process.problems import Problem
+from shared.process.settings import Settings
+from shared.upstream.client import BusinessCentralClient, CollectionRef
 from tests.unit.conftest import COMPANY, JOURNAL, TENANT
 
 

@@ -9,9 +9,9 @@ import pytest
 from annotated_types import MaxLen, MinLen
 
 from scripts import connector
-from shared.openapi import openapi_document, operation_id
-from shared.payments import API_VERSIONS, PATCH_MODELS, ApiVersion, editable_properties
-from shared.routes import OPERATIONS
+from shared.api.openapi import openapi_document, operation_id
+from shared.api.routes import OPERATIONS
+from shared.payment.fields import API_VERSIONS, PATCH_MODELS, ApiVersion, editable_properties
 from tests.unit.conftest import COMPANY, settings_with
 
 ROUTE = (

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.jsonio import loads_exact
-from shared.payments import (
+from shared.payment.fields import (
     API_VERSIONS,
     READ_ONLY_PROPERTIES,
     ApiVersion,
@@ -17,7 +16,8 @@ from shared.payments import (
     suggest,
     validate_update,
 )
-from shared.problems import FieldError
+from shared.process.jsonio import loads_exact
+from shared.process.problems import FieldError
 
 GUID = "3F2B5C1E-0A4D-4B8E-9C6F-2D1E7A9B0C3D"
 

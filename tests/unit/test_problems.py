@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from shared.problems import PROBLEM_TYPES, Problem, parse_upstream_error, problem_from_upstream
+from shared.process.problems import (
+    PROBLEM_TYPES,
+    Problem,
+    parse_upstream_error,
+    problem_from_upstream,
+)
 
 CONTRACT_SLUGS = {
     "malformed-json": 400,

@@ -14,11 +14,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.http import CoreRequest
-from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
-from shared.payments import validate_update
-from shared.problems import FieldError
-from shared.service import handle_payment
+from shared.http.messages import CoreRequest
+from shared.lines.single import handle_payment
+from shared.payment.fields import validate_update
+from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
+from shared.process.problems import FieldError
 from tests.unit.conftest import COMPANY, JOURNAL, PAYMENT, FakeBusinessCentral
 
 FAST = settings(max_examples=200, deadline=None)

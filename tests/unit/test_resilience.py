@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.resilience import Budget, RetryPolicy, parse_retry_after, retry_after_header
+from shared.upstream.retries import Budget, RetryPolicy, parse_retry_after, retry_after_header
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import function_app
 from funchost.http import http_functions
-from shared.payments import API_VERSIONS
-from shared.routes import OPERATIONS
+from shared.api.routes import OPERATIONS
+from shared.payment.fields import API_VERSIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 GUID = "6f3c1a9e-1b2c-4d3e-8f90-0a1b2c3d4e5f"

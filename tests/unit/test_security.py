@@ -16,16 +16,16 @@ import pytest
 from azure.functions.decorators.http import HttpTrigger
 
 import function_app
-from shared import logsafety
-from shared import runtime as runtime_module
-from shared.callers import caller_ids, caller_roles, principal_claims
-from shared.http import CoreRequest, CoreResponse
-from shared.jsonio import JsonBodyError, loads_exact
-from shared.parsing import parse_route
-from shared.payments import validate_update
-from shared.problems import Problem
-from shared.service import handle_payment
-from shared.settings import SettingsError, startup_check
+from shared.http.callers import caller_ids, caller_roles, principal_claims
+from shared.http.messages import CoreRequest, CoreResponse
+from shared.http.parsing import parse_route
+from shared.lines.single import handle_payment
+from shared.payment.fields import validate_update
+from shared.process import logsafety
+from shared.process.jsonio import JsonBodyError, loads_exact
+from shared.process.problems import Problem
+from shared.process.settings import SettingsError, startup_check
+from shared.upstream import runtime as runtime_module
 from tests.unit.conftest import (
     BASE_ENV,
     COMPANY,
@@ -527,7 +527,7 @@ def test_every_logger_is_scrubbed_once_installed(
     logsafety.install()
     logsafety.install()  # idempotent: one wrapper only
     caplog.set_level(logging.DEBUG)
-    names = ("httpcore.http11", "azure.identity.aio", "some.library", "shared.service")
+    names = ("httpcore.http11", "azure.identity.aio", "some.library", "shared.lines.single")
     for name in names:
         # The app quiets some of these to WARNING; a debugging operator may lower them again.
         caplog.set_level(logging.DEBUG, logger=name)

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import runtime as runtime_module
-from shared.http import CoreRequest, CoreResponse
-from shared.service import handle_payment
+from shared.http.messages import CoreRequest, CoreResponse
+from shared.lines.single import handle_payment
+from shared.upstream import runtime as runtime_module
 from tests.unit.conftest import (
     COMPANY,
     ETAG,

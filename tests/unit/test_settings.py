@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.settings import Settings, SettingsError, caller_auth_mode
+from shared.process.settings import Settings, SettingsError, caller_auth_mode
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 

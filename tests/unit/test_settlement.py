@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.lines import same_entity_tag
-from shared.payments import EMPTY_GUID, derived_properties, holds_values
+from shared.payment.fields import EMPTY_GUID, derived_properties, holds_values
+from shared.upstream.entities import same_entity_tag
 
 CODE = ("documentNumber", "externalDocumentNumber", "customerNumber", "appliesToInvoiceNumber")
 TEXT = ("description", "comment")

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 import function_app
-from shared import telemetry
-from shared.http import CoreRequest
-from shared.problems import Problem
-from shared.service import handle_payment
+from shared.http.messages import CoreRequest
+from shared.lines.single import handle_payment
+from shared.process import telemetry
+from shared.process.problems import Problem
 from tests.unit.conftest import (
     FakeBusinessCentral,
     Reconfigure,

@@ -16,13 +16,13 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from scripts.problem_page import PAGE, SOURCE, render
-from shared import runtime as runtime_module
-from shared import service
-from shared.http import CoreRequest, problem_media_type
-from shared.identity import TokenProvider
-from shared.payments import holds_values, utf16_length, validate_update
-from shared.problems import FieldError, Problem, capped_errors
-from shared.settings import Settings, SettingsError
+from shared.http.messages import CoreRequest, problem_media_type
+from shared.lines import single as service
+from shared.payment.fields import holds_values, utf16_length, validate_update
+from shared.process.problems import FieldError, Problem, capped_errors
+from shared.process.settings import Settings, SettingsError
+from shared.upstream import runtime as runtime_module
+from shared.upstream.identity import TokenProvider
 from tests.unit.conftest import (
     BASE_ENV,
     ETAG,
@@ -200,7 +200,7 @@ async def test_an_unexpected_exception_is_an_internal_error_problem(
 async def test_an_exception_after_the_patch_was_sent_is_an_unknown_outcome(
     bc: FakeBusinessCentral, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared import outcomes
+    from shared.lines import outcomes
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("bug while reading the answer")

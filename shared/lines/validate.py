@@ -4,11 +4,11 @@ so a flow can test its input without touching the books."""
 
 from __future__ import annotations
 
-from shared.callers import check_caller, check_scope
-from shared.handling import handle
-from shared.http import CoreRequest, CoreResponse, json_response
-from shared.parsing import check_route, parse_route, prepare_update
-from shared.settings import Settings
+from shared.http.callers import check_caller, check_scope
+from shared.http.handling import handle
+from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.parsing import check_route, parse_route, prepare_update
+from shared.process.settings import Settings
 
 
 async def handle_validate(request: CoreRequest) -> CoreResponse:

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.jsonio import dumps_exact
-from shared.problems import Problem
-from shared.settings import fallback_problems_url
+from shared.process.jsonio import dumps_exact
+from shared.process.problems import Problem
+from shared.process.settings import fallback_problems_url
 
 # \Z rather than $: "$" also matches before a trailing newline.
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")

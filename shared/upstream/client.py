@@ -12,24 +12,24 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.identity import IdentityUnavailable, TokenProvider
-from shared.payments import ApiVersion
-from shared.problems import (
+from shared.payment.fields import ApiVersion
+from shared.process.problems import (
     READ_TIMEOUT_DETAIL,
     UNKNOWN_OUTCOME_DETAIL,
     Problem,
     parse_upstream_error,
     problem_from_upstream,
 )
-from shared.resilience import (
+from shared.process.settings import GUID_RE, Settings
+from shared.process.telemetry import note_upstream_attempt, note_wait, outgoing_traceparent
+from shared.upstream.identity import IdentityUnavailable, TokenProvider
+from shared.upstream.retries import (
     RETRY_STATUSES,
     Budget,
     RetryPolicy,
     parse_retry_after,
     retry_after_header,
 )
-from shared.settings import GUID_RE, Settings
-from shared.telemetry import note_upstream_attempt, note_wait, outgoing_traceparent
 
 log = logging.getLogger(__name__)
 

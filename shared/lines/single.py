@@ -12,29 +12,29 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from shared.businesscentral import PaymentRef
-from shared.callers import check_caller, check_scope
-from shared.handling import handle, settings_or_problem
-from shared.http import (
+from shared.api.problem_page import problem_page, problem_page_csp
+from shared.http.callers import check_caller, check_scope
+from shared.http.handling import handle, settings_or_problem
+from shared.http.messages import (
     CoreRequest,
     CoreResponse,
     json_response,
     problem_response,
     request_id_of,
 )
-from shared.lines import read_line
-from shared.outcomes import send_patch
-from shared.parsing import (
+from shared.http.parsing import (
     check_route,
     forward_headers,
     parse_route,
     prepare_update,
 )
-from shared.problem_page import problem_page, problem_page_csp
-from shared.problems import Problem
-from shared.resilience import Budget
-from shared.runtime import current_settings, get_runtime
-from shared.settings import Settings, SettingsError
+from shared.lines.outcomes import send_patch
+from shared.process.problems import Problem
+from shared.process.settings import Settings, SettingsError
+from shared.upstream.client import PaymentRef
+from shared.upstream.entities import read_line
+from shared.upstream.retries import Budget
+from shared.upstream.runtime import current_settings, get_runtime
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def handle_openapi(request: CoreRequest) -> CoreResponse:
 def _openapi_bytes(settings: Settings) -> bytes:
     # Imported here: the route table and its models are built for the first
     # request for the document, not at every cold start.
-    from shared.openapi import openapi_document
+    from shared.api.openapi import openapi_document
 
     return json.dumps(openapi_document(settings), separators=(",", ":")).encode()
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.problems import Problem
+from shared.process.problems import Problem
 
 # Records go through these loggers only; their names are what Kusto queries filter on
 # when the exporter is off and the lines reach Application Insights through the host.
@@ -44,7 +44,7 @@ QUIET_LOGGERS = (
     "msal",
     "httpx",
     "httpcore",
-    "shared.businesscentral",
+    "shared.upstream.client",
 )
 
 _CLIENT_ID_RE = re.compile(r"(?:^|;)\s*ClientId=([0-9A-Fa-f-]{36})\s*(?:;|$)")

@@ -14,19 +14,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from shared.businesscentral import (
-    BusinessCentralClient,
-    ForwardHeaders,
-    NotSent,
-    OutcomeLost,
-    PaymentRef,
-    final_problem,
-    log_attempt,
-)
-from shared.jsonio import dumps_exact
-from shared.lines import normalize_line, read_line, same_entity_tag
-from shared.payments import holds_values
-from shared.problems import (
+from shared.payment.fields import holds_values
+from shared.process.jsonio import dumps_exact
+from shared.process.problems import (
     OUTCOME_UNKNOWN_DETAIL,
     REFUSED_RESEND_DETAIL,
     UNCONFIRMED_SUCCESS_DETAIL,
@@ -35,8 +25,18 @@ from shared.problems import (
     UpstreamError,
     problem_from_upstream,
 )
-from shared.resilience import Budget, parse_retry_after
-from shared.telemetry import note_wait
+from shared.process.telemetry import note_wait
+from shared.upstream.client import (
+    BusinessCentralClient,
+    ForwardHeaders,
+    NotSent,
+    OutcomeLost,
+    PaymentRef,
+    final_problem,
+    log_attempt,
+)
+from shared.upstream.entities import normalize_line, read_line, same_entity_tag
+from shared.upstream.retries import Budget, parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -14,24 +14,24 @@ from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import quote
 
-from shared.businesscentral import CollectionRef, ForwardHeaders
-from shared.callers import check_caller, check_scope
-from shared.handling import handle
-from shared.http import CoreRequest, CoreResponse, json_response
-from shared.jsonio import JsonBodyError, loads_exact
-from shared.lines import normalize_entity
-from shared.parsing import (
+from shared.http.callers import check_caller, check_scope
+from shared.http.handling import handle
+from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.parsing import (
     JOURNAL_SETS,
     bad_guids,
     check_query_names,
     check_route,
     forward_headers,
 )
-from shared.payments import ApiVersion, stored_form, validate_update
-from shared.problems import Problem, problem_from_upstream
-from shared.resilience import Budget
-from shared.runtime import get_runtime
-from shared.settings import Settings
+from shared.payment.fields import ApiVersion, stored_form, validate_update
+from shared.process.jsonio import JsonBodyError, loads_exact
+from shared.process.problems import Problem, problem_from_upstream
+from shared.process.settings import Settings
+from shared.upstream.client import CollectionRef, ForwardHeaders
+from shared.upstream.entities import normalize_entity
+from shared.upstream.retries import Budget
+from shared.upstream.runtime import get_runtime
 
 # Exact-match filters on payment lines: each is an editable property, so its
 # rule comes from the payment models.

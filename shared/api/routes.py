@@ -1,6 +1,6 @@
 """Every route the proxy serves, described once.
 
-``shared.openapi`` (OpenAPI 3.1 at ``/api/openapi.json``) and the custom
+``shared.api.openapi`` (OpenAPI 3.1 at ``/api/openapi.json``) and the custom
 connector generator (``scripts.connector``, Swagger 2.0) are both produced
 from this table, so the two descriptions cannot drift apart. Field rules are
 not restated here: parameters that filter by a payment property take that
@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from shared.bulk_jobs import MAX_CLIENT_REF
-from shared.lists import DEFAULT_TOP, LINE_FILTERS, MAX_TOP
-from shared.payments import (
+from shared.bulk.jobs import MAX_CLIENT_REF
+from shared.lines.lists import DEFAULT_TOP, LINE_FILTERS, MAX_TOP
+from shared.payment.fields import (
     API_VERSIONS,
     GUID_PATTERN,
     LINE_MODELS,
@@ -49,7 +49,7 @@ WRITE_PROBLEMS = (*READ_PROBLEMS, 409, 412, 413, 415, 422, 428)
 VALIDATE_PROBLEMS = (400, 401, 403, 404, 413, 415, 422, 428, 500)
 
 # Marks a response property that may be null (Swagger 2.0's spelling; the
-# OpenAPI 3.1 document turns it into a "null" type, see shared.openapi).
+# OpenAPI 3.1 document turns it into a "null" type, see shared.api.openapi).
 NULLABLE = "x-nullable"
 
 IF_MATCH_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*")$'
@@ -227,7 +227,7 @@ def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseM
     return None
 
 
-# --- bulk jobs (validated by shared.bulk_jobs, with the very PATCH models) ---------
+# --- bulk jobs (validated by shared.bulk.jobs, with the very PATCH models) ---------
 
 
 def _bulk_request(version: ApiVersion) -> type[BaseModel]:

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.problems import FieldError
+from shared.process.problems import FieldError
 
 ApiVersion = Literal["v2.0", "v1.0"]
 API_VERSIONS: tuple[ApiVersion, ...] = ("v2.0", "v1.0")

@@ -15,9 +15,9 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared import telemetry
-from shared.jsonio import dumps_exact, loads_exact
-from shared.problems import UNKNOWN_OUTCOME_DETAIL, Problem
+from shared.process import telemetry
+from shared.process.jsonio import dumps_exact, loads_exact
+from shared.process.problems import UNKNOWN_OUTCOME_DETAIL, Problem
 
 ORCHESTRATOR = "bulk_payment_updates"
 SEND_ACTIVITY = "bulk_send_batch"

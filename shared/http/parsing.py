@@ -10,11 +10,11 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
-from shared.businesscentral import ForwardHeaders, PaymentRef
-from shared.jsonio import JsonBodyError, loads_exact
-from shared.payments import API_VERSIONS, ApiVersion, shown, validate_update
-from shared.problems import FieldError, Problem
-from shared.settings import GUID_RE, Settings
+from shared.payment.fields import API_VERSIONS, ApiVersion, shown, validate_update
+from shared.process.jsonio import JsonBodyError, loads_exact
+from shared.process.problems import FieldError, Problem
+from shared.process.settings import GUID_RE, Settings
+from shared.upstream.client import ForwardHeaders, PaymentRef
 
 JOURNAL_SETS = ("customerPaymentJournals", "customerPaymentsJournals")
 # \Z rather than $: "$" also matches before a trailing newline.

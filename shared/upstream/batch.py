@@ -14,16 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.businesscentral import (
-    BusinessCentralClient,
-    ForwardHeaders,
-    NotSent,
-    OutcomeLost,
-    PaymentRef,
-)
-from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
-from shared.lines import normalize_entity
-from shared.outcomes import (
+from shared.lines.outcomes import (
     PatchOutcome,
     confirm_applied,
     judge_read,
@@ -32,9 +23,18 @@ from shared.outcomes import (
     unreadable,
     updated,
 )
-from shared.payments import ApiVersion
-from shared.problems import Problem, problem_from_upstream
-from shared.resilience import Budget, parse_retry_after
+from shared.payment.fields import ApiVersion
+from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
+from shared.process.problems import Problem, problem_from_upstream
+from shared.upstream.client import (
+    BusinessCentralClient,
+    ForwardHeaders,
+    NotSent,
+    OutcomeLost,
+    PaymentRef,
+)
+from shared.upstream.entities import normalize_entity
+from shared.upstream.retries import Budget, parse_retry_after
 
 CONTINUE_ON_ERROR = {"Prefer": "odata.continue-on-error"}
 # Throttling and unavailability: Business Central did not process the batch.

@@ -14,9 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.batch import Operation
-from shared.jsonio import dumps_exact
-from shared.parsing import (
+from shared.http.parsing import (
     INVALID_IF_MATCH_DETAIL,
     check_body_size,
     check_content_type,
@@ -24,9 +22,11 @@ from shared.parsing import (
     is_entity_tag_or_star,
     parse_body,
 )
-from shared.payments import ApiVersion, shown, validate_update
-from shared.problems import MAX_ERRORS, FieldError, Problem
-from shared.settings import GUID_RE, Settings
+from shared.payment.fields import ApiVersion, shown, validate_update
+from shared.process.jsonio import dumps_exact
+from shared.process.problems import MAX_ERRORS, FieldError, Problem
+from shared.process.settings import GUID_RE, Settings
+from shared.upstream.batch import Operation
 
 MAX_CLIENT_REF = 100
 IDEMPOTENCY_HEADER = "idempotency-key"

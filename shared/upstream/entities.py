@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 
-from shared.businesscentral import BusinessCentralClient, ForwardHeaders, PaymentRef
-from shared.jsonio import JsonBodyError, loads_exact
-from shared.problems import Problem, problem_from_upstream
-from shared.resilience import Budget
+from shared.process.jsonio import JsonBodyError, loads_exact
+from shared.process.problems import Problem, problem_from_upstream
+from shared.upstream.client import BusinessCentralClient, ForwardHeaders, PaymentRef
+from shared.upstream.retries import Budget
 
 NOT_A_LINE_DETAIL = "Business Central answered with a body that is not a payment line"
 

@@ -2,7 +2,7 @@
 models.
 
 Nothing here restates a field rule: lengths, patterns, formats and ranges come
-from ``shared.payments``, paths and parameters from ``shared.routes``; this
+from ``shared.payment.fields``, paths and parameters from ``shared.api.routes``; this
 module only lays them out. The schema helpers are shared with the connector
 generator, which writes the same models as Swagger 2.0.
 """
@@ -16,16 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import core_schema
 
-from shared.payments import (
-    AMOUNT_LIMIT,
-    API_VERSIONS,
-    LINE_MODELS,
-    NUMBER_PATTERN,
-    PATCH_MODELS,
-    ApiVersion,
-)
-from shared.problems import PROBLEM_TYPES
-from shared.routes import (
+from shared.api.routes import (
     BULK_REQUESTS,
     NULLABLE,
     OPERATIONS,
@@ -33,7 +24,16 @@ from shared.routes import (
     Parameter,
     response_model,
 )
-from shared.settings import Settings
+from shared.payment.fields import (
+    AMOUNT_LIMIT,
+    API_VERSIONS,
+    LINE_MODELS,
+    NUMBER_PATTERN,
+    PATCH_MODELS,
+    ApiVersion,
+)
+from shared.process.problems import PROBLEM_TYPES
+from shared.process.settings import Settings
 
 REF = "#/components/schemas/{model}"
 Dialect = Literal["openapi-3.1", "swagger-2.0"]

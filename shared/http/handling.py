@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from shared import telemetry
-from shared.http import CoreRequest, CoreResponse, problem_response, request_id_of
-from shared.problems import Problem
-from shared.runtime import current_settings
-from shared.settings import Settings, SettingsError
+from shared.http.messages import CoreRequest, CoreResponse, problem_response, request_id_of
+from shared.process import telemetry
+from shared.process.problems import Problem
+from shared.process.settings import Settings, SettingsError
+from shared.upstream.runtime import current_settings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ async def handle(request: CoreRequest, use_case: UseCase, *, name: str) -> CoreR
     headers = request.headers
     request_id = request_id_of(headers)
     docs_url: str | None = None
-    # One record per request, filled on the way down, written once (shared.telemetry).
+    # One record per request, filled on the way down, written once (shared.process.telemetry).
     with telemetry.recording(request_id, name, request.method) as record:
         failure: Problem | None = None
         try:

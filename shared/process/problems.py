@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from shared.jsonio import JsonBodyError, loads_exact
+from shared.process.jsonio import JsonBodyError, loads_exact
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from shared.businesscentral import BusinessCentralClient, http_client
-from shared.identity import CredentialFactory, TokenProvider, credential_factory
-from shared.settings import Settings
+from shared.process.settings import Settings
+from shared.upstream.client import BusinessCentralClient, http_client
+from shared.upstream.identity import CredentialFactory, TokenProvider, credential_factory
 
 _settings: Settings | None = None
 

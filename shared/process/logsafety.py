@@ -14,7 +14,7 @@ import re
 import threading
 from typing import Any
 
-from shared.problems import redact
+from shared.process.problems import redact
 
 # Function keys travel as ?code=... or in x-functions-key.
 _KEY_RE = re.compile(r"(?i)([?&]code=|x-functions-key[\"']?\s*[:=]\s*[\"']?)[^&\s\"',;]+")

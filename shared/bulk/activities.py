@@ -14,14 +14,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from shared import telemetry
-from shared.batch import BatchAnswer, Journal, Operation, send_batch, settle_operations
-from shared.bulk_orchestration import pack_settled
-from shared.businesscentral import ForwardHeaders
-from shared.jsonio import dumps_exact, loads_exact
-from shared.outcomes import PatchOutcome
-from shared.resilience import Budget
-from shared.runtime import current_settings, get_runtime
+from shared.bulk.orchestration import pack_settled
+from shared.lines.outcomes import PatchOutcome
+from shared.process import telemetry
+from shared.process.jsonio import dumps_exact, loads_exact
+from shared.upstream.batch import BatchAnswer, Journal, Operation, send_batch, settle_operations
+from shared.upstream.client import ForwardHeaders
+from shared.upstream.retries import Budget
+from shared.upstream.runtime import current_settings, get_runtime
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol, cast
 
 import httpx
 
-from shared.bulk_jobs import (
+from shared.bulk.jobs import (
     JOB_ID_RE,
     BulkItem,
     body_hash,
@@ -28,16 +28,16 @@ from shared.bulk_jobs import (
     token_is_for,
     token_matches,
 )
-from shared.bulk_orchestration import ORCHESTRATOR, JobPlan, job_items
-from shared.businesscentral import CollectionRef
-from shared.callers import caller_identity, check_caller, check_scope
-from shared.handling import handle
-from shared.http import CoreRequest, CoreResponse, json_response
-from shared.jsonio import JsonBodyError, dumps_exact, loads_exact
-from shared.parsing import bad_guids, check_route
-from shared.payments import ApiVersion
-from shared.problems import Problem
-from shared.settings import JOB_SECRET_SETTING, Settings
+from shared.bulk.orchestration import ORCHESTRATOR, JobPlan, job_items
+from shared.http.callers import caller_identity, check_caller, check_scope
+from shared.http.handling import handle
+from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.parsing import bad_guids, check_route
+from shared.payment.fields import ApiVersion
+from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
+from shared.process.problems import Problem
+from shared.process.settings import JOB_SECRET_SETTING, Settings
+from shared.upstream.client import CollectionRef
 
 log = logging.getLogger(__name__)
 
