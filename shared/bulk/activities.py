@@ -19,7 +19,7 @@ from shared.lines.outcomes import PatchOutcome
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.upstream.batch import BatchAnswer, Journal, Operation, send_batch, settle_operations
-from shared.upstream.client import ForwardHeaders
+from shared.upstream.refs import ForwardHeaders
 from shared.upstream.retries import Budget
 from shared.upstream.runtime import current_settings, get_runtime
 

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact, loads_exact
-from shared.process.problems import UNKNOWN_OUTCOME_DETAIL, Problem
+from shared.process.problems import Problem
+from shared.upstream.errors import UNKNOWN_OUTCOME_DETAIL
 
 ORCHESTRATOR = "bulk_payment_updates"
 SEND_ACTIVITY = "bulk_send_batch"

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import httpx
 
@@ -29,15 +29,12 @@ from shared.bulk.jobs import (
     token_matches,
 )
 from shared.bulk.orchestration import ORCHESTRATOR, JobPlan, job_items
-from shared.http.callers import caller_identity, check_caller, check_scope
+from shared.http.admit import admit, check_query_names
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
-from shared.http.parsing import bad_guids, check_route
-from shared.payment.fields import ApiVersion
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.process.problems import Problem
 from shared.process.settings import JOB_SECRET_SETTING, Settings
-from shared.upstream.client import CollectionRef
 
 log = logging.getLogger(__name__)
 
@@ -170,15 +167,15 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
     """Validate every update, then start (or find) the job."""
 
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        params = request.route_params
-        check_route(params)
         secret = job_secret(settings)
-        check_caller(settings, request.headers)
-        bad_guids(params, ("companyId", "journalId"))
-        version = cast(ApiVersion, params["apiVersion"])
-        company_id, journal_id = params["companyId"].lower(), params["journalId"].lower()
-        check_scope(settings, CollectionRef(version, company_id, journal_id))
-        _check_query(request.query, ("validateOnly",))
+        admitted = admit(settings, request, query=("validateOnly",))
+        version, company_id, journal_id = (
+            admitted.version,
+            admitted.company_id,
+            admitted.journal_id,
+        )
+        assert company_id is not None
+        assert journal_id is not None
         validate_only = _validate_only(request.query)
         # Parsing and checking up to 2 MiB is CPU work: a worker thread keeps the
         # event loop answering this worker's other requests meanwhile.
@@ -189,8 +186,7 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             return json_response(200, {"valid": True, "total": len(items)}, request_id)
         base = settings.public_base_url
         key = idempotency_key_of(request.headers)
-        caller = caller_identity(settings, request.headers)
-        job_id = job_id_for(secret, caller, company_id, journal_id, key)
+        job_id = job_id_for(secret, admitted.caller, company_id, journal_id, key)
         token = status_token_for(secret, job_id)
         texts = [item.as_text() for item in items]
         digest = body_hash(version, texts)
@@ -236,16 +232,6 @@ def _validate_only(query: Mapping[str, str]) -> bool:
             "invalid-query-parameter", 'validateOnly must be "true" or "false" when given.'
         )
     return value.lower() == "true"
-
-
-def _check_query(query: Mapping[str, str], allowed: tuple[str, ...]) -> None:
-    # ``code`` is the function key, which the Functions host reads first.
-    for name in query:
-        if name != "code" and name not in allowed:
-            raise Problem(
-                "invalid-query-parameter",
-                f"This route takes only these query parameters: {', '.join(allowed)}.",
-            )
 
 
 def job_secret(settings: Settings) -> bytes:
@@ -334,7 +320,7 @@ async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreRespo
     caller check: flows poll Location without credentials)."""
 
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        _check_query(request.query, ("token",))
+        check_query_names(request.query, ("token",))
         secret = job_secret(settings)
         job_id = request.route_params.get("jobId", "")
         token = request.query.get("token", "")

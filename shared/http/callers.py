@@ -17,7 +17,7 @@ from typing import Any
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.process.telemetry import note_caller
-from shared.upstream.client import ScopedRef
+from shared.upstream.refs import ScopedRef
 
 # Claim types as App Service Authentication writes them for Entra tokens (after
 # its default claim mapping): the calling application is "appid" (v1.0 tokens)
@@ -39,6 +39,8 @@ _ROLE_CLAIMS = frozenset({"roles", "http://schemas.microsoft.com/ws/2008/06/iden
 _ENTRA_AUTH_TYPE = "aad"
 # Real principals are a few kilobytes; anything far larger is not one.
 _MAX_PRINCIPAL_BYTES = 16384
+# The one caller every function key holder is.
+KEY_HOLDER = "function-key"
 
 
 def principal_claims(header: str | None) -> list[tuple[str, str]] | None:
@@ -89,10 +91,13 @@ def caller_id(claims: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
-    """401/403 unless the caller principal satisfies the caller settings."""
+def check_caller(settings: Settings, headers: Mapping[str, str]) -> str:
+    """401/403 unless the caller principal satisfies the caller settings; returns who
+    is calling, for scoping what a caller may find again (bulk job keys): the Entra
+    principal's ids when callers are checked. With function keys alone the Functions
+    host does not say which key was used, so every key holder is one caller."""
     if not settings.checks_callers:
-        return
+        return KEY_HOLDER
     claims = principal_claims(headers.get("x-ms-client-principal"))
     if claims is None:
         raise Problem(
@@ -101,11 +106,13 @@ def check_caller(settings: Settings, headers: Mapping[str, str]) -> None:
             "by App Service Authentication.",
         )
     note_caller(caller_id(claims))
-    if settings.allowed_callers and not caller_ids(claims) & settings.allowed_callers:
+    ids = caller_ids(claims)
+    if settings.allowed_callers and not ids & settings.allowed_callers:
         raise Problem("forbidden", "This caller is not on the proxy's list of allowed callers.")
     role = settings.required_caller_role
     if role is not None and role not in caller_roles(claims):
         raise Problem("forbidden", f'The caller lacks the required app role "{role}".')
+    return "entra:" + ",".join(sorted(ids)) if ids else KEY_HOLDER
 
 
 def check_scope(settings: Settings, ref: ScopedRef) -> None:
@@ -117,16 +124,3 @@ def check_scope(settings: Settings, ref: ScopedRef) -> None:
     journals = settings.allowed_journal_ids
     if journals is not None and ref.journal_id is not None and ref.journal_id not in journals:
         raise Problem("forbidden", "This proxy is not allowed to touch payments in this journal.")
-
-
-def caller_identity(settings: Settings, headers: Mapping[str, str]) -> str:
-    """Who is calling, for scoping what a caller may see again (bulk job keys):
-    the Entra principal's ids when callers are checked; with function keys
-    alone the Functions host does not say which key was used, so every key
-    holder is one caller."""
-    if settings.checks_callers:
-        claims = principal_claims(headers.get("x-ms-client-principal"))
-        ids = caller_ids(claims) if claims is not None else set()
-        if ids:
-            return "entra:" + ",".join(sorted(ids))
-    return "function-key"

@@ -7,16 +7,15 @@ has not passed through here reaches an upstream URL or body.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
-from shared.payment.fields import API_VERSIONS, ApiVersion, shown, validate_update
+from shared.payment.fields import ApiVersion, validate_update
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import FieldError, Problem
-from shared.process.settings import GUID_RE, Settings
-from shared.upstream.client import ForwardHeaders, PaymentRef
+from shared.process.settings import Settings
+from shared.upstream.refs import ForwardHeaders
 
-JOURNAL_SETS = ("customerPaymentJournals", "customerPaymentsJournals")
 # \Z rather than $: "$" also matches before a trailing newline.
 _ENTITY_TAG_RE = re.compile(r'^(W/)?"[\x21\x23-\x7e]*"\Z')
 _MAX_IF_MATCH = 1024
@@ -37,55 +36,6 @@ DOUBLED_WEAK_PREFIX_DETAIL = (
 INVALID_IF_MATCH_DETAIL = (
     'If-Match must be one entity tag such as W/"JzE5OzEn" (copy the ETag header of a GET), or *.'
 )
-
-
-# The function key may always come as ?code=; the Functions host reads it first.
-FUNCTION_KEY_PARAMETER = "code"
-
-
-def check_query_names(query: Mapping[str, str], allowed: Collection[str]) -> None:
-    """400 naming the first query parameter the route does not take."""
-    for name in query:
-        if name != FUNCTION_KEY_PARAMETER and name not in allowed:
-            accepted = ", ".join(sorted(allowed)) or "none"
-            raise Problem(
-                "invalid-query-parameter",
-                f'This route does not take the query parameter "{shown(name)}" '
-                f"(accepted: {accepted}).",
-            )
-
-
-def check_route(params: Mapping[str, str]) -> None:
-    """404 for an API version or entity set that does not exist."""
-    if params.get("apiVersion", "") not in API_VERSIONS:
-        raise Problem(
-            "not-found", "Unknown API version: use v2.0 or v1.0 in the path (/api/v2.0/...)."
-        )
-    if params.get("journalSet", "customerPaymentJournals") not in JOURNAL_SETS:
-        raise Problem("not-found", "No such route; see /api/openapi.json.")
-
-
-def bad_guids(params: Mapping[str, str], names: tuple[str, ...]) -> None:
-    """400 naming every one of ``names`` that is not a GUID."""
-    bad = [name for name in names if not GUID_RE.match(params.get(name, ""))]
-    if bad:
-        raise Problem(
-            "invalid-path-parameter",
-            f"{' and '.join(bad)} must be a GUID such as 3f2b5c1e-0a4d-4b8e-9c6f-2d1e7a9b0c3d "
-            "(no braces, no quotes).",
-        )
-
-
-def parse_route(params: Mapping[str, str]) -> PaymentRef:
-    """The payment line's address; 400 naming every id that is not a GUID."""
-    check_route(params)
-    bad_guids(params, ("companyId", "journalId", "paymentId"))
-    return PaymentRef(
-        cast(ApiVersion, params["apiVersion"]),
-        params["companyId"].lower(),
-        params["journalId"].lower(),
-        params["paymentId"].lower(),
-    )
 
 
 def forward_headers(

@@ -14,22 +14,19 @@ from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import quote
 
-from shared.http.callers import check_caller, check_scope
+from shared.http.admit import admit
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
-from shared.http.parsing import (
-    JOURNAL_SETS,
-    bad_guids,
-    check_query_names,
-    check_route,
-    forward_headers,
-)
+from shared.http.parsing import forward_headers
 from shared.payment.fields import ApiVersion, stored_form, validate_update
+from shared.process import paths
 from shared.process.jsonio import JsonBodyError, loads_exact
-from shared.process.problems import Problem, problem_from_upstream
+from shared.process.paths import documented
+from shared.process.problems import Problem
 from shared.process.settings import Settings
-from shared.upstream.client import CollectionRef, ForwardHeaders
 from shared.upstream.entities import normalize_entity
+from shared.upstream.errors import problem_from_upstream
+from shared.upstream.refs import CollectionRef, ForwardHeaders
 from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 
@@ -50,19 +47,11 @@ _WHOLE_NUMBER_RE = re.compile(r"^[0-9]{1,10}\Z")
 _NOT_A_LIST_DETAIL = "Business Central answered with a body that is not a list"
 
 
-def _checked(settings: Settings, request: CoreRequest, allowed: tuple[str, ...]) -> None:
-    """What every list checks first, as the payment routes do."""
-    check_route(request.route_params)
-    check_caller(settings, request.headers)
-    check_query_names(request.query, allowed)
-
-
 async def handle_companies(request: CoreRequest) -> CoreResponse:
     """The companies the proxy may touch."""
 
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        _checked(settings, request, ())
-        ref = CollectionRef(_version(request.route_params))
+        ref = admit(settings, request, query=()).collection
         items = await _fetch(settings, ref, request.headers, request_id)
         companies = [
             {name: item[name] for name in COMPANY_PROPERTIES if name in item}
@@ -77,12 +66,7 @@ async def handle_journals(request: CoreRequest) -> CoreResponse:
     """The customer payment journals of one company."""
 
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        _checked(settings, request, ())
-        bad_guids(request.route_params, ("companyId",))
-        ref = CollectionRef(
-            _version(request.route_params), request.route_params["companyId"].lower()
-        )
-        check_scope(settings, ref)
+        ref = admit(settings, request, query=()).collection
         items = await _fetch(settings, ref, request.headers, request_id)
         journals = [
             normalize_entity(item)[0] for item in _allowed(items, settings.allowed_journal_ids)
@@ -96,13 +80,12 @@ async def handle_lines(request: CoreRequest) -> CoreResponse:
     """Payment lines of one journal, optionally found by exact values, one page at a time."""
 
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        _checked(settings, request, (*LINE_FILTERS, *PAGING))
-        params = request.route_params
+        admitted = admit(settings, request, query=(*LINE_FILTERS, *PAGING))
         query = request.query
-        bad_guids(params, ("companyId", "journalId"))
-        version = _version(params)
-        company, journal = params["companyId"].lower(), params["journalId"].lower()
-        check_scope(settings, CollectionRef(version, company, journal))
+        version = admitted.version
+        company, journal = admitted.company_id, admitted.journal_id
+        assert company is not None
+        assert journal is not None
         filters = line_filters(version, query)
         top = _whole_number(query, "top", DEFAULT_TOP, 1, MAX_TOP)
         skip = _whole_number(query, "skip", 0, 0, MAX_SKIP)
@@ -169,20 +152,15 @@ def lines_path(
 ) -> str:
     """The proxy path (under the base URL) of one page of a journal's lines."""
     query = [*filters.items(), ("top", str(top)), ("skip", str(skip))]
-    return (
-        f"/{version}/companies/{company_id}/{JOURNAL_SETS[0]}/{journal_id}/customerPayments?"
-        + "&".join(f"{name}={quote(value, safe='')}" for name, value in query)
+    path = documented(paths.LINES).format(
+        apiVersion=version, companyId=company_id, journalId=journal_id
     )
+    return path + "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in query)
 
 
 def _allowed(items: list[dict[str, Any]], allowed: frozenset[str] | None) -> list[dict[str, Any]]:
     """The items an allow-list lets through (all when it is unset)."""
     return [item for item in items if allowed is None or str(item.get("id", "")).lower() in allowed]
-
-
-def _version(params: Mapping[str, str]) -> ApiVersion:
-    # check_route has already refused anything else.
-    return cast(ApiVersion, params["apiVersion"])
 
 
 def _whole_number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -20,22 +20,20 @@ from shared.process.problems import (
     OUTCOME_UNKNOWN_DETAIL,
     REFUSED_RESEND_DETAIL,
     UNCONFIRMED_SUCCESS_DETAIL,
-    UNKNOWN_OUTCOME_DETAIL,
     Problem,
     UpstreamError,
-    problem_from_upstream,
 )
 from shared.process.telemetry import note_wait
-from shared.upstream.client import (
-    BusinessCentralClient,
-    ForwardHeaders,
+from shared.upstream.client import BusinessCentralClient, log_attempt
+from shared.upstream.entities import normalize_line, read_line, same_entity_tag
+from shared.upstream.errors import (
+    UNKNOWN_OUTCOME_DETAIL,
     NotSent,
     OutcomeLost,
-    PaymentRef,
     final_problem,
-    log_attempt,
+    problem_from_upstream,
 )
-from shared.upstream.entities import normalize_line, read_line, same_entity_tag
+from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
 
 log = logging.getLogger(__name__)

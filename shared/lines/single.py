@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.api.problem_page import problem_page, problem_page_csp
-from shared.http.callers import check_caller, check_scope
+from shared.http.admit import admit
 from shared.http.handling import handle, settings_or_problem
 from shared.http.messages import (
     CoreRequest,
@@ -22,17 +22,12 @@ from shared.http.messages import (
     problem_response,
     request_id_of,
 )
-from shared.http.parsing import (
-    check_route,
-    forward_headers,
-    parse_route,
-    prepare_update,
-)
+from shared.http.parsing import forward_headers, prepare_update
 from shared.lines.outcomes import send_patch
 from shared.process.problems import Problem
 from shared.process.settings import Settings, SettingsError
-from shared.upstream.client import PaymentRef
 from shared.upstream.entities import read_line
+from shared.upstream.refs import PaymentRef
 from shared.upstream.retries import Budget
 from shared.upstream.runtime import current_settings, get_runtime
 
@@ -45,13 +40,9 @@ async def handle_payment(request: CoreRequest) -> CoreResponse:
 
 
 async def _payment(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-    headers = request.headers
-    check_route(request.route_params)
-    check_caller(settings, headers)
-    ref = parse_route(request.route_params)
-    check_scope(settings, ref)
+    ref = admit(settings, request).line
     if request.method.upper() == "GET":
-        return await _get(settings, ref, headers, request_id)
+        return await _get(settings, ref, request.headers, request_id)
     return await _update(settings, ref, request, request_id)
 
 

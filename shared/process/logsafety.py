@@ -10,11 +10,10 @@ test) attaches later.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from typing import Any
-
-from shared.process.problems import redact
 
 # Function keys travel as ?code=... or in x-functions-key.
 _KEY_RE = re.compile(r"(?i)([?&]code=|x-functions-key[\"']?\s*[:=]\s*[\"']?)[^&\s\"',;]+")
@@ -60,3 +59,28 @@ def install() -> None:
 
         logging.setLogRecordFactory(factory)
         _installed = True
+
+
+# Anything shaped like a bearer token or JWT is cut from upstream text before
+# it is shown: an error page that echoes request headers must not leak ours.
+_SECRET_RE = re.compile(
+    r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+)
+
+
+# The managed identity endpoint's secret (App Service: IDENTITY_HEADER; older
+# platforms: MSI_SECRET). Short values are not secrets worth a replace.
+SECRET_VARIABLES = ("IDENTITY_HEADER", "MSI_SECRET")
+
+
+_MIN_SECRET_LENGTH = 8
+
+
+def redact(text: str) -> str:
+    """``text`` without bearer tokens, JWTs or the identity endpoint's secret."""
+    text = _SECRET_RE.sub("<redacted>", text)
+    for name in SECRET_VARIABLES:
+        secret = os.environ.get(name, "")
+        if len(secret) >= _MIN_SECRET_LENGTH and secret in text:
+            text = text.replace(secret, "<redacted>")
+    return text

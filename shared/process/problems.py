@@ -3,14 +3,10 @@ where Business Central's error answers are mapped to them."""
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
-
-from shared.process.jsonio import JsonBodyError, loads_exact
 
 
 @dataclass(frozen=True)
@@ -169,39 +165,6 @@ def capped_errors(errors: tuple[FieldError, ...]) -> list[dict[str, str]]:
 
 # --- Business Central errors ------------------------------------------------
 
-_CORRELATION_RE = re.compile(
-    r"\s*CorrelationId:\s*([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.?\s*$"
-)
-# Anything shaped like a bearer token or JWT is cut from upstream text before
-# it is shown: an error page that echoes request headers must not leak ours.
-_SECRET_RE = re.compile(
-    r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
-)
-_MAX_UPSTREAM_MESSAGE = 1000
-
-_NOT_FOUND_CODES = {
-    "BadRequest_NotFound",
-    "BadRequest_ResourceNotFound",
-    "Internal_RecordNotFound",
-    "Internal_CompanyNotFound",
-    "Internal_DataNotFoundFilter",
-}
-
-AUTH_FAILED_DETAIL = (
-    "Business Central refused the proxy's own token (HTTP {status}). The app's managed "
-    "identity is not set up in Business Central: give it the API.ReadWrite.All application "
-    "permission of Dynamics 365 Business Central, then register its client id on the "
-    '"Microsoft Entra Applications" page in Business Central with state Enabled and a '
-    "permission set that allows editing customer payment journals."
-)
-
-UNKNOWN_OUTCOME_DETAIL = (
-    "Business Central did not confirm the update in time. It may or may not have been "
-    "applied: GET the payment line and compare it with what you sent before retrying."
-)
-READ_TIMEOUT_DETAIL = (
-    "Business Central did not answer the read in time. Nothing was changed; retry the GET."
-)
 OUTCOME_UNKNOWN_DETAIL = (
     "The proxy lost Business Central's answer to this update, and the line has changed "
     "since the ETag you sent while holding the values you sent: the proxy cannot tell "
@@ -220,100 +183,3 @@ UNCONFIRMED_SUCCESS_DETAIL = (
     "since, or Business Central's answer was wrong. The line as it is now is in current; "
     "update it again with its etag if your change is still needed."
 )
-
-
-# The managed identity endpoint's secret (App Service: IDENTITY_HEADER; older
-# platforms: MSI_SECRET). Short values are not secrets worth a replace.
-SECRET_VARIABLES = ("IDENTITY_HEADER", "MSI_SECRET")
-_MIN_SECRET_LENGTH = 8
-
-
-def redact(text: str) -> str:
-    """``text`` without bearer tokens, JWTs or the identity endpoint's secret."""
-    text = _SECRET_RE.sub("<redacted>", text)
-    for name in SECRET_VARIABLES:
-        secret = os.environ.get(name, "")
-        if len(secret) >= _MIN_SECRET_LENGTH and secret in text:
-            text = text.replace(secret, "<redacted>")
-    return text
-
-
-def parse_upstream_error(status: int, body: bytes) -> UpstreamError | None:
-    """Read BC's ``{"error": {"code", "message"}}``; None when the body is not that."""
-    try:
-        data = loads_exact(body) if body else None
-    except JsonBodyError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
-        return None
-    error = data["error"]
-    code = error.get("code")
-    message = error.get("message")
-    if not isinstance(code, str) or (message is not None and not isinstance(message, str)):
-        return None
-    correlation_id = None
-    if message is not None:
-        match = _CORRELATION_RE.search(message)
-        if match:
-            correlation_id = match.group(1)
-            message = message[: match.start()].rstrip()
-        message = redact(message)[:_MAX_UPSTREAM_MESSAGE]
-    return UpstreamError(status, redact(code)[:200], message, correlation_id)
-
-
-def problem_from_upstream(status: int, body: bytes, *, if_match_sent: bool) -> Problem:
-    """Map a Business Central error answer (any status >= 300) to a problem."""
-    error = parse_upstream_error(status, body)
-    upstream = error or UpstreamError(status)
-    code = error.code if error else None
-    said = f": {error.message}" if error and error.message else ""
-
-    if status == 412 or (status == 409 and code == "Request_EntityChanged"):
-        return Problem(
-            "etag-mismatch",
-            "The payment line was changed by someone else since you read it. GET the line "
-            "again for its current ETag and values, then retry with that ETag in If-Match.",
-            upstream=upstream,
-        )
-    if status == 400 and code == "BadRequest_InvalidToken" and if_match_sent:
-        return Problem(
-            "etag-mismatch",
-            "Business Central could not validate the ETag sent in If-Match. GET the line "
-            "for its current ETag and retry with it.",
-            upstream=upstream,
-        )
-    if status in (401, 403):
-        return Problem(
-            "upstream-auth-failed", AUTH_FAILED_DETAIL.format(status=status), upstream=upstream
-        )
-    if status == 404 or code in _NOT_FOUND_CODES:
-        return Problem(
-            "not-found",
-            "Business Central has no such company, journal or payment line" + said,
-            upstream=upstream,
-        )
-    if error is not None and status in (400, 409):
-        return Problem(
-            "upstream-rejected", "Business Central rejected the update" + said, upstream=upstream
-        )
-    if status == 429:
-        return Problem(
-            "upstream-throttled",
-            "Business Central is throttling the proxy; retry after the time in Retry-After",
-            upstream=upstream,
-        )
-    if status == 503:
-        return Problem(
-            "upstream-unavailable",
-            "Business Central is unavailable; retry after the time in Retry-After",
-            upstream=upstream,
-        )
-    if status in (408, 504):
-        detail = UNKNOWN_OUTCOME_DETAIL if if_match_sent else READ_TIMEOUT_DETAIL
-        return Problem("upstream-timeout", detail, upstream=upstream)
-    return Problem(
-        "upstream-error",
-        f"Business Central answered HTTP {status}"
-        + (said if error else " with a body that is not its error format"),
-        upstream=upstream,
-    )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from shared.process.paths import API_PREFIX, PROBLEMS
+
 # \Z, not $: "$" also matches before a trailing newline, and a path id such as
 # "<guid>%0A" must never pass as a GUID into the upstream URL.
 GUID_RE = re.compile(
@@ -33,7 +35,7 @@ DEFAULT_BASE_URL = "https://api.businesscentral.dynamics.com"
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 # Where the proxy runs when nothing says otherwise: the documented local base.
 LOCAL_HOSTNAME = "127.0.0.1:7071"
-PROBLEMS_PATH = "/api/problems"
+PROBLEMS_PATH = f"{API_PREFIX}/{PROBLEMS}"
 # 32 characters of base64 carry 192 bits: more than a guess can reach.
 MIN_SECRET_CHARS = 32
 JOB_SECRET_SETTING = "BULK_JOB_SECRET"  # noqa: S105 (the setting's name, not a value)
@@ -71,7 +73,7 @@ class Settings:
     allowed_company_ids: frozenset[str] | None = None
     allowed_journal_ids: frozenset[str] | None = None
     problem_docs_url: str | None = None
-    public_base_url: str = f"http://{LOCAL_HOSTNAME}/api"
+    public_base_url: str = f"http://{LOCAL_HOSTNAME}{API_PREFIX}"
     sync_budget_s: float = 30.0
     bc_max_concurrency: int = 5
     bc_connect_timeout_s: float = 5.0
@@ -138,7 +140,9 @@ class Settings:
     @property
     def problems_url(self) -> str:
         """Base of every problem ``type`` URI: this deployment's own page by default."""
-        return self.problem_docs_url or self.public_base_url.removesuffix("/api") + PROBLEMS_PATH
+        return (
+            self.problem_docs_url or self.public_base_url.removesuffix(API_PREFIX) + PROBLEMS_PATH
+        )
 
     @property
     def checks_callers(self) -> bool:
@@ -176,7 +180,7 @@ def startup_check(environ: Mapping[str, str]) -> list[str]:
 def fallback_problems_url(environ: Mapping[str, str]) -> str:
     """The problems page when the settings themselves are unreadable."""
     base = _Reader(environ).public_base_url("WEBSITE_HOSTNAME")
-    return base.removesuffix("/api") + PROBLEMS_PATH
+    return base.removesuffix(API_PREFIX) + PROBLEMS_PATH
 
 
 def caller_auth_mode(environ: Mapping[str, str]) -> CallerAuth:
@@ -240,13 +244,13 @@ class _Reader:
         """
         value = self._raw(name)
         if value is None:
-            return f"http://{LOCAL_HOSTNAME}/api"
+            return f"http://{LOCAL_HOSTNAME}{API_PREFIX}"
         if not _HOSTNAME_RE.match(value):
             self.problems[name] = "must be a host name, optionally with a port"
-            return f"http://{LOCAL_HOSTNAME}/api"
+            return f"http://{LOCAL_HOSTNAME}{API_PREFIX}"
         host = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
         scheme = "http" if host.lower() in _LOOPBACK_NAMES else "https"
-        return f"{scheme}://{value.lower()}/api"
+        return f"{scheme}://{value.lower()}{API_PREFIX}"
 
     def check_budget(self, settings: Settings) -> None:
         """A PATCH attempt must fit beside the read-back reserve, or none ever starts."""

@@ -25,15 +25,11 @@ from shared.lines.outcomes import (
 )
 from shared.payment.fields import ApiVersion
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
-from shared.process.problems import Problem, problem_from_upstream
-from shared.upstream.client import (
-    BusinessCentralClient,
-    ForwardHeaders,
-    NotSent,
-    OutcomeLost,
-    PaymentRef,
-)
+from shared.process.problems import Problem
+from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import normalize_entity
+from shared.upstream.errors import NotSent, OutcomeLost, problem_from_upstream
+from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
 
 CONTINUE_ON_ERROR = {"Prefer": "odata.continue-on-error"}

@@ -6,86 +6,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal
 from urllib.parse import quote
 
 import httpx
 
 from shared.payment.fields import ApiVersion
-from shared.process.problems import (
+from shared.process.problems import Problem
+from shared.process.settings import Settings
+from shared.process.telemetry import note_upstream_attempt, note_wait, outgoing_traceparent
+from shared.upstream.errors import (
     READ_TIMEOUT_DETAIL,
     UNKNOWN_OUTCOME_DETAIL,
-    Problem,
+    NotSent,
+    OutcomeLost,
+    _identity_problem,
+    _no_time,
+    final_problem,
     parse_upstream_error,
     problem_from_upstream,
 )
-from shared.process.settings import GUID_RE, Settings
-from shared.process.telemetry import note_upstream_attempt, note_wait, outgoing_traceparent
 from shared.upstream.identity import IdentityUnavailable, TokenProvider
+from shared.upstream.refs import CollectionRef, ForwardHeaders, PaymentRef
 from shared.upstream.retries import (
     RETRY_STATUSES,
     Budget,
     RetryPolicy,
     parse_retry_after,
-    retry_after_header,
 )
 
 log = logging.getLogger(__name__)
 
 Method = Literal["GET", "PATCH", "POST"]
-
-
-@dataclass(frozen=True)
-class PaymentRef:
-    """A payment line's address; ids are validated GUIDs, stored lower-case."""
-
-    version: ApiVersion
-    company_id: str
-    journal_id: str
-    payment_id: str
-
-    def __post_init__(self) -> None:
-        for value in (self.company_id, self.journal_id, self.payment_id):
-            if not GUID_RE.match(value):
-                raise ValueError("payment references hold GUIDs only")
-
-
-@dataclass(frozen=True)
-class CollectionRef:
-    """A collection the proxy lists: the companies (no ids), a company's
-    payment journals (``company_id``) or a journal's lines (both ids). Ids are
-    validated GUIDs; ``query`` holds OData options the proxy built itself."""
-
-    version: ApiVersion
-    company_id: str | None = None
-    journal_id: str | None = None
-    query: tuple[tuple[str, str], ...] = ()
-
-    def __post_init__(self) -> None:
-        for value in (self.company_id, self.journal_id):
-            if value is not None and not GUID_RE.match(value):
-                raise ValueError("collection references hold GUIDs only")
-        if self.journal_id is not None and self.company_id is None:
-            raise ValueError("a journal belongs to a company")
-        for name, _ in self.query:
-            if name not in _ODATA_OPTIONS:
-                raise ValueError(f"unsupported OData option {name!r}")
-
-
-_ODATA_OPTIONS = frozenset({"$filter", "$top", "$skip"})
-# What the allow-lists check: a line, or a collection of a company or journal.
-ScopedRef: TypeAlias = PaymentRef | CollectionRef
-
-
-@dataclass(frozen=True)
-class ForwardHeaders:
-    """What the caller may pass through, each already checked."""
-
-    request_id: str
-    if_match: str | None = None
-    accept_language: str | None = None
-    traceparent: str | None = None
 
 
 def http_client(
@@ -103,32 +55,6 @@ def http_client(
     return httpx.AsyncClient(
         timeout=timeout, limits=limits, follow_redirects=False, transport=transport
     )
-
-
-class NotSent(Exception):
-    """Nothing reached Business Central (no slot or time left, no connection,
-    no token): certainly not applied, safe to send again."""
-
-    def __init__(self, problem: Problem, reason: str) -> None:
-        super().__init__(reason)
-        self.problem = problem
-        self.reason = reason
-
-
-class OutcomeLost(Exception):
-    """The request was sent but no readable answer came back (dropped
-    connection, read timeout, undecodable body): a write may have happened."""
-
-    def __init__(self, problem: Problem, reason: str) -> None:
-        super().__init__(reason)
-        self.problem = problem
-        self.reason = reason
-
-
-NO_TIME_DETAIL = (
-    "Too many requests are waiting for Business Central to start this one in the time "
-    "left; nothing was sent. Retry after the time in Retry-After."
-)
 
 
 class BusinessCentralClient:
@@ -404,28 +330,9 @@ def log_attempt(
     )
 
 
-def _no_time(reason: str) -> NotSent:
-    return NotSent(Problem("upstream-throttled", NO_TIME_DETAIL), reason)
-
-
 def _without_body(response: httpx.Response) -> httpx.Response:
     dropped = {b"content-encoding", b"content-length", b"transfer-encoding"}
     headers = [(k, v) for k, v in response.headers.raw if k.lower() not in dropped]
     return httpx.Response(
         response.status_code, headers=headers, content=b"", request=response.request
     )
-
-
-def _identity_problem() -> Problem:
-    return Problem(
-        "identity-unavailable",
-        "The proxy could not obtain a token from its managed identity. Check that the "
-        "function app has a managed identity and that AZURE_CLIENT_ID names it.",
-    )
-
-
-def final_problem(failure: Problem, wait: float) -> Problem:
-    """The answer when no further attempt fits: with Retry-After where waiting helps."""
-    if failure.status in (429, 503) or failure.slug == "identity-unavailable":
-        failure.retry_after = retry_after_header(wait)
-    return failure

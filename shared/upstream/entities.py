@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 
 from shared.process.jsonio import JsonBodyError, loads_exact
-from shared.process.problems import Problem, problem_from_upstream
-from shared.upstream.client import BusinessCentralClient, ForwardHeaders, PaymentRef
+from shared.process.problems import Problem
+from shared.upstream.client import BusinessCentralClient
+from shared.upstream.errors import problem_from_upstream
+from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget
 
 NOT_A_LINE_DETAIL = "Business Central answered with a body that is not a payment line"

@@ -13,7 +13,7 @@ import httpx
 
 from shared.process.jsonio import dumps_exact
 from shared.upstream.batch import Journal, Operation, send_batch, settle_operations
-from shared.upstream.client import ForwardHeaders
+from shared.upstream.refs import ForwardHeaders
 from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 from tests.unit.conftest import (

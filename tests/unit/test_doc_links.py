@@ -14,8 +14,8 @@ import pytest
 
 import function_app
 from sandbox.app import create_sandbox_app
-from shared.http.parsing import JOURNAL_SETS
 from shared.payment.fields import API_VERSIONS
+from shared.process.paths import JOURNAL_SETS
 from shared.process.settings import Settings
 from tests.unit.test_function_app import functions, trigger
 

@@ -10,7 +10,8 @@ import pytest
 from shared.lines.lists import line_filters, lines_path, odata_filter
 from shared.process.problems import Problem
 from shared.process.settings import Settings
-from shared.upstream.client import BusinessCentralClient, CollectionRef
+from shared.upstream.client import BusinessCentralClient
+from shared.upstream.refs import CollectionRef
 from tests.unit.conftest import COMPANY, JOURNAL, TENANT
 
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 
-from shared.process.problems import (
-    PROBLEM_TYPES,
-    Problem,
-    parse_upstream_error,
-    problem_from_upstream,
-)
+from shared.process.problems import PROBLEM_TYPES, Problem
+from shared.upstream.errors import parse_upstream_error, problem_from_upstream
 
 CONTRACT_SLUGS = {
     "malformed-json": 400,

@@ -16,9 +16,9 @@ import pytest
 from azure.functions.decorators.http import HttpTrigger
 
 import function_app
+from shared.http.admit import bad_guids
 from shared.http.callers import caller_ids, caller_roles, principal_claims
 from shared.http.messages import CoreRequest, CoreResponse
-from shared.http.parsing import parse_route
 from shared.lines.single import handle_payment
 from shared.payment.fields import validate_update
 from shared.process import logsafety
@@ -329,7 +329,7 @@ async def test_look_alike_path_ids_are_invalid(
     bc: FakeBusinessCentral, credential: CountingCredential, company: str
 ) -> None:
     with pytest.raises(Problem) as raised:
-        parse_route({**payment_path(), "companyId": company})
+        bad_guids({**payment_path(), "companyId": company}, ("companyId", "journalId"))
     assert raised.value.slug == "invalid-path-parameter"
     response = await handle_payment(get_request(companyId=company))
     assert (response.status, slug(response)) == (400, "invalid-path-parameter")

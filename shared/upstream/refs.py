@@ -1,0 +1,63 @@
+"""(to be described)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from shared.payment.fields import ApiVersion
+from shared.process.settings import GUID_RE
+
+
+@dataclass(frozen=True)
+class PaymentRef:
+    """A payment line's address; ids are validated GUIDs, stored lower-case."""
+
+    version: ApiVersion
+    company_id: str
+    journal_id: str
+    payment_id: str
+
+    def __post_init__(self) -> None:
+        for value in (self.company_id, self.journal_id, self.payment_id):
+            if not GUID_RE.match(value):
+                raise ValueError("payment references hold GUIDs only")
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """A collection the proxy lists: the companies (no ids), a company's
+    payment journals (``company_id``) or a journal's lines (both ids). Ids are
+    validated GUIDs; ``query`` holds OData options the proxy built itself."""
+
+    version: ApiVersion
+    company_id: str | None = None
+    journal_id: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for value in (self.company_id, self.journal_id):
+            if value is not None and not GUID_RE.match(value):
+                raise ValueError("collection references hold GUIDs only")
+        if self.journal_id is not None and self.company_id is None:
+            raise ValueError("a journal belongs to a company")
+        for name, _ in self.query:
+            if name not in _ODATA_OPTIONS:
+                raise ValueError(f"unsupported OData option {name!r}")
+
+
+_ODATA_OPTIONS = frozenset({"$filter", "$top", "$skip"})
+
+
+# What the allow-lists check: a line, or a collection of a company or journal.
+ScopedRef: TypeAlias = PaymentRef | CollectionRef
+
+
+@dataclass(frozen=True)
+class ForwardHeaders:
+    """What the caller may pass through, each already checked."""
+
+    request_id: str
+    if_match: str | None = None
+    accept_language: str | None = None
+    traceparent: str | None = None
