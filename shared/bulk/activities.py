@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.bulk.orchestration import pack_settled
-from shared.lines.outcomes import PatchOutcome
+from shared.payment.settlement import PatchOutcome
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.upstream.batch import BatchAnswer, Journal, Operation, send_batch, settle_operations

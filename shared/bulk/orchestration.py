@@ -15,10 +15,10 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.process.problems import Problem
-from shared.upstream.errors import UNKNOWN_OUTCOME_DETAIL
 
 ORCHESTRATOR = "bulk_payment_updates"
 SEND_ACTIVITY = "bulk_send_batch"

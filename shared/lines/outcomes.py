@@ -11,110 +11,34 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from shared.payment.fields import holds_values
-from shared.process.jsonio import dumps_exact
-from shared.process.problems import (
-    OUTCOME_UNKNOWN_DETAIL,
-    REFUSED_RESEND_DETAIL,
-    UNCONFIRMED_SUCCESS_DETAIL,
-    Problem,
-    UpstreamError,
+from shared.payment.settlement import (
+    PatchOutcome,
+    judge_read,
+    refused,
+    still_unknown,
+    unknown,
+    unreadable,
+    updated,
 )
+from shared.process.jsonio import dumps_exact
+from shared.process.problems import Problem
 from shared.process.telemetry import note_wait
 from shared.upstream.client import BusinessCentralClient, log_attempt
-from shared.upstream.entities import normalize_line, read_line, same_entity_tag
-from shared.upstream.errors import (
-    UNKNOWN_OUTCOME_DETAIL,
-    NotSent,
-    OutcomeLost,
-    final_problem,
-    problem_from_upstream,
-)
+from shared.upstream.entities import confirm_applied, normalize_line, read_line
+from shared.upstream.errors import NotSent, OutcomeLost, final_problem, problem_from_upstream
 from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
 
 log = logging.getLogger(__name__)
 
-OutcomeKind = Literal["updated", "failed", "unknown"]
-UNKNOWN_SLUGS = frozenset({"upstream-timeout", "outcome-unknown"})
 # Answers after which the PATCH may or may not have been applied: a gateway
 # (502, 504) or Business Central's own time limit (408) could not say.
 UNSETTLED_STATUSES = frozenset({408, 502, 504})
 # Business Central did not process the request; waiting may help.
 REFUSED_FOR_NOW = frozenset({429, 503})
 _RETRY_NOT_SENT = frozenset({"upstream-unavailable", "identity-unavailable"})
-
-
-@dataclass(frozen=True)
-class PatchOutcome:
-    """The answer one update gets: a line (200) or the problem that says why not."""
-
-    status: int
-    line: dict[str, Any] | None = None
-    problem: Problem | None = None
-
-    @property
-    def kind(self) -> OutcomeKind:
-        if self.status == 200:
-            return "updated"
-        if self.problem is not None and self.problem.slug in UNKNOWN_SLUGS:
-            return "unknown"
-        return "failed"
-
-    @property
-    def etag(self) -> str | None:
-        value = (self.line or {}).get("etag")
-        return value if isinstance(value, str) else None
-
-
-def updated(line: dict[str, Any]) -> PatchOutcome:
-    return PatchOutcome(200, line=line)
-
-
-def refused(problem: Problem) -> PatchOutcome:
-    return PatchOutcome(problem.status, problem=problem)
-
-
-def unknown(upstream: UpstreamError | None = None) -> PatchOutcome:
-    return refused(Problem("upstream-timeout", UNKNOWN_OUTCOME_DETAIL, upstream=upstream))
-
-
-ETAG_MISMATCH_AFTER_LOSS_DETAIL = (
-    "The payment line was changed by someone else since you read it, and it does not "
-    "hold your update. GET the line again for its current ETag and values, then retry "
-    "with that ETag in If-Match."
-)
-
-
-def judge_read(
-    line: dict[str, Any],
-    etag: str | None,
-    if_match: str | None,
-    changes: dict[str, Any],
-    amount_decimals: int,
-) -> PatchOutcome | None:
-    """Read before resend, decided on the line read back after an update with
-    ``if_match`` was lost. None means "not applied: send it again"."""
-    if same_entity_tag(etag, if_match):
-        return None
-    if holds_values(line, changes, amount_decimals=amount_decimals):
-        return refused(Problem("outcome-unknown", OUTCOME_UNKNOWN_DETAIL, current=line))
-    return refused(Problem("etag-mismatch", ETAG_MISMATCH_AFTER_LOSS_DETAIL))
-
-
-def still_unknown(line: dict[str, Any]) -> PatchOutcome:
-    """An earlier attempt's outcome was lost and a later one was refused or
-    failed: the line as it is now, since the refusal proves nothing."""
-    return refused(Problem("outcome-unknown", REFUSED_RESEND_DETAIL, current=line))
-
-
-def unreadable(problem: Problem) -> PatchOutcome:
-    """A read-back that failed: a line that is gone took the change with it;
-    anything else leaves the outcome unknown."""
-    return refused(problem) if problem.slug == "not-found" else unknown(problem.upstream)
 
 
 async def send_patch(
@@ -135,18 +59,6 @@ async def send_patch(
         # unknown, and the answer must say so rather than fail bare.
         log.exception("request %s: internal error after sending the update", forward.request_id)
         return unknown()
-
-
-async def confirm_applied(
-    bc: BusinessCentralClient,
-    ref: PaymentRef,
-    forward: ForwardHeaders,
-    budget: Budget,
-    changes: dict[str, Any],
-) -> PatchOutcome:
-    """Business Central answered 2xx, so the write happened, but its body could
-    not be read: answer with the line if it holds the values sent."""
-    return await _Attempts(bc, ref, forward, budget, changes).confirm()
 
 
 class _Attempts:
@@ -288,13 +200,7 @@ class _Attempts:
         return still_unknown(line)
 
     async def confirm(self) -> PatchOutcome:
-        try:
-            line, _ = await self._read()
-        except Problem as problem:
-            return unknown(problem.upstream)
-        if holds_values(line, self.changes, amount_decimals=self.settings.amount_decimals):
-            return updated(line)
-        return refused(Problem("outcome-unknown", UNCONFIRMED_SUCCESS_DETAIL, current=line))
+        return await confirm_applied(self.bc, self.ref, self.forward, self.budget, self.changes)
 
     async def _read(self) -> tuple[dict[str, Any], str | None]:
         # The read-back may use what is left, the reserve included.

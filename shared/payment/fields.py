@@ -427,7 +427,13 @@ def suggest(name: str, known: tuple[str, ...]) -> str | None:
 # --- Comparing an update with a stored line -------------------------------------
 
 
-def _comparable(model: type[BaseModel], name: str, value: Any, amount_decimals: int) -> Any:
+def stored_form(name: str, value: str) -> str:
+    """A text value as Business Central stores it in property ``name`` (Code
+    fields upper-case, GUIDs lower-case)."""
+    return str(as_stored(PaymentPatchV1, name, value, 0))
+
+
+def as_stored(model: type[BaseModel], name: str, value: Any, amount_decimals: int) -> Any:
     info = model.model_fields.get(name)
     if isinstance(value, str) and info is not None:
         if any(isinstance(m, StoredUpperCase) for m in info.metadata):
@@ -444,48 +450,3 @@ def _comparable(model: type[BaseModel], name: str, value: Any, amount_decimals: 
             return number.quantize(Decimal(1).scaleb(-amount_decimals), rounding=ROUND_HALF_UP)
         return number
     return value
-
-
-def stored_form(name: str, value: str) -> str:
-    """A text value as Business Central stores it in property ``name`` (Code
-    fields upper-case, GUIDs lower-case)."""
-    return str(_comparable(PaymentPatchV1, name, value, 0))
-
-
-# Properties Business Central fills from others: applying an update to an invoice
-# makes the line pay that invoice's customer.
-EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
-_INVOICE_PROPERTIES = ("appliesToInvoiceId", "appliesToInvoiceNumber")
-_CUSTOMER_PROPERTIES = ("customerId", "customerNumber")
-
-
-def derived_properties(changes: Mapping[str, Any]) -> frozenset[str]:
-    """The properties of ``changes`` whose sent value Business Central replaces
-    with one it derives: an empty customer sent beside an invoice to apply to."""
-    applies = any(changes.get(name) not in (None, "", EMPTY_GUID) for name in _INVOICE_PROPERTIES)
-    if not applies:
-        return frozenset()
-    return frozenset(
-        name
-        for name in _CUSTOMER_PROPERTIES
-        if name in changes and changes[name] in ("", EMPTY_GUID)
-    )
-
-
-def holds_values(
-    line: Mapping[str, Any], changes: Mapping[str, Any], *, amount_decimals: int = 2
-) -> bool:
-    """Whether a stored line holds an update, read as Business Central would
-    write it: Code fields upper-case, GUIDs in any case, amounts rounded to
-    ``amount_decimals``, and properties it derives from others (see
-    ``derived_properties``) not held against the value sent."""
-    model = PaymentPatchV1  # the superset of editable properties
-    derived = derived_properties(changes)
-
-    def same(name: str, value: Any) -> bool:
-        stored = _comparable(model, name, line[name], amount_decimals)
-        return bool(stored == _comparable(model, name, value, amount_decimals))
-
-    return all(
-        name in derived or (name in line and same(name, value)) for name, value in changes.items()
-    )

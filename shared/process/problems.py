@@ -164,22 +164,3 @@ def capped_errors(errors: tuple[FieldError, ...]) -> list[dict[str, str]]:
 
 
 # --- Business Central errors ------------------------------------------------
-
-OUTCOME_UNKNOWN_DETAIL = (
-    "The proxy lost Business Central's answer to this update, and the line has changed "
-    "since the ETag you sent while holding the values you sent: the proxy cannot tell "
-    "whether its write or someone else's made it so. The line as it is now is in "
-    "current; if it is what you want, you are done, otherwise update it with its etag."
-)
-REFUSED_RESEND_DETAIL = (
-    "The proxy lost Business Central's answer to an earlier attempt of this update, and "
-    "a later attempt was refused or failed, which says nothing about the earlier one: it "
-    "may or may not have been applied. The line as it is now is in current; if it is "
-    "what you want, you are done, otherwise update it with its etag."
-)
-UNCONFIRMED_SUCCESS_DETAIL = (
-    "Business Central answered that the update succeeded, but its answer could not be "
-    "read, and the line read back does not hold the values you sent: it was changed "
-    "since, or Business Central's answer was wrong. The line as it is now is in current; "
-    "update it again with its etag if your change is still needed."
-)

@@ -14,20 +14,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.lines.outcomes import (
+from shared.payment.fields import ApiVersion
+from shared.payment.settlement import (
     PatchOutcome,
-    confirm_applied,
     judge_read,
     refused,
     still_unknown,
     unreadable,
     updated,
 )
-from shared.payment.fields import ApiVersion
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.process.problems import Problem
 from shared.upstream.client import BusinessCentralClient
-from shared.upstream.entities import normalize_entity
+from shared.upstream.entities import confirm_applied, normalize_entity
 from shared.upstream.errors import NotSent, OutcomeLost, problem_from_upstream
 from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
@@ -79,21 +78,13 @@ class BatchAnswer:
     resend_problem: Problem | None = None
 
 
-def operation_url(ref: PaymentRef) -> str:
-    """The operation's URL, relative to the API root as ``$batch`` wants it."""
-    return (
-        f"companies({ref.company_id})/customerPaymentJournals({ref.journal_id})"
-        f"/customerPayments({ref.payment_id})"
-    )
-
-
 def batch_body(operations: Sequence[Operation], journal: Journal) -> dict[str, Any]:
     return {
         "requests": [
             {
                 "id": str(op.index),
                 "method": "PATCH",
-                "url": operation_url(journal.line(op.payment_id)),
+                "url": journal.line(op.payment_id).path,
                 "headers": {"Content-Type": "application/json", "If-Match": op.if_match},
                 "body": op.changes,
             }
@@ -297,7 +288,7 @@ async def read_lines(
             {
                 "id": str(op.index),
                 "method": "GET",
-                "url": operation_url(journal.line(op.payment_id)),
+                "url": journal.line(op.payment_id).path,
                 "headers": {},
             }
             for op in operations

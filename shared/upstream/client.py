@@ -12,12 +12,12 @@ from urllib.parse import quote
 import httpx
 
 from shared.payment.fields import ApiVersion
+from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.process.telemetry import note_upstream_attempt, note_wait, outgoing_traceparent
 from shared.upstream.errors import (
     READ_TIMEOUT_DETAIL,
-    UNKNOWN_OUTCOME_DETAIL,
     NotSent,
     OutcomeLost,
     _identity_problem,
@@ -89,10 +89,7 @@ class BusinessCentralClient:
         return f"{s.bc_base_url}/v2.0/{tenant}/{environment}/api/{version}"
 
     def payment_url(self, ref: PaymentRef) -> str:
-        return (
-            f"{self.api_root(ref.version)}/companies({ref.company_id})"
-            f"/customerPaymentJournals({ref.journal_id})/customerPayments({ref.payment_id})"
-        )
+        return f"{self.api_root(ref.version)}/{ref.path}"
 
     def collection_url(self, ref: CollectionRef) -> str:
         url = f"{self.api_root(ref.version)}/companies"

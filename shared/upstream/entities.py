@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from shared.payment.settlement import PatchOutcome, confirmed, unknown
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
 from shared.upstream.client import BusinessCentralClient
@@ -16,14 +18,6 @@ from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget
 
 NOT_A_LINE_DETAIL = "Business Central answered with a body that is not a payment line"
-
-
-def same_entity_tag(a: str | None, b: str | None) -> bool:
-    """Whether two entity-tags name the same version under RFC 9110's weak
-    comparison: ``W/"X"`` and ``"X"`` do, as Business Central accepts either."""
-    if a is None or b is None:
-        return False
-    return a.removeprefix("W/") == b.removeprefix("W/")
 
 
 def normalize_entity(
@@ -58,3 +52,20 @@ async def read_line(
     if response.status_code != 200:
         raise problem_from_upstream(response.status_code, response.content, if_match_sent=False)
     return normalize_line(response)
+
+
+async def confirm_applied(
+    bc: BusinessCentralClient,
+    ref: PaymentRef,
+    forward: ForwardHeaders,
+    budget: Budget,
+    changes: dict[str, Any],
+) -> PatchOutcome:
+    """Business Central answered 2xx, so the write happened, but its body could
+    not be read: answer with the line if it holds the values sent."""
+    try:
+        # The read-back may use what is left, the reserve included.
+        line, _ = await read_line(bc, ref, dataclasses.replace(forward, if_match=None), budget)
+    except Problem as problem:
+        return unknown(problem.upstream)
+    return confirmed(line, changes, bc.settings.amount_decimals)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.logsafety import redact
 from shared.process.problems import Problem, UpstreamError
@@ -78,12 +79,6 @@ AUTH_FAILED_DETAIL = (
     "permission of Dynamics 365 Business Central, then register its client id on the "
     '"Microsoft Entra Applications" page in Business Central with state Enabled and a '
     "permission set that allows editing customer payment journals."
-)
-
-
-UNKNOWN_OUTCOME_DETAIL = (
-    "Business Central did not confirm the update in time. It may or may not have been "
-    "applied: GET the payment line and compare it with what you sent before retrying."
 )
 
 

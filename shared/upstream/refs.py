@@ -23,6 +23,15 @@ class PaymentRef:
             if not GUID_RE.match(value):
                 raise ValueError("payment references hold GUIDs only")
 
+    @property
+    def path(self) -> str:
+        """The line's path under the API root: the one place it is written, for a
+        request of its own and for an operation inside a ``$batch`` alike."""
+        return (
+            f"companies({self.company_id})/customerPaymentJournals({self.journal_id})"
+            f"/customerPayments({self.payment_id})"
+        )
+
 
 @dataclass(frozen=True)
 class CollectionRef:

@@ -16,8 +16,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.payment.fields import EMPTY_GUID, derived_properties, holds_values
-from shared.upstream.entities import same_entity_tag
+from shared.payment.settlement import EMPTY_GUID, derived_properties, holds_values, same_entity_tag
 
 CODE = ("documentNumber", "externalDocumentNumber", "customerNumber", "appliesToInvoiceNumber")
 TEXT = ("description", "comment")
