@@ -6,30 +6,24 @@ error is a :class:`Problem` raised on the way and rendered once, at the end.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from shared.api.problem_page import problem_page, problem_page_csp
 from shared.http.admit import admit
-from shared.http.handling import handle, settings_or_problem
+from shared.http.handling import handle
 from shared.http.messages import (
     CoreRequest,
     CoreResponse,
     json_response,
-    problem_response,
-    request_id_of,
 )
 from shared.http.parsing import forward_headers, prepare_update
 from shared.lines.outcomes import send_patch
-from shared.process.problems import Problem
-from shared.process.settings import Settings, SettingsError
+from shared.process.settings import Settings
 from shared.upstream.entities import read_line
 from shared.upstream.refs import PaymentRef
 from shared.upstream.retries import Budget
-from shared.upstream.runtime import current_settings, get_runtime
+from shared.upstream.runtime import get_runtime
 
 log = logging.getLogger(__name__)
 
@@ -73,57 +67,3 @@ async def _update(
 
 
 # --- the other routes -------------------------------------------------------------
-
-
-def handle_openapi(request: CoreRequest) -> CoreResponse:
-    request_id = request_id_of(request.headers)
-    try:
-        settings = settings_or_problem(request_id)
-    except Problem as problem:
-        return problem_response(problem, request_id, request.headers)
-    return CoreResponse(
-        200,
-        _openapi_bytes(settings),
-        {"Content-Type": "application/json; charset=utf-8", "x-request-id": request_id},
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def _openapi_bytes(settings: Settings) -> bytes:
-    # Imported here: the route table and its models are built for the first
-    # request for the document, not at every cold start.
-    from shared.api.openapi import openapi_document
-
-    return json.dumps(openapi_document(settings), separators=(",", ":")).encode()
-
-
-def handle_problems_page(request: CoreRequest) -> CoreResponse:
-    """The page every problem ``type`` URI points at: one anchor per slug."""
-    return CoreResponse(
-        200,
-        problem_page(),
-        {
-            "Content-Type": "text/html; charset=utf-8",
-            "x-request-id": request_id_of(request.headers),
-            "Cache-Control": "public, max-age=3600",
-            "Content-Security-Policy": problem_page_csp(),
-        },
-    )
-
-
-def handle_health(request: CoreRequest) -> CoreResponse:
-    return json_response(200, {"status": "ok"}, request_id_of(request.headers))
-
-
-def handle_not_found(request: CoreRequest) -> CoreResponse:
-    problem = Problem(
-        "not-found",
-        f"No {request.method.upper()} route here. Payment lines live at "
-        "/api/{apiVersion}/companies/{companyId}/customerPaymentJournals/{journalId}"
-        "/customerPayments/{paymentId} (GET or PATCH); see /api/openapi.json.",
-    )
-    try:
-        docs_url: str | None = current_settings().problems_url
-    except SettingsError:
-        docs_url = None
-    return problem_response(problem, request_id_of(request.headers), request.headers, docs_url)

@@ -1,0 +1,10 @@
+"""The Azure Functions bindings: the only package that imports ``azure.functions``
+and ``azure.durable_functions``.
+
+Each capability has a Blueprint factory here (:mod:`.lines`, :mod:`.bulk`,
+:mod:`.api`), called by ``function_app.py``; every route comes from
+:mod:`shared.process.paths`. A factory builds a fresh Blueprint on each call, so
+that a reloaded ``function_app`` (another ``CALLER_AUTH``) registers anew.
+
+May import: everything in ``shared``.
+"""
