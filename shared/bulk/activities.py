@@ -14,23 +14,17 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from shared.bulk.job import JobSlice
 from shared.bulk.orchestration import pack_settled
 from shared.payment.settlement import PatchOutcome
 from shared.process import telemetry
-from shared.process.jsonio import dumps_exact, loads_exact
-from shared.upstream.batch import BatchAnswer, Journal, Operation, send_batch, settle_operations
+from shared.process.jsonio import dumps_exact
+from shared.upstream.batch import BatchAnswer, send_batch, settle_operations
 from shared.upstream.refs import ForwardHeaders
 from shared.upstream.retries import Budget
 from shared.upstream.runtime import current_settings, get_runtime
 
 log = logging.getLogger(__name__)
-
-
-def _operations(job: Mapping[str, Any]) -> list[Operation]:
-    return [
-        Operation(int(item["index"]), str(item["id"]), str(item["ifMatch"]), dict(item["changes"]))
-        for item in job["items"]
-    ]
 
 
 def outcome_json(outcome: PatchOutcome, docs_url: str, job_id: str) -> dict[str, Any]:
@@ -62,37 +56,37 @@ def answer_json(answer: BatchAnswer, docs_url: str, job_id: str) -> dict[str, An
     }
 
 
-def _read(payload: str) -> tuple[dict[str, Any], Journal, list[Operation], ForwardHeaders]:
+def _read(payload: str) -> tuple[JobSlice, ForwardHeaders]:
     telemetry.start_exporting()  # before the batch's calls upstream, which are traced
-    job = loads_exact(payload.encode())
-    journal = Journal(job["version"], job["companyId"], job["journalId"])
-    return job, journal, _operations(job), ForwardHeaders(request_id=str(job["jobId"]))
+    work = JobSlice.from_json(payload)
+    return work, ForwardHeaders(request_id=work.job_id)
 
 
-def _docs_url(job: Mapping[str, Any]) -> str:
-    return str(job.get("docsUrl") or current_settings().problems_url)
+def _docs_url(work: JobSlice) -> str:
+    return work.docs_url or current_settings().problems_url
 
 
 async def send_batch_activity(payload: str) -> str:
     """Send one ``$batch`` of the job's updates; say what became of each."""
-    job, journal, operations, forward = _read(payload)
+    work, forward = _read(payload)
     budget = Budget(current_settings().sync_budget_s)
-    answer = await send_batch(get_runtime().bc, operations, journal, forward, budget)
+    answer = await send_batch(get_runtime().bc, work.updates, work.journal, forward, budget)
     log.info(
         "bulk job %s: batch of %d: %d settled, %d to resend, %d to settle one by one",
-        job["jobId"],
-        len(operations),
+        work.job_id,
+        len(work.updates),
         len(answer.settled),
         len(answer.resend),
         len(answer.unknown),
     )
-    return dumps_exact(answer_json(answer, _docs_url(job), str(job["jobId"]))).decode()
+    return dumps_exact(answer_json(answer, _docs_url(work), work.job_id)).decode()
 
 
 async def settle_items_activity(payload: str) -> str:
     """Settle updates whose outcome is unknown, each by read-before-resend."""
-    job, journal, operations, forward = _read(payload)
+    work, forward = _read(payload)
     budget_s = current_settings().sync_budget_s
-    settled = await settle_operations(get_runtime().bc, operations, journal, forward, budget_s)
-    log.info("bulk job %s: settled %d updates one by one", job["jobId"], len(settled))
-    return dumps_exact(settled_json(settled, _docs_url(job), str(job["jobId"]))).decode()
+    bc = get_runtime().bc
+    settled = await settle_operations(bc, work.updates, work.journal, forward, budget_s)
+    log.info("bulk job %s: settled %d updates one by one", work.job_id, len(settled))
+    return dumps_exact(settled_json(settled, _docs_url(work), work.job_id)).decode()

@@ -11,7 +11,6 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from shared.http.parsing import (
@@ -23,7 +22,6 @@ from shared.http.parsing import (
     parse_body,
 )
 from shared.payment.fields import ApiVersion, shown, validate_update
-from shared.process.jsonio import dumps_exact
 from shared.process.problems import MAX_ERRORS, FieldError, Problem
 from shared.process.settings import GUID_RE, Settings
 from shared.upstream.batch import Operation
@@ -38,48 +36,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x1F\x7F]")
 _ITEM_KEYS = ("id", "ifMatch", "changes", "clientRef")
 
 
-@dataclass(frozen=True)
-class BulkItem:
-    """One validated update; ``changes`` are exactly what a PATCH would send."""
-
-    index: int
-    payment_id: str
-    if_match: str
-    changes: dict[str, Any]
-    client_ref: str | None = None
-
-    def operation(self) -> Operation:
-        return Operation(self.index, self.payment_id, self.if_match, self.changes)
-
-    def as_text(self) -> str:
-        """The update as exact JSON text, as the job's input holds it."""
-        return dumps_exact(self.as_json()).decode()
-
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "index": self.index,
-            "id": self.payment_id,
-            "ifMatch": self.if_match,
-            "changes": self.changes,
-        }
-        if self.client_ref is not None:
-            data["clientRef"] = self.client_ref
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BulkItem:
-        return cls(
-            int(data["index"]),
-            str(data["id"]),
-            str(data["ifMatch"]),
-            dict(data["changes"]),
-            data.get("clientRef"),
-        )
-
-
 def parse_bulk_request(
     settings: Settings, version: ApiVersion, headers: Mapping[str, str], body: bytes
-) -> list[BulkItem]:
+) -> list[Operation]:
     """Every item validated, or one 422 listing every problem (413/415/400 first)."""
     check_body_size(headers, body, settings.bulk_max_body_bytes)
     check_content_type(headers)
@@ -109,7 +68,7 @@ def parse_bulk_request(
             )
         )
         raise bulk_validation_problem(errors)
-    items: list[BulkItem] = []
+    items: list[Operation] = []
     seen: set[str] = set()
     for index, raw in enumerate(updates):
         if len(errors) > MAX_ERRORS:
@@ -149,7 +108,7 @@ def parse_bulk_request(
 
 def _parse_item(
     settings: Settings, version: ApiVersion, index: int, raw: Any, errors: list[FieldError]
-) -> BulkItem | None:
+) -> Operation | None:
     where = f"updates[{index}]"
     if not isinstance(raw, dict):
         errors.append(FieldError(where, "wrong_type", f"{where} must be an object"))
@@ -231,7 +190,7 @@ def _parse_item(
         return None
     assert isinstance(payment_id, str)
     assert isinstance(if_match, str)
-    return BulkItem(index, payment_id.lower(), if_match, validated, client_ref)
+    return Operation(index, payment_id.lower(), if_match, validated, client_ref)
 
 
 def bulk_validation_problem(errors: list[FieldError], *, complete: bool = True) -> Problem:

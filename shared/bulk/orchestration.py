@@ -15,10 +15,12 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from shared.bulk.job import Job
 from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.process.problems import Problem
+from shared.upstream.batch import Operation
 
 ORCHESTRATOR = "bulk_payment_updates"
 SEND_ACTIVITY = "bulk_send_batch"
@@ -288,14 +290,13 @@ def _failed(problem: Mapping[str, Any]) -> dict[str, Any]:
 # --- the result --------------------------------------------------------------------
 
 
-def item_results(items: Sequence[Mapping[str, Any]], plan: JobPlan) -> list[dict[str, Any]]:
+def item_results(items: Sequence[Operation], plan: JobPlan) -> list[dict[str, Any]]:
     """One entry per requested update, in request order."""
     results = plan.final_results()
     merged = []
     for item in items:
-        index = int(item["index"])
-        result = results.get(index) or plan.lost()
-        entry: dict[str, Any] = {"id": item["id"], "clientRef": item.get("clientRef")}
+        result = results.get(item.index) or plan.lost()
+        entry: dict[str, Any] = {"id": item.payment_id, "clientRef": item.client_ref}
         entry.update(result)
         merged.append(entry)
     return merged
@@ -320,16 +321,10 @@ def job_status(entries: Sequence[Mapping[str, Any]]) -> str:
     return "Completed" if tally["failed"] == 0 and tally["unknown"] == 0 else "CompletedWithErrors"
 
 
-def job_items(job: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The job's updates: its input holds each as an exact JSON text, in
-    request order, so that slicing them for activities costs no encoding."""
-    return [loads_exact(text.encode()) for text in job["items"]]
-
-
-def job_result(job: Mapping[str, Any], plan: JobPlan) -> dict[str, Any]:
-    entries = item_results(job_items(job), plan)
+def job_result(job: Job, plan: JobPlan) -> dict[str, Any]:
+    entries = item_results(job.updates(), plan)
     return {
-        "jobId": job["jobId"],
+        "jobId": job.job_id,
         "status": job_status(entries),
         "total": len(entries),
         "counts": counts(entries),
@@ -338,30 +333,15 @@ def job_result(job: Mapping[str, Any], plan: JobPlan) -> dict[str, Any]:
     }
 
 
-def activity_input(job: Mapping[str, Any], step: Step) -> str:
-    """Only the step's own slice of the job, as exact JSON: the items' texts
-    are joined as they are (replays rebuild every input, so it must be cheap)."""
-    head = dumps_exact({name: job.get(name) for name in _ACTIVITY_FIELDS}).decode()
-    items = ",".join(job["items"][index] for index in step.indexes)
-    return f'{head[:-1]},"items":[{items}]}}'
-
-
-_ACTIVITY_FIELDS = ("jobId", "version", "companyId", "journalId", "docsUrl")
-
-
 # --- the orchestrator ----------------------------------------------------------------
 
 
 def orchestrate(context: Any) -> Generator[Any, Any, str]:
     """Send the job's batches through a sliding window of at most
     ``maxConcurrency`` steps; return the job's result as exact JSON."""
-    job = loads_exact(str(context.get_input()).encode())
+    job = Job.from_json(str(context.get_input()))
     plan = JobPlan.start(
-        len(job["items"]),
-        int(job["batchSize"]),
-        int(job["maxConcurrency"]),
-        str(job.get("docsUrl") or ""),
-        str(job["jobId"]),
+        len(job.items), job.batch_size, job.max_concurrency, job.docs_url, job.job_id
     )
     pending: list[tuple[Any, Step]] = []
     started = context.current_utc_datetime
@@ -376,10 +356,10 @@ def orchestrate(context: Any) -> Generator[Any, Any, str]:
             pending.append((context.create_timer(fire_at), step))
         else:
             name = SEND_ACTIVITY if step.kind == "send" else SETTLE_ACTIVITY
-            pending.append((context.call_activity(name, activity_input(job, step)), step))
+            pending.append((context.call_activity(name, job.slice_json(step.indexes)), step))
 
     # The token's digest lets a poll be checked without reading the input.
-    progress = {"total": plan.total, "tokenHash": job.get("tokenHash")}
+    progress = {"total": plan.total, "tokenHash": job.token_hash}
     context.set_custom_status({"done": 0, **progress})
     while not plan.finished:
         while (step := plan.take()) is not None:

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from shared.bulk.job import Job
 from shared.bulk.jobs import (
     JOB_ID_RE,
-    BulkItem,
     body_hash,
     idempotency_key_of,
     job_id_for,
@@ -28,11 +28,11 @@ from shared.bulk.jobs import (
     token_is_for,
     token_matches,
 )
-from shared.bulk.orchestration import ORCHESTRATOR, JobPlan, job_items
+from shared.bulk.orchestration import ORCHESTRATOR, JobPlan
 from shared.http.admit import admit, check_query_names
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
-from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
+from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
 from shared.process.settings import JOB_SECRET_SETTING, Settings
 
@@ -196,21 +196,20 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
                 return _accepted(base, job_id, token, len(items), request_id, status)
         # The token itself is never stored: whoever can read the task hub (its input
         # is shown to anyone allowed to list instances) learns only its digest.
-        job = {
-            "jobId": job_id,
-            "version": version,
-            "companyId": company_id,
-            "journalId": journal_id,
-            "bodyHash": digest,
-            "tokenHash": token_hash(token),
-            "batchSize": settings.bulk_batch_size,
-            "maxConcurrency": settings.bulk_max_concurrency,
-            "docsUrl": settings.problems_url,
-            # Each update as its own exact JSON text (see job_items).
-            "items": texts,
-        }
+        job = Job(
+            job_id=job_id,
+            version=version,
+            company_id=company_id,
+            journal_id=journal_id,
+            items=tuple(texts),
+            docs_url=settings.problems_url,
+            body_hash=digest,
+            token_hash=token_hash(token),
+            batch_size=settings.bulk_batch_size,
+            max_concurrency=settings.bulk_max_concurrency,
+        )
         try:
-            await jobs.start_new(ORCHESTRATOR, job_id, dumps_exact(job).decode())
+            await jobs.start_new(ORCHESTRATOR, job_id, job.to_json())
         except Exception:
             # The same key started a moment ago by a concurrent call: Durable
             # refuses a second start of a running instance. That job is the answer,
@@ -254,7 +253,7 @@ async def _existing_job(jobs: JobClient, job_id: str, digest: str) -> str | None
     job = _job_input(status)
     if job is None:
         return None
-    if job.get("bodyHash") != digest:
+    if job.body_hash != digest:
         raise Problem(
             "idempotency-key-reused",
             "This Idempotency-Key was already used for a different set of updates in this "
@@ -307,9 +306,11 @@ def _exact_object(raw: Any) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _job_input(status: Any) -> dict[str, Any] | None:
+def _job_input(status: Any) -> Job | None:
     data = _exact_object(status.input_)
-    return data if data is not None and isinstance(data.get("items"), list) else None
+    if data is None or not isinstance(data.get("items"), list):
+        return None
+    return Job.from_data(data)
 
 
 # --- status ---------------------------------------------------------------------------
@@ -359,7 +360,7 @@ async def _status_response(
 ) -> CoreResponse:
     runtime, result = _runtime_and_result(status)
     progress = status.custom_status if isinstance(status.custom_status, dict) else {}
-    job: dict[str, Any] | None = None
+    job: Job | None = None
     if runtime in _RUNNING:
         # Before its first step the job has no progress yet: its size is in its input.
         if not isinstance(progress.get("total"), int):
@@ -367,7 +368,7 @@ async def _status_response(
         body = {
             "jobId": job_id,
             "status": "Running",
-            "total": len(job["items"]) if job is not None else int(progress["total"]),
+            "total": len(job.items) if job is not None else int(progress["total"]),
             "done": int(progress.get("done", 0)),
         }
         url = status_url(settings.public_base_url, job_id, token)
@@ -383,16 +384,16 @@ async def _status_response(
     return json_response(200, result, request_id)
 
 
-def _stopped_job(job: dict[str, Any]) -> dict[str, Any]:
+def _stopped_job(job: Job) -> dict[str, Any]:
     """A job that ended without a result (it failed or was terminated): what
     was sent is not known, so no item claims more than that."""
-    plan = JobPlan(len(job["items"]), 1, str(job.get("docsUrl") or ""), str(job["jobId"]))
-    items = [BulkItem.from_json(raw) for raw in job_items(job)]
+    plan = JobPlan(len(job.items), 1, job.docs_url, job.job_id)
     entries = [
-        {"id": item.payment_id, "clientRef": item.client_ref, **plan.lost()} for item in items
+        {"id": item.payment_id, "clientRef": item.client_ref, **plan.lost()}
+        for item in job.updates()
     ]
     return {
-        "jobId": job["jobId"],
+        "jobId": job.job_id,
         "status": "Failed",
         "total": len(entries),
         "counts": {"updated": 0, "failed": 0, "unknown": len(entries)},

@@ -52,12 +52,40 @@ class Journal:
 
 @dataclass(frozen=True)
 class Operation:
-    """One update of a bulk job: ``index`` is its place in the request."""
+    """One validated update, as a bulk job holds it and a ``$batch`` sends it:
+    ``index`` is its place in the request, ``changes`` exactly what a PATCH would
+    send, ``client_ref`` the caller's own label (returned, never sent upstream)."""
 
     index: int
     payment_id: str
     if_match: str
     changes: dict[str, Any]
+    client_ref: str | None = None
+
+    def as_text(self) -> str:
+        """The update as exact JSON text, as a job's input holds it."""
+        return dumps_exact(self.as_json()).decode()
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "index": self.index,
+            "id": self.payment_id,
+            "ifMatch": self.if_match,
+            "changes": self.changes,
+        }
+        if self.client_ref is not None:
+            data["clientRef"] = self.client_ref
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Operation:
+        return cls(
+            int(data["index"]),
+            str(data["id"]),
+            str(data["ifMatch"]),
+            dict(data["changes"]),
+            data.get("clientRef"),
+        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from shared.bulk.jobs import (
     JOB_ID_RE,
-    BulkItem,
     body_hash,
     idempotency_key_of,
     job_id_for,
@@ -27,6 +26,7 @@ from shared.bulk.jobs import (
 from shared.http.parsing import prepare_update
 from shared.process.jsonio import dumps_exact
 from shared.process.problems import Problem
+from shared.upstream.batch import Operation
 from tests.unit.conftest import COMPANY, ETAG, JOURNAL, settings_with
 
 JSON = {"content-type": "application/json"}
@@ -57,7 +57,7 @@ def test_valid_items_keep_order_and_exact_values() -> None:
     raw = body([update(0, clientRef="row 17"), update(1, ifMatch="*", changes={"comment": "x"})])
     items = parse_bulk_request(settings_with(), "v2.0", JSON, raw)
     assert [i.index for i in items] == [0, 1]
-    assert items[0] == BulkItem(0, IDS[0], ETAG, {"amount": Decimal("10.5")}, "row 17")
+    assert items[0] == Operation(0, IDS[0], ETAG, {"amount": Decimal("10.5")}, "row 17")
     assert items[1].if_match == "*"
     assert items[1].client_ref is None
 

@@ -10,21 +10,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.bulk.job import Job
 from shared.bulk.orchestration import (
     MAX_BACKOFF_S,
     MAX_RESENDS,
     MAX_WAIT_S,
     JobPlan,
     Step,
-    activity_input,
     chunk,
     job_result,
     job_status,
     pack_settled,
     resend_wait,
 )
-from shared.process.jsonio import dumps_exact, loads_exact
+from shared.process.jsonio import loads_exact
 from shared.process.problems import Problem
+from shared.upstream.batch import Operation
 
 DOCS = "https://docs.example.test/problems"
 
@@ -47,20 +48,11 @@ def packed(results: dict[int, dict[str, Any]], **rest: Any) -> dict[str, Any]:
     return {**pack_settled(results), **rest}
 
 
-def job(total: int) -> dict[str, Any]:
-    return {
-        "jobId": "job",
-        "version": "v2.0",
-        "companyId": "c",
-        "journalId": "j",
-        "docsUrl": DOCS,
-        "items": [
-            dumps_exact(
-                {"index": i, "id": f"id-{i}", "ifMatch": "*", "changes": {}, "clientRef": f"r{i}"}
-            ).decode()
-            for i in range(total)
-        ],
-    }
+def job(total: int) -> Job:
+    updates = [Operation(i, f"id-{i}", "*", {}, f"r{i}") for i in range(total)]
+    return Job.of(
+        updates, job_id="job", version="v2.0", company_id="c", journal_id="j", docs_url=DOCS
+    )
 
 
 @given(st.integers(0, 400), st.integers(1, 100))
@@ -197,7 +189,7 @@ def test_job_status() -> None:
 
 
 def test_activity_input_holds_only_the_steps_slice() -> None:
-    data = loads_exact(activity_input(job(300), Step("send", (100, 101))).encode())
+    data = loads_exact(job(300).slice_json(Step("send", (100, 101)).indexes).encode())
     assert [item["index"] for item in data["items"]] == [100, 101]
     assert data["items"][0]["id"] == "id-100"
     assert "token" not in data

@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.bulk.job import Job
 from shared.bulk.jobs import token_hash
-from shared.bulk.orchestration import ORCHESTRATOR, job_items
+from shared.bulk.orchestration import ORCHESTRATOR
 from shared.bulk.service import handle_bulk_start, handle_bulk_status
 from shared.http.messages import CoreRequest, CoreResponse
 from shared.process.jsonio import dumps_exact, loads_exact
@@ -144,9 +145,9 @@ async def test_start_answers_202_with_an_absolute_location_and_starts_once(
     token = parse_qs(parts.query)["token"][0]
     assert job["tokenHash"] == token_hash(token)
     assert token not in jobs.instances[job_id].input_
-    items = job_items(job)
-    assert [item["id"] for item in items] == IDS[:2]
-    assert items[0]["changes"] == {"amount": Decimal("10.50")}
+    items = Job.from_data(job).updates()
+    assert [item.payment_id for item in items] == IDS[:2]
+    assert items[0].changes == {"amount": Decimal("10.50")}
     assert (job["batchSize"], job["maxConcurrency"]) == (100, 2)
 
 

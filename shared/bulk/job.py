@@ -1,0 +1,112 @@
+"""A bulk job as Durable Functions carries it: the whole job (the orchestrator's
+input) and the slice one activity gets. Each is a typed value here and exact
+JSON only at the Durable boundary; the JSON keys are those running instances
+already hold, so they never change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from shared.payment.fields import ApiVersion
+from shared.process.jsonio import dumps_exact, loads_exact
+from shared.upstream.batch import Journal, Operation
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a job needs to run, fixed when it starts. ``items`` holds each
+    update as its own exact JSON text, so that an activity's slice is cut from it
+    without encoding anything again (replays rebuild every input)."""
+
+    job_id: str
+    version: ApiVersion
+    company_id: str
+    journal_id: str
+    items: tuple[str, ...]
+    docs_url: str = ""
+    body_hash: str = ""
+    # The status token's digest: the token itself is never stored.
+    token_hash: str | None = None
+    batch_size: int = 100
+    max_concurrency: int = 2
+
+    @classmethod
+    def of(cls, updates: Sequence[Operation], **fields: Any) -> Job:
+        return cls(items=tuple(update.as_text() for update in updates), **fields)
+
+    @property
+    def journal(self) -> Journal:
+        return Journal(self.version, self.company_id, self.journal_id)
+
+    def updates(self) -> list[Operation]:
+        return [Operation.from_json(loads_exact(text.encode())) for text in self.items]
+
+    def to_json(self) -> str:
+        return dumps_exact(
+            {
+                "jobId": self.job_id,
+                "version": self.version,
+                "companyId": self.company_id,
+                "journalId": self.journal_id,
+                "bodyHash": self.body_hash,
+                "tokenHash": self.token_hash,
+                "batchSize": self.batch_size,
+                "maxConcurrency": self.max_concurrency,
+                "docsUrl": self.docs_url,
+                "items": list(self.items),
+            }
+        ).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        return cls.from_data(loads_exact(text.encode()))
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Job:
+        token_hash = data.get("tokenHash")
+        return cls(
+            job_id=str(data["jobId"]),
+            version=cast(ApiVersion, data["version"]),
+            company_id=str(data["companyId"]),
+            journal_id=str(data["journalId"]),
+            items=tuple(str(item) for item in data["items"]),
+            docs_url=str(data.get("docsUrl") or ""),
+            body_hash=str(data.get("bodyHash") or ""),
+            token_hash=token_hash if isinstance(token_hash, str) else None,
+            batch_size=int(data.get("batchSize", 100)),
+            max_concurrency=int(data.get("maxConcurrency", 2)),
+        )
+
+    def slice_json(self, indexes: Sequence[int]) -> str:
+        """The input of an activity working on ``indexes``: the job's identity and
+        only those updates, their texts joined as they are."""
+        head = dumps_exact(
+            {
+                "jobId": self.job_id,
+                "version": self.version,
+                "companyId": self.company_id,
+                "journalId": self.journal_id,
+                "docsUrl": self.docs_url,
+            }
+        ).decode()
+        items = ",".join(self.items[index] for index in indexes)
+        return f'{head[:-1]},"items":[{items}]}}'
+
+
+@dataclass(frozen=True)
+class JobSlice:
+    """What an activity works on: a few of a job's updates."""
+
+    job_id: str
+    journal: Journal
+    docs_url: str
+    updates: tuple[Operation, ...]
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSlice:
+        data = loads_exact(text.encode())
+        journal = Journal(data["version"], data["companyId"], data["journalId"])
+        updates = tuple(Operation.from_json(item) for item in data["items"])
+        return cls(str(data["jobId"]), journal, str(data.get("docsUrl") or ""), updates)
