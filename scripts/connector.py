@@ -27,9 +27,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from shared.api.openapi import model_schemas, parameter_schema, property_label, schema_generator
-from shared.api.routes import BULK_REQUESTS, OPERATIONS, Operation, Parameter, response_model
-from shared.payment.fields import PATCH_MODELS, ApiVersion
+from shared.api.labels import property_label
+from shared.api.openapi import model_schemas, parameter_schema, schema_generator
+from shared.api.routes import BULK_REQUESTS, OPERATIONS
+from shared.api.schemas import response_model
+from shared.api.spec import Operation, Parameter
+from shared.payment.fields import ApiVersion
+from shared.payment.models import PATCH_MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "connector"

@@ -9,75 +9,23 @@ generator, which writes the same models as Swagger 2.0.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import core_schema
 
-from shared.api.routes import (
-    BULK_REQUESTS,
-    NULLABLE,
-    OPERATIONS,
-    Operation,
-    Parameter,
-    response_model,
-)
-from shared.payment.fields import (
-    AMOUNT_LIMIT,
-    API_VERSIONS,
-    LINE_MODELS,
-    NUMBER_PATTERN,
-    PATCH_MODELS,
-    ApiVersion,
-)
+from shared.api.labels import titled
+from shared.api.routes import BULK_REQUESTS, OPERATIONS
+from shared.api.schemas import response_model
+from shared.api.spec import NULLABLE, Operation, Parameter
+from shared.payment.fields import AMOUNT_LIMIT, API_VERSIONS, NUMBER_PATTERN, ApiVersion
+from shared.payment.models import LINE_MODELS, PATCH_MODELS
 from shared.process.problems import PROBLEM_TYPES
 from shared.process.settings import Settings
 
 REF = "#/components/schemas/{model}"
 Dialect = Literal["openapi-3.1", "swagger-2.0"]
-
-
-# Labels where splitting the property name would read badly.
-_LABELS = {
-    "etag": "ETag",
-    "ifMatch": "ETag",
-    "clientRef": "Client Reference",
-    "statusUrl": "Status URL",
-    "value": "Items",
-    "nextLink": "Next Page Link",
-    "journalDisplayName": "Journal Code",
-    "appliesToInvoiceId": "Applies-to Invoice ID",
-    "appliesToInvoiceNumber": "Applies-to Invoice Number",
-    "lastModifiedDateTime": "Last Modified",
-}
-
-
-def property_label(name: str) -> str:
-    """A property's label for people, in title case as the Power Platform
-    recommends: ``customerNumber`` -> ``Customer Number``, ``customerId`` ->
-    ``Customer ID``. The OpenAPI document's titles and the connector's
-    ``x-ms-summary`` both come from here."""
-    if name in _LABELS:
-        return _LABELS[name]
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split()
-    return " ".join("ID" if word.lower() == "id" else word[:1].upper() + word[1:] for word in words)
-
-
-def titled(node: Any) -> None:
-    """Every property of every schema under ``node`` gets its label as ``title``."""
-    if isinstance(node, list):
-        for item in node:
-            titled(item)
-    elif isinstance(node, dict):
-        properties = node.get("properties")
-        if isinstance(properties, dict):
-            for name, prop in properties.items():
-                if isinstance(prop, dict):
-                    prop.setdefault("title", property_label(name))
-        for value in node.values():
-            titled(value)
 
 
 def amount_schema(amount_decimals: int, dialect: Dialect = "openapi-3.1") -> dict[str, Any]:

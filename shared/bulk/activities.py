@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.bulk.job import JobSlice
-from shared.bulk.orchestration import pack_settled
+from shared.bulk.plan import pack_settled
 from shared.payment.settlement import PatchOutcome
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact

@@ -21,7 +21,8 @@ from shared.http.parsing import (
     is_entity_tag_or_star,
     parse_body,
 )
-from shared.payment.fields import ApiVersion, shown, validate_update
+from shared.payment.fields import CONTROL_RE, ApiVersion, shown
+from shared.payment.models import validate_update
 from shared.process.problems import MAX_ERRORS, FieldError, Problem
 from shared.process.settings import GUID_RE, Settings
 from shared.upstream.batch import Operation
@@ -32,7 +33,6 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[\x20-\x7e]{1,255}\Z")
 # Job ids are hex digests or random hex: nothing else reaches the Durable API.
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}\Z")
-_CONTROL_RE = re.compile(r"[\x00-\x1F\x7F]")
 _ITEM_KEYS = ("id", "ifMatch", "changes", "clientRef")
 
 
@@ -175,7 +175,7 @@ def _parse_item(
     if client_ref is not None and (
         not isinstance(client_ref, str)
         or len(client_ref) > MAX_CLIENT_REF
-        or _CONTROL_RE.search(client_ref)
+        or CONTROL_RE.search(client_ref)
     ):
         errors.append(
             FieldError(

@@ -8,14 +8,11 @@ core never imports the Functions or Durable packages.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-import httpx
-
+from shared.bulk.instances import JobClient
 from shared.bulk.job import Job
 from shared.bulk.jobs import (
     JOB_ID_RE,
@@ -28,136 +25,22 @@ from shared.bulk.jobs import (
     token_is_for,
     token_matches,
 )
-from shared.bulk.orchestration import ORCHESTRATOR, JobPlan
+from shared.bulk.orchestration import ORCHESTRATOR
+from shared.bulk.plan import JobPlan
 from shared.http.admit import admit, check_query_names
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.process import paths
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
 from shared.process.settings import JOB_SECRET_SETTING, Settings
 
 log = logging.getLogger(__name__)
 
-STATUS_ROUTE = "bulkPaymentUpdates"
 # Seconds a poller is asked to wait; a job of 1,000 updates takes a few seconds.
 POLL_AFTER_S = 2
 _RUNNING = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 _NO_SUCH_JOB = "No such bulk job, or the token in the URL is not this job's."
-
-
-class JobStatus(Protocol):
-    """What the Durable client's ``get_status`` answers (false when unknown)."""
-
-    def __bool__(self) -> bool: ...
-
-    @property
-    def name(self) -> str | None: ...
-
-    @property
-    def runtime_status(self) -> Any: ...
-
-    @property
-    def input_(self) -> Any: ...
-
-    @property
-    def output(self) -> Any: ...
-
-    @property
-    def custom_status(self) -> Any: ...
-
-
-class StartsJobs(Protocol):
-    """Starting an orchestration, as ``DurableOrchestrationClient`` does."""
-
-    async def start_new(
-        self,
-        orchestration_function_name: str,
-        instance_id: str | None = None,
-        client_input: Any | None = None,
-    ) -> str: ...
-
-
-class JobClient(StartsJobs, Protocol):
-    """The part of ``DurableOrchestrationClient`` the bulk routes use."""
-
-    async def get_status(
-        self,
-        instance_id: str,
-        show_history: bool = False,
-        show_history_output: bool = False,
-        show_input: bool = False,
-    ) -> Any: ...
-
-
-class DurableClient(StartsJobs, Protocol):
-    """What the Durable client gives :class:`WebhookJobs`."""
-
-    def get_client_response_links(self, request: Any, instance_id: str) -> dict[str, str]: ...
-
-
-@dataclass(frozen=True)
-class InstanceStatus:
-    """An orchestration instance as the Durable extension's status endpoint shows it."""
-
-    name: str | None
-    runtime_status: str | None
-    input_: Any
-    output: Any
-    custom_status: Any
-
-
-class WebhookJobs:
-    """:class:`JobClient` over the Durable client, with ``show_input`` honoured.
-
-    The SDK's ``get_status`` leaves ``showInput`` out of the URL when it is
-    false, and the extension's default is to include the input: every poll
-    would carry the job's whole input (up to the bulk body limit). Reading the
-    instance's own status URL with ``showInput`` spelled out avoids that.
-    """
-
-    def __init__(self, client: DurableClient, timeout_s: float = 10.0) -> None:
-        self._client = client
-        self._timeout_s = timeout_s
-
-    async def start_new(
-        self,
-        orchestration_function_name: str,
-        instance_id: str | None = None,
-        client_input: Any | None = None,
-    ) -> str:
-        return await self._client.start_new(orchestration_function_name, instance_id, client_input)
-
-    async def get_status(
-        self,
-        instance_id: str,
-        show_history: bool = False,
-        show_history_output: bool = False,
-        show_input: bool = False,
-    ) -> InstanceStatus | None:
-        flags = f"showInput={str(show_input).lower()}&showHistory={str(show_history).lower()}"
-        # The host's internal endpoint, as the SDK's own get_status uses it (no
-        # front end, no App Service Authentication in the way); the public
-        # status URL where a client has no such endpoint.
-        rpc = getattr(getattr(self._client, "_orchestration_bindings", None), "rpc_base_url", None)
-        if isinstance(rpc, str) and rpc:
-            url = f"{rpc.rstrip('/')}/instances/{instance_id}?{flags}"
-        else:
-            links = self._client.get_client_response_links(None, instance_id)
-            url = f"{links['statusQueryGetUri']}&{flags}"
-        async with httpx.AsyncClient(timeout=self._timeout_s) as http:
-            response = await http.get(url)
-        if response.status_code == 404:
-            return None
-        data = json.loads(response.content) if response.content else None
-        if not isinstance(data, dict) or "runtimeStatus" not in data:
-            raise RuntimeError(f"the Durable status endpoint answered HTTP {response.status_code}")
-        return InstanceStatus(
-            data.get("name"),
-            data.get("runtimeStatus"),
-            data.get("input"),
-            data.get("output"),
-            data.get("customStatus"),
-        )
 
 
 # --- start ---------------------------------------------------------------------------
@@ -288,7 +171,7 @@ def _accepted(
 
 def status_url(base: str, job_id: str, token: str) -> str:
     # The token is URL-safe base64: nothing to escape.
-    return f"{base}/{STATUS_ROUTE}/{job_id}?token={token}"
+    return f"{base}/{paths.BULK_JOBS}/{job_id}?token={token}"
 
 
 def _exact_object(raw: Any) -> dict[str, Any] | None:

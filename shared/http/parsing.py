@@ -10,7 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from shared.payment.fields import ApiVersion, validate_update
+from shared.payment.fields import ApiVersion
+from shared.payment.models import validate_update
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import FieldError, Problem
 from shared.process.settings import Settings

@@ -18,7 +18,8 @@ from shared.http.admit import admit
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
 from shared.http.parsing import forward_headers
-from shared.payment.fields import ApiVersion, stored_form, validate_update
+from shared.payment.fields import ApiVersion
+from shared.payment.models import stored_form, validate_update
 from shared.process import paths
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.paths import documented

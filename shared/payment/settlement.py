@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from shared.payment.fields import PaymentPatchV1, as_stored
+from shared.payment.models import PaymentPatchV1, as_stored
 from shared.process.problems import Problem, UpstreamError
 
 OutcomeKind = Literal["updated", "failed", "unknown"]

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from shared.api.routes import OPERATIONS, Operation
+from shared.api.routes import OPERATIONS
+from shared.api.spec import Operation
 from shared.process.jsonio import dumps_exact
 from tests.e2e.conftest import Proxy
 

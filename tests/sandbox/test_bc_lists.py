@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sandbox.bc import _parse_filter
 from shared.lines.lists import odata_filter
-from shared.payment.fields import stored_form
+from shared.payment.models import stored_form
 from tests.sandbox.helpers import bc_error, exact
 from tests.sandbox_fixtures import RunningSandbox
 

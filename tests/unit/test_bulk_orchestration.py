@@ -11,15 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.bulk.job import Job
-from shared.bulk.orchestration import (
+from shared.bulk.orchestration import job_result, job_status
+from shared.bulk.plan import (
     MAX_BACKOFF_S,
     MAX_RESENDS,
     MAX_WAIT_S,
     JobPlan,
     Step,
     chunk,
-    job_result,
-    job_status,
     pack_settled,
     resend_wait,
 )

@@ -22,9 +22,10 @@ from openapi_spec_validator.validation.validators import OpenAPIV2SpecValidator
 from scripts import connector
 from scripts.connector_lint import lint_definition, lint_properties
 from scripts.connector_schema import schema_findings
-from shared.api.routes import IF_MATCH_PATTERN
+from shared.api.spec import IF_MATCH_PATTERN
 from shared.bulk.jobs import MAX_CLIENT_REF
-from shared.payment.fields import DATE_PATTERN, GUID_PATTERN, PATCH_MODELS, TEXT_PATTERN
+from shared.payment.fields import DATE_PATTERN, GUID_PATTERN, TEXT_PATTERN
+from shared.payment.models import PATCH_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYMENT = (

@@ -269,7 +269,7 @@ def test_a_cold_import_builds_nothing_the_first_request_may_not_need() -> None:
     script = (
         "import json, sys\n"
         "import function_app\n"
-        "from shared.payment import fields as payments\n"
+        "from shared.payment import models as payments\n"
         "from shared.api import problem_page\n"
         "from shared.api import handlers\n"
         "models = {**payments.PATCH_MODELS, **payments.LINE_MODELS}\n"

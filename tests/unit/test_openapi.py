@@ -11,7 +11,8 @@ from annotated_types import MaxLen, MinLen
 from scripts import connector
 from shared.api.openapi import openapi_document, operation_id
 from shared.api.routes import OPERATIONS
-from shared.payment.fields import API_VERSIONS, PATCH_MODELS, ApiVersion, editable_properties
+from shared.payment.fields import API_VERSIONS, ApiVersion
+from shared.payment.models import PATCH_MODELS, editable_properties
 from tests.unit.conftest import COMPANY, settings_with
 
 ROUTE = (

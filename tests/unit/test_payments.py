@@ -7,12 +7,10 @@ from typing import Any
 
 import pytest
 
-from shared.payment.fields import (
-    API_VERSIONS,
+from shared.payment.fields import API_VERSIONS, ApiVersion, fraction_digits
+from shared.payment.models import (
     READ_ONLY_PROPERTIES,
-    ApiVersion,
     editable_properties,
-    fraction_digits,
     suggest,
     validate_update,
 )

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from shared.http.messages import CoreRequest
 from shared.lines.single import handle_payment
-from shared.payment.fields import validate_update
+from shared.payment.models import validate_update
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.process.problems import FieldError
 from tests.unit.conftest import COMPANY, JOURNAL, PAYMENT, FakeBusinessCentral

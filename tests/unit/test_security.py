@@ -20,7 +20,7 @@ from shared.http.admit import bad_guids
 from shared.http.callers import caller_ids, caller_roles, principal_claims
 from shared.http.messages import CoreRequest, CoreResponse
 from shared.lines.single import handle_payment
-from shared.payment.fields import validate_update
+from shared.payment.models import validate_update
 from shared.process import logsafety
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem

@@ -18,7 +18,8 @@ from azure.core.credentials import AccessToken
 from scripts.problem_page import PAGE, SOURCE, render
 from shared.http.messages import CoreRequest, problem_media_type
 from shared.lines import single as service
-from shared.payment.fields import utf16_length, validate_update
+from shared.payment.fields import utf16_length
+from shared.payment.models import validate_update
 from shared.payment.settlement import holds_values
 from shared.process.problems import FieldError, Problem, capped_errors
 from shared.process.settings import Settings, SettingsError
