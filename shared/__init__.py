@@ -1,3 +1,14 @@
-"""The proxy core: validation, identity, the Business Central client and the
-use cases. It does not know it runs inside Azure Functions; ``function_app``
-adapts it, and the local host and the tests call it the same way."""
+"""The proxy's core: everything ``function_app.py`` wires, in packages named for
+what they do. Imports point one way, from the top of this list to the bottom:
+
+* ``functions``: the Azure Functions bindings, one Blueprint per capability;
+* ``api``: the route table, OpenAPI, the problems page, the API's own routes;
+* ``lines`` and ``bulk``: the capabilities (one payment line, lists, bulk jobs);
+* ``http``: the HTTP edge (request and response values, admission, parsing);
+* ``upstream``: Business Central (client, ``$batch``, identity, retries, errors);
+* ``payment``: the payment line (field rules, models, settlement rule);
+* ``process``: settings, the URL space, exact JSON, problems, telemetry, log safety.
+
+Each package's docstring says what it owns and what it may import;
+``tests/unit/test_layers.py`` holds them to it.
+"""

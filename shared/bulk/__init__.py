@@ -1,1 +1,8 @@
-"""(to be described)"""
+"""Bulk jobs on Durable Functions: the request and a job's ids and tokens
+(``jobs``), the typed job (``job``), the start and status use cases
+(``service``) and the Durable client they use (``instances``), the pure plan of
+batches (``plan``), the orchestrator (``orchestration``) and its activities
+(``activities``).
+
+May import: ``shared.process``, ``shared.payment``, ``shared.upstream``, ``shared.http``.
+"""

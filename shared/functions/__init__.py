@@ -6,5 +6,6 @@ Each capability has a Blueprint factory here (:mod:`.lines`, :mod:`.bulk`,
 :mod:`shared.process.paths`. A factory builds a fresh Blueprint on each call, so
 that a reloaded ``function_app`` (another ``CALLER_AUTH``) registers anew.
 
-May import: everything in ``shared``.
+May import: ``shared.process``, ``shared.http``, ``shared.lines``, ``shared.bulk``,
+``shared.api``.
 """

@@ -21,11 +21,10 @@ from shared.http.parsing import forward_headers
 from shared.payment.fields import ApiVersion
 from shared.payment.models import stored_form, validate_update
 from shared.process import paths
-from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.paths import documented
 from shared.process.problems import Problem
 from shared.process.settings import Settings
-from shared.upstream.entities import normalize_entity
+from shared.upstream.entities import json_object, normalize_entity
 from shared.upstream.errors import problem_from_upstream
 from shared.upstream.refs import CollectionRef, ForwardHeaders
 from shared.upstream.retries import Budget
@@ -191,12 +190,8 @@ async def _fetch_page(
     upstream = await bc.read(bc.collection_url(ref), forward, Budget(settings.sync_budget_s))
     if upstream.status_code != 200:
         raise problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=False)
-    try:
-        data = loads_exact(upstream.content)
-    except JsonBodyError:
-        data = None
-    items = data.get("value") if isinstance(data, dict) else None
+    data = json_object(upstream) or {}
+    items = data.get("value")
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise Problem("upstream-error", _NOT_A_LIST_DETAIL)
-    assert isinstance(data, dict)
     return items, isinstance(data.get("@odata.nextLink"), str)

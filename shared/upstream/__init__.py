@@ -1,1 +1,7 @@
-"""(to be described)"""
+"""Business Central: the addresses the proxy may reach (``refs``), the client and
+its concurrency slots (``client``), the managed identity's tokens (``identity``),
+retries and budgets (``retries``), error mapping (``errors``), lines read and
+confirmed (``entities``), ``$batch`` (``batch``) and the per-process runtime.
+
+May import: ``shared.process``, ``shared.payment``.
+"""

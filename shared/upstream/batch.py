@@ -26,7 +26,7 @@ from shared.payment.settlement import (
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.process.problems import Problem
 from shared.upstream.client import BusinessCentralClient
-from shared.upstream.entities import confirm_applied, normalize_entity
+from shared.upstream.entities import confirm_applied, json_object, normalize_entity
 from shared.upstream.errors import NotSent, OutcomeLost, problem_from_upstream
 from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
@@ -159,11 +159,7 @@ async def send_batch(
         # The batch itself was refused (auth, a malformed batch): nothing ran.
         problem = problem_from_upstream(status, response.content, if_match_sent=False)
         return BatchAnswer({index: refused(problem) for index in indexes})
-    try:
-        data = loads_exact(response.content)
-    except JsonBodyError:
-        data = None
-    answers = _responses_by_id(data)
+    answers = _responses_by_id(json_object(response))
     if answers is None:
         return BatchAnswer({}, unknown=indexes)
     answer, confirm = _sort_operations(operations, answers)

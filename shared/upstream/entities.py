@@ -33,13 +33,19 @@ def normalize_entity(
     return line, etag
 
 
-def normalize_line(response: httpx.Response) -> tuple[dict[str, Any], str | None]:
-    """BC's entity from a response; raises ``upstream-error`` if it is not one."""
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """A Business Central answer's body as a JSON object; None if it is not one."""
     try:
         data = loads_exact(response.content)
     except JsonBodyError:
-        data = None
-    if not isinstance(data, dict):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def normalize_line(response: httpx.Response) -> tuple[dict[str, Any], str | None]:
+    """BC's entity from a response; raises ``upstream-error`` if it is not one."""
+    data = json_object(response)
+    if data is None:
         raise Problem("upstream-error", NOT_A_LINE_DETAIL)
     return normalize_entity(data, response.headers.get("etag"))
 

@@ -1,0 +1,87 @@
+"""The core's packages import only what their docstrings allow, and nothing
+imports in a circle."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PACKAGES = sorted(p.name for p in SHARED.iterdir() if (p / "__init__.py").is_file())
+
+
+def allowed(package: str) -> set[str]:
+    doc = ast.get_docstring(ast.parse((SHARED / package / "__init__.py").read_text())) or ""
+    match = re.search(r"May import: (.*?)(?:\n\n|$)", doc, re.S)
+    assert match, f"shared/{package}/__init__.py does not say what it may import"
+    return set(re.findall(r"``shared\.(\w+)``", match.group(1)))
+
+
+def imported(package: str) -> dict[str, set[str]]:
+    """For each module of ``package``: the other core packages it imports."""
+    found: dict[str, set[str]] = {}
+    for path in (SHARED / package).rglob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                parts = node.module.split(".")
+                if parts[0] == "shared" and len(parts) > 1 and parts[1] != package:
+                    names.add(parts[1])
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    parts = alias.name.split(".")
+                    if parts[0] == "shared" and len(parts) > 1 and parts[1] != package:
+                        names.add(parts[1])
+        found[str(path.relative_to(SHARED))] = names
+    return found
+
+
+def test_the_core_is_packages_only() -> None:
+    assert sorted(p.name for p in SHARED.glob("*.py")) == ["__init__.py"]
+    assert set(PACKAGES) == {
+        "api",
+        "bulk",
+        "functions",
+        "http",
+        "lines",
+        "payment",
+        "process",
+        "upstream",
+    }
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_a_package_imports_only_what_it_says(package: str) -> None:
+    may = allowed(package)
+    assert may <= set(PACKAGES) - {package}
+    for module, names in imported(package).items():
+        assert names <= may, f"shared/{module} imports {sorted(names - may)}"
+
+
+def test_the_packages_import_in_one_direction() -> None:
+    graph = {package: allowed(package) for package in PACKAGES}
+    seen: set[str] = set()
+
+    def visit(package: str, path: tuple[str, ...]) -> None:
+        assert package not in path, " -> ".join((*path, package))
+        if package in seen:
+            return
+        for other in graph[package]:
+            visit(other, (*path, package))
+        seen.add(package)
+
+    for package in PACKAGES:
+        visit(package, ())
+
+
+def test_only_the_bindings_import_the_functions_packages() -> None:
+    for package in PACKAGES:
+        if package == "functions":
+            continue
+        for path in (SHARED / package).rglob("*.py"):
+            text = path.read_text()
+            assert "import azure.functions" not in text, path
+            assert "azure.durable_functions" not in text, path
