@@ -119,7 +119,7 @@ def main() -> int:
                     ).status_code
                 ),
             )
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
     print(json.dumps({"PATCH": patch, "bulk start": bulk}, indent=2))
     return 0
 
