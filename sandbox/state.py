@@ -41,7 +41,7 @@ class SandboxState:
         self.requests = RequestLog(max_logged_requests)
         self.token_requests = 0
         self.gate = ConcurrencyGate()
-        # How a failing $batch operation affects the rest (see sandbox.bc).
+        # How a failing $batch operation affects the rest (see sandbox.batch).
         self.stop_batch_on_error = False
 
     def _set_data(self, data: Data) -> None:
