@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m sandbox.run
+	$(BIN)/python -m scripts.run
 
 test: lint typecheck lock-verify pytest infra-check
 

@@ -1,8 +1,10 @@
-"""A local stand-in for the Azure Functions host: its HTTP layer (``http``),
-the CORS in front of it (``cors``) and the Durable Functions extension
-(``durable``).
+"""A local stand-in for the Azure Functions host: its HTTP layer (``http``,
+with ``routes`` for route templates), the CORS in front of it (``cors``) and
+the Durable Functions extension (``durable``); ``asgi`` and ``indexing`` hold
+what the HTTP layer and the Durable stand-in share.
 
-Development and tests only, never deployed: in Azure the real host serves the
-app. Business Central and its identity endpoint are emulated separately, in
-``sandbox``.
+It imports the app it serves only as an object handed to it, and never
+``sandbox`` or ``shared``; ``durable`` never imports ``http``. Development and
+tests only, never deployed: in Azure the real host serves the app. Business
+Central and its identity endpoint are emulated separately, in ``sandbox``.
 """

@@ -8,11 +8,11 @@ app served by uvicorn. It follows the host where callers can tell:
 * routes are ``<routePrefix>/<route>`` with ``routePrefix`` from host.json
   (``extensions.http.routePrefix``, default ``api``); a function without a
   route is served under its function name;
-* the route template features the app uses: literal segments, ``{name}``
-  and a final catch-all ``{*name}``; literal segments match
-  case-insensitively and a trailing slash is ignored. Other ASP.NET template
-  features (constraints, optional or default values, complex segments) are
-  refused at startup;
+* the route template features the app uses (:mod:`funchost.routes`):
+  literal segments, ``{name}`` and a final catch-all ``{*name}``; literal
+  segments match case-insensitively and a trailing slash is ignored. Other
+  ASP.NET template features (constraints, optional or default values,
+  complex segments) are refused at startup;
 * precedence: literal segments beat parameters, which beat catch-alls; ties
   go to the order of registration;
 * a request whose path or method matches no function gets 404 with an empty
@@ -35,7 +35,6 @@ import asyncio
 import inspect
 import json
 import logging
-import re
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -51,7 +50,11 @@ from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from funchost.asgi import read_body, send_response, server_origin
 from funchost.cors import with_cors
+from funchost.durable import DurableStandIn
+from funchost.indexing import indexed_functions
+from funchost.routes import RouteTemplate
 
 logger = logging.getLogger("funchost.http")
 
@@ -75,89 +78,6 @@ class DurableExtension(Protocol):
     async def startup(self) -> None: ...
 
     async def shutdown(self) -> None: ...
-
-
-class RouteTemplateError(ValueError):
-    """A route template the Functions host would refuse at startup."""
-
-
-# --- route templates -------------------------------------------------------
-#
-# Only the template features the app's routes use: literal segments,
-# ``{name}`` and a final ``{*name}``. Anything else the Functions host would
-# accept (constraints, optional and default values, several parts in one
-# segment) is refused at startup, so a route the local host cannot serve
-# faithfully is never served approximately.
-
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# ASP.NET's inbound precedence digits: a lower digit matches first.
-_LITERAL, _PARAMETER, _CATCH_ALL = 1, 3, 5
-
-
-@dataclass(frozen=True)
-class _Segment:
-    text: str  # the literal, or the parameter's name
-    kind: int  # _LITERAL, _PARAMETER or _CATCH_ALL
-
-
-def _parse_segment(text: str, template: str) -> _Segment:
-    if "{" not in text and "}" not in text:
-        if not text:
-            raise RouteTemplateError(f"empty segment in route {template!r}")
-        return _Segment(text, _LITERAL)
-    catch_all = text.startswith("{*")
-    name = text[2:-1] if catch_all else text[1:-1]
-    if not (text.startswith("{") and text.endswith("}")) or not _NAME_RE.fullmatch(name):
-        raise RouteTemplateError(
-            f"unsupported segment {text!r} in route {template!r}: the local host serves "
-            "literal segments, {name} and a final {*name} only"
-        )
-    return _Segment(name, _CATCH_ALL if catch_all else _PARAMETER)
-
-
-@dataclass(frozen=True)
-class RouteTemplate:
-    """A parsed route template (prefix included)."""
-
-    text: str
-    segments: tuple[_Segment, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> RouteTemplate:
-        stripped = text.strip("/")
-        segments = tuple(_parse_segment(s, text) for s in stripped.split("/")) if stripped else ()
-        names = [s.text.lower() for s in segments if s.kind != _LITERAL]
-        if len(names) != len(set(names)):
-            raise RouteTemplateError(f"a parameter is repeated in route {text!r}")
-        if any(s.kind == _CATCH_ALL for s in segments[:-1]):
-            raise RouteTemplateError(f"catch-all must be the last segment of route {text!r}")
-        return cls(text, segments)
-
-    @property
-    def precedence(self) -> tuple[int, ...]:
-        return tuple(segment.kind for segment in self.segments)
-
-    def match(self, path_segments: Sequence[str]) -> dict[str, str] | None:
-        """Route values for decoded path segments, or None when it does not match."""
-        values: dict[str, str] = {}
-        for index, segment in enumerate(self.segments):
-            if segment.kind == _CATCH_ALL:
-                rest = "/".join(path_segments[index:])
-                if rest:
-                    values[segment.text] = rest
-                return values
-            if index >= len(path_segments):
-                return None
-            value = path_segments[index]
-            if segment.kind == _PARAMETER:
-                if value == "":
-                    return None
-                values[segment.text] = value
-            elif value.casefold() != segment.text.casefold():
-                return None
-        if len(path_segments) > len(self.segments):
-            return None
-        return values
 
 
 # --- functions --------------------------------------------------------------
@@ -189,18 +109,6 @@ def read_route_prefix(host_json: Path | None) -> str:
     return prefix.strip("/")
 
 
-def _indexed_functions(function_app: func.FunctionRegister) -> list[Any]:
-    # get_functions() records the names it has seen and refuses to run twice on
-    # one app (it would report every name as a duplicate); indexing must leave
-    # the app as it found it so that the worker or a test can index it too.
-    seen = function_app.functions_bindings
-    function_app.functions_bindings = None
-    try:
-        return list(function_app.get_functions())
-    finally:
-        function_app.functions_bindings = seen
-
-
 def http_functions(
     function_app: func.FunctionRegister,
     *,
@@ -213,7 +121,7 @@ def http_functions(
     """
     prefix = read_route_prefix(host_json)
     found: list[HttpFunction] = []
-    for function in indexed if indexed is not None else _indexed_functions(function_app):
+    for function in indexed if indexed is not None else indexed_functions(function_app):
         trigger = function.get_trigger()
         if not isinstance(trigger, HttpTrigger):
             continue  # orchestrations, timers, queues...: not served over HTTP
@@ -355,13 +263,13 @@ class _FunctionsEndpoint:
                 continue
             if function.methods is not None and method not in function.methods:
                 continue
-            body = await _read_body(receive)
+            body = await read_body(receive)
             if body is None:
                 return
             request = _to_request(scope, path, body, route_params)
             await self._invoke(function, request, scope, send)
             return
-        await _send(send, scope, 404, [], b"")
+        await send_response(send, scope, 404, [], b"")
 
     async def _invoke(
         self, function: HttpFunction, request: func.HttpRequest, scope: Scope, send: Send
@@ -369,7 +277,7 @@ class _FunctionsEndpoint:
         try:
             extra: dict[str, Any] = {}
             if function.client_inputs and self._durable is not None:
-                binding = self._durable.client_binding(_origin(scope))
+                binding = self._durable.client_binding(server_origin(scope))
                 extra = dict.fromkeys(function.client_inputs, binding)
             result = await _call(function, request, extra)
             if isinstance(result, func.HttpResponse):
@@ -385,16 +293,9 @@ class _FunctionsEndpoint:
                 raise TypeError(f"returned {type(result).__name__}, not an HttpResponse")
         except Exception:
             logger.exception("function %s failed", function.name)
-            await _send(send, scope, 500, [], b"")
+            await send_response(send, scope, 500, [], b"")
             return
-        await _send(send, scope, status, headers, body)
-
-
-def _origin(scope: Scope) -> str:
-    # The address the host listens on, as the Durable extension's rpcBaseUrl is.
-    server = scope.get("server") or ("127.0.0.1", 80)
-    host = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
-    return f"{scope.get('scheme', 'http')}://{host}:{server[1]}"
+        await send_response(send, scope, status, headers, body)
 
 
 async def _call(
@@ -412,19 +313,6 @@ async def _call(
     # The Python worker runs synchronous functions on a thread pool.
     result = await asyncio.to_thread(target, **kwargs)
     return await result if inspect.isawaitable(result) else result
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole body, or None if the client went away before sending it all
-    (the Functions host never invokes a function with a cut-off body)."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _to_request(
@@ -451,17 +339,6 @@ def _to_request(
     )
 
 
-async def _send(
-    send: Send, scope: Scope, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-) -> None:
-    if status < 200 or status in (204, 304):
-        body = b""  # these statuses carry no body
-    else:
-        headers = [*headers, (b"content-length", str(len(body)).encode("ascii"))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def create_local_host(
     function_app: func.FunctionRegister,
     *,
@@ -484,10 +361,8 @@ def create_local_host(
     An app with Durable functions gets one on the wall clock when none is given.
     """
     if durable is None:
-        indexed = _indexed_functions(function_app)
+        indexed = indexed_functions(function_app)
         if any(_uses_durable(f) for f in indexed):
-            from funchost.durable import DurableStandIn  # it builds on this module
-
             durable = DurableStandIn(function_app, indexed=indexed)
     else:
         indexed = durable.functions

@@ -25,6 +25,9 @@ from typing import Any
 from starlette.responses import Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from sandbox import jsonutil
+from sandbox.calls import error_body
+
 DROP_EXTENSION = "sandbox.connection_drop"
 DROP_MESSAGE = "sandbox.connection.drop"
 
@@ -264,3 +267,35 @@ class FaultRules:
 
     def to_json(self) -> list[dict[str, Any]]:
         return [rule.to_json() for rule in self._rules]
+
+
+# --- applying a rule -------------------------------------------------------------
+
+
+async def fault_answer(rule: FaultRule, delay_ms: int) -> Response:
+    """What a rule that takes the request sends instead of the emulator."""
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000)
+    if rule.drop == "before":
+        return DropResponse()
+    return _fault_response(rule)
+
+
+def deliver(rule: FaultRule | None, response: Response) -> Response:
+    """The processed answer as a rule lets it reach the client."""
+    if rule is not None and rule.drop == "after":
+        return DropResponse()
+    if rule is not None and rule.drop == "midBody":
+        return CutResponse(response)
+    if rule is not None and rule.corrupt_body:
+        return corrupted(response)
+    return response
+
+
+def _fault_response(rule: FaultRule) -> Response:
+    status = rule.status if rule.status is not None else 500
+    headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+    if rule.raw_body is not None:
+        return Response(rule.raw_body, status, headers, media_type="application/json")
+    body = error_body(rule.code or "Unknown", rule.message or "A fault rule answered this request.")
+    return jsonutil.response(body, status, headers)

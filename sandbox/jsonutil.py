@@ -3,7 +3,8 @@
 Business Central's amounts are decimals, so bodies are parsed with
 ``parse_float=Decimal`` and Decimals are written back digit for digit. The
 sandbox has its own encoder on purpose: it must not share code with the
-proxy it is testing.
+proxy it is testing. :func:`response` is how the sandbox's own endpoints
+(identity, admin, fault rules) answer in JSON.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from typing import Any
+
+from starlette.responses import Response
 
 
 class NotJson(ValueError):
@@ -55,6 +58,11 @@ def dumps(value: Any) -> str:
     parts: list[str] = []
     _encode(value, parts)
     return "".join(parts)
+
+
+def response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """``body`` as an ``application/json`` answer."""
+    return Response(dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
 def _encode(value: Any, out: list[str]) -> None:

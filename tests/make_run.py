@@ -1,4 +1,4 @@
-"""`make run` (python -m sandbox.run) as a subprocess on free loopback ports.
+"""`make run` (python -m scripts.run) as a subprocess on free loopback ports.
 
 Used by the tests of `make run` itself and by the browser test, which drives
 the sample page against exactly what a developer starts.
@@ -95,7 +95,7 @@ def start_make_run(extra_env: dict[str, str] | None = None) -> Running:
     )
     env.update(extra_env or {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.run"],
+        [sys.executable, "-m", "scripts.run"],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

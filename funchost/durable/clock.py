@@ -12,7 +12,7 @@ import asyncio
 import heapq
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -95,6 +95,20 @@ class VirtualClock:
         with self._lock:
             target = self._now + timedelta(seconds=seconds)
         return self.advance_to(target)
+
+    def stops(self, seconds: float) -> Iterator[None]:
+        """Let ``seconds`` pass one due callback at a time: yields before each move
+        and once at the end, so the caller can let what the callbacks started settle
+        (and a callback scheduled on the way fires too if it comes due in time)."""
+        target = self.now() + timedelta(seconds=seconds)
+        while True:
+            yield
+            due = self.next_due()
+            if due is None or due > target:
+                self.advance_to(target)
+                yield
+                return
+            self.advance_to(due)
 
     def advance_to(self, target: datetime) -> datetime:
         """Move time to ``target`` (never backwards), running what comes due on the way."""

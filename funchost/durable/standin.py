@@ -45,19 +45,20 @@ from urllib.parse import parse_qsl, unquote
 import azure.functions as func
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from funchost.asgi import read_body, send_response, server_origin
 from funchost.durable import protocol, sdk_session
 from funchost.durable.clock import Clock
-from funchost.durable.engine import (
-    DEFAULT_TASK_HUB,
-    DurableEngine,
+from funchost.durable.engine import DurableEngine
+from funchost.durable.model import (
     DurableStandInError,
     InstanceAlreadyExistsError,
     InstanceView,
     UnknownFunctionError,
 )
-from funchost.http import _indexed_functions, _origin, _read_body, _send
+from funchost.indexing import indexed_functions
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+DEFAULT_TASK_HUB = "TestHubName"
 
 
 class DurableStandIn:
@@ -75,7 +76,7 @@ class DurableStandIn:
         # get_functions() may be run only once per app: index here (unless the
         # host already did), and let the HTTP host serve its routes from the same list.
         self.functions: list[Any] = (
-            list(indexed) if indexed is not None else _indexed_functions(function_app)
+            list(indexed) if indexed is not None else indexed_functions(function_app)
         )
         self.engine = DurableEngine(
             self.functions, clock=clock, max_concurrent_activities=max_concurrent_activities
@@ -248,7 +249,7 @@ class DurableStandIn:
             ):
                 await fallback(scope, receive, send)
                 return
-            body = await _read_body(receive)
+            body = await read_body(receive)
             if body is None:
                 return
             status, payload, headers = await self._webhook(scope, path, body)
@@ -262,7 +263,7 @@ class DurableStandIn:
         method = str(scope.get("method", "GET")).upper()
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         parts = [unquote(p) for p in path[len(WEBHOOK_PATH) :].strip("/").split("/") if p]
-        origin = _origin(scope)
+        origin = server_origin(scope)
         if method == "POST" and len(parts) in (2, 3) and parts[0] == "orchestrators":
             return self._start(parts[1], parts[2] if len(parts) == 3 else None, body, origin)
         if parts[:1] == ["instances"]:
@@ -355,4 +356,4 @@ async def _send_json(
     raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     if body:
         raw.append((b"content-type", b"application/json; charset=utf-8"))
-    await _send(send, scope, status, raw, body)
+    await send_response(send, scope, status, raw, body)

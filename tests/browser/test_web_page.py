@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.run import web_app
 from sandbox.serving import serve_in_thread
+from scripts.run.web import web_app
 from tests.browser.png import colour_census
 from tests.make_run import READY_LINE, Running, start_make_run
 

@@ -17,7 +17,8 @@ import azure.functions as func
 import httpx
 import pytest
 
-from funchost.http import RouteTemplateError, create_local_host, http_functions
+from funchost.http import create_local_host, http_functions
+from funchost.routes import RouteTemplateError
 from sandbox.serving import serve_in_thread
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sandbox import jsonutil
-from sandbox.bc import MAX_BATCH_OPERATIONS
+from sandbox.batch import MAX_BATCH_OPERATIONS
 from tests.sandbox.helpers import CORRELATION_SUFFIX, bc_error, exact
 from tests.sandbox_fixtures import RunningSandbox
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.bc import _parse_filter
+from sandbox.odata import parse_filter as _parse_filter
 from shared.lines.lists import odata_filter
 from shared.payment.models import stored_form
 from tests.sandbox.helpers import bc_error, exact

@@ -1,4 +1,4 @@
-"""`make run` (python -m sandbox.run): the real entry point as a subprocess.
+"""`make run` (python -m scripts.run): the real entry point as a subprocess.
 
 Starts the sandbox and the local host on free loopback ports, talks to them
 over HTTP, then stops the process with a signal and checks it exits cleanly
@@ -16,7 +16,13 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from sandbox.run import StartupError, allowed_origins, is_local_url, read_port, sandbox_mode
+from scripts.run.settings import (
+    StartupError,
+    allowed_origins,
+    is_local_url,
+    read_port,
+    sandbox_mode,
+)
 from tests.make_run import READY_LINE, Running, start_make_run
 
 Starter = Callable[..., Running]
