@@ -7,7 +7,6 @@ core never imports the Functions or Durable packages.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -31,6 +30,7 @@ from shared.http.admit import admit, check_query_names
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
 from shared.process import paths
+from shared.process.cpuwork import run_cpu_bound
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
 from shared.process.settings import JOB_SECRET_SETTING, Settings
@@ -60,10 +60,11 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         assert company_id is not None
         assert journal_id is not None
         validate_only = _validate_only(request.query)
-        # Parsing and checking up to 2 MiB is CPU work: a worker thread keeps the
-        # event loop answering this worker's other requests meanwhile.
-        items = await asyncio.to_thread(
-            parse_bulk_request, settings, version, request.headers, request.body
+        # Parsing and checking up to 2 MiB is CPU work: off the event loop, and
+        # bounded so that the loop keeps answering this worker's other requests
+        # meanwhile (see shared.process.cpuwork).
+        items = await run_cpu_bound(
+            len(request.body), parse_bulk_request, settings, version, request.headers, request.body
         )
         if validate_only:
             return json_response(200, {"valid": True, "total": len(items)}, request_id)

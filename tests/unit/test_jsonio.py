@@ -1,0 +1,163 @@
+"""The quick way of ``loads_exact`` (no per-number hook, no walk for lone
+surrogates when the body cannot need them) answers exactly as the careful way,
+which applies both to every body."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.process import jsonio
+from shared.process.jsonio import JsonBodyError, loads_exact
+
+FAST = settings(max_examples=300, deadline=None)
+
+
+def careful(raw: bytes) -> Any:
+    """Every hook on every body, as ``loads_exact`` always did."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JsonBodyError(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    if text.startswith("\ufeff"):
+        raise JsonBodyError("the body starts with a byte order mark; send UTF-8 without a BOM")
+    try:
+        value = json.loads(
+            text,
+            parse_float=jsonio._parse_float,
+            parse_int=jsonio._parse_int,
+            parse_constant=jsonio._reject_constant,
+            object_pairs_hook=jsonio._no_duplicates,
+        )
+        jsonio._check_strings(value)
+    except json.JSONDecodeError as exc:
+        raise JsonBodyError(
+            f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise JsonBodyError("the body is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise JsonBodyError("the body contains an invalid Unicode escape") from None
+    return value
+
+
+def outcome(read: Any, raw: bytes) -> tuple[str, str]:
+    try:
+        value = read(raw)
+    except JsonBodyError as exc:
+        return ("error", str(exc))
+    # repr shows types too: an int must not come back as a Decimal, or the reverse.
+    return ("value", repr(value))
+
+
+def same(raw: bytes) -> None:
+    assert outcome(loads_exact, raw) == outcome(careful, raw)
+
+
+LIMIT = jsonio._MAX_INT_DIGITS
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"9" * (LIMIT - 1),
+        b"9" * LIMIT,
+        b"9" * (LIMIT + 1),
+        b"-" + b"9" * (LIMIT - 1),
+        b"-" + b"9" * LIMIT,
+        b'{"n": ' + b"1" * (LIMIT + 1) + b', "m": 7}',
+        b'{"s": "' + b"1" * (LIMIT + 5) + b'", "m": 7}',
+        b'{"s": "x' + b"1" * (LIMIT - 1) + b'y", "m": 7}',
+        b'[1.5, 2, "' + b"1" * LIMIT + b'"]',
+        b"[" + b"9" * (LIMIT - 1) + b"e2]",
+    ],
+)
+def test_long_digit_runs(raw: bytes) -> None:
+    same(raw)
+
+
+def test_an_integer_longer_than_the_limit_stays_decimal() -> None:
+    assert isinstance(loads_exact(b"1" * (LIMIT + 1)), Decimal)
+    assert isinstance(loads_exact(b"-" + b"1" * LIMIT), Decimal)
+    assert isinstance(loads_exact(b"1" * LIMIT), int)
+    assert loads_exact(b'{"s": "' + b"1" * LIMIT + b'", "n": 5}') == {"s": "1" * LIMIT, "n": 5}
+
+
+def test_a_body_of_many_integers_keeps_the_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The hook is where the parser lets other threads run between numbers.
+    calls: list[str] = []
+    parse_int = jsonio._parse_int
+
+    def counted(text: str) -> int | Decimal:
+        calls.append(text)
+        return parse_int(text)
+
+    monkeypatch.setattr(jsonio, "_parse_int", counted)
+    monkeypatch.setattr(jsonio, "_MAX_QUICK_DIGIT_RUNS", 10)
+    few = b"[" + b",".join(b"7" for _ in range(10)) + b"]"
+    many = b"[" + b",".join(b"7" for _ in range(11)) + b"]"
+    assert loads_exact(few) == [7] * 10
+    assert calls == []
+    assert loads_exact(many) == [7] * 11
+    assert calls == ["7"] * 11
+
+
+def test_many_integers_read_as_the_careful_way_does() -> None:
+    same(b"[" + b"1," * (jsonio._MAX_QUICK_DIGIT_RUNS + 1) + b"2.50]")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"comment": "\\ud800"}',
+        b'{"comment": "\\uDFFF"}',
+        b'{"comment": "\\uDc00"}',
+        b'{"\\ud800": 1}',
+        b'["\\ud83d\\ude00"]',
+        b'["\\ude00\\ud83d"]',
+        b'["\\\\ud800"]',
+        b'["\\u00e9", "\\ucafe"]',
+    ],
+)
+def test_surrogate_escapes(raw: bytes) -> None:
+    same(raw)
+
+
+def test_a_lone_surrogate_is_refused_and_a_pair_is_read() -> None:
+    with pytest.raises(JsonBodyError, match="invalid Unicode escape"):
+        loads_exact(b'{"comment": "\\udBff"}')
+    assert loads_exact(b'["\\ud83d\\ude00", "\\\\ud800"]') == ["\U0001f600", "\\ud800"]
+
+
+def test_a_repeated_property_is_named_first_by_where_it_repeats() -> None:
+    with pytest.raises(JsonBodyError, match='"b" appears more than once'):
+        loads_exact(b'{"a": 1, "b": 2, "b": 3, "a": 4}')
+    same(b'{"a": {"x": 1, "x": 2}, "a": 3}')
+
+
+_JSON_TEXT = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.decimals(allow_nan=False, allow_infinity=False).map(str)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=12,
+).map(lambda value: json.dumps(value))
+
+
+@FAST
+@given(_JSON_TEXT)
+def test_json_documents_read_as_the_careful_way_does(text: str) -> None:
+    same(text.encode("utf-8"))
+
+
+@FAST
+@given(st.text(alphabet='{}[]":,0123456789-.eE\\ud8Ac ', max_size=60))
+def test_near_json_reads_as_the_careful_way_does(text: str) -> None:
+    same(text.encode("utf-8"))
