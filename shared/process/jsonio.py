@@ -91,8 +91,12 @@ def _check_strings(value: Any) -> None:
             stack.extend(item)
 
 
-def loads_exact(raw: bytes) -> Any:
-    """Parse UTF-8 JSON strictly: exact decimals, no duplicates, no NaN."""
+def loads_exact(raw: bytes, *, careful: bool = False) -> Any:
+    """Parse UTF-8 JSON strictly: exact decimals, no duplicates, no NaN.
+
+    ``careful`` runs every hook on every body, as if any could change the answer;
+    the quick way must always give what it gives (tests/unit/test_jsonio.py).
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -101,7 +105,11 @@ def loads_exact(raw: bytes) -> Any:
         raise JsonBodyError("the body starts with a byte order mark; send UTF-8 without a BOM")
     try:
         digits = raw.translate(_DIGITS_ONLY)
-        quick_ints = _LONG_DIGIT_RUN not in digits and digits.count(b".0") <= _MAX_QUICK_DIGIT_RUNS
+        quick_ints = (
+            not careful
+            and _LONG_DIGIT_RUN not in digits
+            and digits.count(b".0") <= _MAX_QUICK_DIGIT_RUNS
+        )
         value = json.loads(
             text,
             parse_float=_parse_float,
@@ -109,7 +117,7 @@ def loads_exact(raw: bytes) -> Any:
             parse_constant=_reject_constant,
             object_pairs_hook=_no_duplicates,
         )
-        if _SURROGATE_ESCAPE_RE.search(text):
+        if careful or _SURROGATE_ESCAPE_RE.search(text):
             _check_strings(value)
     except json.JSONDecodeError as exc:
         raise JsonBodyError(
