@@ -95,7 +95,7 @@ def loads_exact(raw: bytes, *, careful: bool = False) -> Any:
     """Parse UTF-8 JSON strictly: exact decimals, no duplicates, no NaN.
 
     ``careful`` runs every hook on every body, as if any could change the answer;
-    the quick way must always give what it gives (tests/unit/test_jsonio.py).
+    the quick way must always give what it gives (tests/unit/process/test_jsonio.py).
     """
     try:
         text = raw.decode("utf-8")

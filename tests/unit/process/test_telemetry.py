@@ -27,7 +27,7 @@ from tests.unit.conftest import (
 )
 from tests.unit.test_security import APP_ID, V1_APP
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CALLER_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 

@@ -9,7 +9,7 @@ from funchost.http import http_functions
 from shared.api.routes import OPERATIONS
 from shared.payment.fields import API_VERSIONS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GUID = "6f3c1a9e-1b2c-4d3e-8f90-0a1b2c3d4e5f"
 NOT_DESCRIBED = {"openapi", "not_found"}  # the document itself, and the catch-all
 
