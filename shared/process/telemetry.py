@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from shared.process.problems import Problem
 
@@ -307,9 +307,13 @@ def start_exporting() -> None:
     when none is configured. Called as a request or a job step begins: its imports
     and set-up cost most of a cold start, and a start that serves nothing needs none."""
     global _exporting, _pending
+    if _pending is None:  # every request after the first: no lock on the hot path
+        return
     with _start_lock:
-        settings, _pending = _pending, None
-        if settings is None:  # none configured, or already started
+        # Read again under the lock: another thread may have started it meanwhile.
+        settings = cast("dict[str, str] | None", _pending)
+        _pending = None
+        if settings is None:
             return
         try:
             _start_azure_monitor(settings)
