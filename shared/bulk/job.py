@@ -32,14 +32,6 @@ class Job:
     batch_size: int = 100
     max_concurrency: int = 2
 
-    @classmethod
-    def of(cls, updates: Sequence[Operation], **fields: Any) -> Job:
-        return cls(items=tuple(update.as_text() for update in updates), **fields)
-
-    @property
-    def journal(self) -> Journal:
-        return Journal(self.version, self.company_id, self.journal_id)
-
     def updates(self) -> list[Operation]:
         return [Operation.from_json(loads_exact(text.encode())) for text in self.items]
 

@@ -167,6 +167,11 @@ def _accepted(
     following the asynchronous pattern polls it and gets the result there."""
     url = status_url(base, job_id, token)
     body = {"jobId": job_id, "status": status, "statusUrl": url, "total": total}
+    return _poll_again(url, body, request_id)
+
+
+def _poll_again(url: str, body: dict[str, Any], request_id: str) -> CoreResponse:
+    """202 pointing at the status URL, with how long to wait before asking it."""
     return json_response(202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)})
 
 
@@ -228,7 +233,7 @@ async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreRespo
 
 
 def _token_hash_of(status: Any) -> str | None:
-    if not status or status.name != ORCHESTRATOR or not isinstance(status.custom_status, dict):
+    if not isinstance(status.custom_status, dict):
         return None
     value = status.custom_status.get("tokenHash")
     return value if isinstance(value, str) else None
@@ -255,10 +260,7 @@ async def _status_response(
             "total": len(job.items) if job is not None else int(progress["total"]),
             "done": int(progress.get("done", 0)),
         }
-        url = status_url(settings.public_base_url, job_id, token)
-        return json_response(
-            202, body, request_id, Location=url, **{"Retry-After": str(POLL_AFTER_S)}
-        )
+        return _poll_again(status_url(settings.public_base_url, job_id, token), body, request_id)
     if result is None:
         job = _job_input(await jobs.get_status(job_id, show_input=True))
         if job is None:

@@ -49,9 +49,8 @@ def packed(results: dict[int, dict[str, Any]], **rest: Any) -> dict[str, Any]:
 
 def job(total: int) -> Job:
     updates = [Operation(i, f"id-{i}", "*", {}, f"r{i}") for i in range(total)]
-    return Job.of(
-        updates, job_id="job", version="v2.0", company_id="c", journal_id="j", docs_url=DOCS
-    )
+    items = tuple(update.as_text() for update in updates)
+    return Job("job", "v2.0", "c", "j", items, docs_url=DOCS)
 
 
 @given(st.integers(0, 400), st.integers(1, 100))
