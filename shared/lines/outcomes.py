@@ -39,6 +39,8 @@ UNSETTLED_STATUSES = frozenset({408, 502, 504})
 # Business Central did not process the request; waiting may help.
 REFUSED_FOR_NOW = frozenset({429, 503})
 _RETRY_NOT_SENT = frozenset({"upstream-unavailable", "identity-unavailable"})
+# How late a retry's wake-up may be (event loop and scheduler) and still start.
+_WAKE_UP_MARGIN_S = 0.1
 
 
 async def send_patch(
@@ -87,9 +89,11 @@ class _Attempts:
 
     def _fits(self, wait: float) -> bool:
         """Whether another attempt can start after ``wait`` and still leave
-        its own minimum and the read-back reserve."""
+        its own minimum and the read-back reserve. A sleep ends a little after
+        its time: without room for that, a retry decided here could find too
+        little time left when it starts and be answered as if throttled."""
         s = self.settings
-        needed = wait + s.read_back_reserve_s + s.min_attempt_s
+        needed = wait + _WAKE_UP_MARGIN_S + s.read_back_reserve_s + s.min_attempt_s
         return wait <= self.bc.policy.max_wait_s and needed <= self.budget.remaining()
 
     async def run(self, *, lost_before: bool) -> PatchOutcome:
