@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest infra-check lock lock-verify lock-check bench fuzz connector clean
+.PHONY: run test lint typecheck pytest infra-check lock lock-verify lock-check bench fuzz connector \
+	monitoring preflight smoke clean
 
 # Installed from the dev lock (every package pinned, with hashes); a new lock reinstalls.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -56,6 +57,11 @@ connector: $(STAMP)
 	$(BIN)/python -m scripts.connector
 	$(BIN)/python -m scripts.connector --auth entra
 	$(BIN)/python -m scripts.connector_lint
+
+# The workbook and docs/operations.md's queries and alerts table, from the query files in
+# infra/monitoring/ (a test fails when the committed copies are stale).
+monitoring: $(STAMP)
+	$(BIN)/python -m scripts.monitoring
 
 infra-check: $(STAMP)
 	bash scripts/check-infra.sh
