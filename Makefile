@@ -63,6 +63,24 @@ connector: $(STAMP)
 monitoring: $(STAMP)
 	$(BIN)/python -m scripts.monitoring
 
+# A deployed proxy, read-only unless WRITE=1 (docs/deploy.md, "Smoke test"). Standard
+# library only, so any Python 3.9+ runs it. KEY is a host key; with Entra callers give
+# TOKEN instead. COMPANY, JOURNAL and PAYMENT add the reads (and the write).
+SMOKE_PYTHON ?= python3
+URL ?=
+KEY ?=
+TOKEN ?=
+COMPANY ?=
+JOURNAL ?=
+PAYMENT ?=
+WRITE ?=
+smoke:
+	@test -n "$(URL)" || { echo "usage: make smoke URL=https://<app>.azurewebsites.net KEY=<host key> [COMPANY=.. JOURNAL=.. PAYMENT=..] [WRITE=1]"; exit 2; }
+	@# The key or token goes by the environment: never echoed, never in the process list.
+	@SMOKE_KEY="$(KEY)" SMOKE_TOKEN="$(TOKEN)" $(SMOKE_PYTHON) -m scripts.smoke --url "$(URL)" \
+		$(if $(COMPANY),--company "$(COMPANY)") $(if $(JOURNAL),--journal "$(JOURNAL)") \
+		$(if $(PAYMENT),--payment "$(PAYMENT)") $(if $(WRITE),--write)
+
 infra-check: $(STAMP)
 	bash scripts/check-infra.sh
 
