@@ -63,6 +63,11 @@ connector: $(STAMP)
 monitoring: $(STAMP)
 	$(BIN)/python -m scripts.monitoring
 
+# Before `azd provision` (azd also runs it as azure.yaml's preprovision hook): azd, Azure
+# CLI and Bicep versions, the signed-in account's rights, the region, the job secret.
+preflight:
+	$(SMOKE_PYTHON) -m scripts.preflight
+
 # A deployed proxy, read-only unless WRITE=1 (docs/deploy.md, "Smoke test"). Standard
 # library only, so any Python 3.9+ runs it. KEY is a host key; with Entra callers give
 # TOKEN instead. COMPANY, JOURNAL and PAYMENT add the reads (and the write).

@@ -278,6 +278,12 @@ module businessCentralAppRole 'app/bc-app-role.bicep' = if (grantBusinessCentral
   params: {
     principalId: identity.outputs.principalId
   }
+  // Microsoft Graph may not see an identity created moments before (a first provision:
+  // "Not a valid reference update", microsoftgraph/msgraph-bicep-types#193). Waiting for
+  // the function app gives it minutes; if it still fails, azd provision again succeeds.
+  dependsOn: [
+    functionApp
+  ]
 }
 
 output AZURE_LOCATION string = location

@@ -533,6 +533,8 @@ def test_business_central_app_role_module_is_off_by_default() -> None:
     assert main["parameters"]["grantBusinessCentralAppRole"]["default"] is False
     principal = set(strings(body(module)["params"]["principalId"]))
     assert {"identity", "outputs", "principalId"} <= principal
+    # Not in the same minute as the identity: Graph may not see it yet (a first provision).
+    assert body(module)["dependsOn"] == ["functionApp"]
 
 
 # ---- azd wiring -----------------------------------------------------------------------------
