@@ -192,7 +192,7 @@ def _fires_when(alert: dict[str, Any]) -> str:
             f"{alert['condition']} (metric `{alert['metric']}`, "
             f"{alert['timeAggregation'].lower()} {operator} `MAXIMUM_INSTANCE_COUNT`)"
         )
-    if "measure" in alert:
+    if alert["measure"]:
         return f"{alert['condition']} (`{alert['measure']}` {operator} {alert['threshold']})"
     return f"{alert['condition']} (any record)"
 

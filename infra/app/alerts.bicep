@@ -19,7 +19,8 @@ param maximumInstanceCount int
 param alertEmails string = ''
 
 // Bicep loads files by literal paths only, so each query is named here once; a test checks
-// that this map and monitoring/alerts.json name the same alerts.
+// that this map and monitoring/alerts.json name the same alerts. Every entry of alerts.json
+// has the same properties (empty where unused), so each one can be read from any entry.
 var queries = {
   'unknown-outcome': loadTextContent('../monitoring/queries/alerts/unknown-outcome.kql')
   'bulk-items-unknown': loadTextContent('../monitoring/queries/alerts/bulk-items-unknown.kql')
@@ -89,9 +90,9 @@ resource logSearchAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
             numberOfEvaluationPeriods: 1
             minFailingPeriodsToAlert: 1
           }
-        }, contains(alert, 'measure') ? {
+        }, empty(alert.measure) ? {} : {
           metricMeasureColumn: alert.measure
-        } : {})
+        })
       ]
     }
     actions: {

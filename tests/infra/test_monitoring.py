@@ -148,7 +148,13 @@ def test_every_alert_of_the_docs_is_deployed_with_its_query() -> None:
     assert dotted(fixed["query"]) == "queries[alert.name]"
     for name in ("timeAggregation", "operator", "threshold"):
         assert dotted(fixed[name]) == f"alert.{name}"
-    assert "measure" in strings(union["parameters"]["arg_2"])
+    optional = union["parameters"]["arg_2"]["operator"]["operands"]
+    (tested,) = function_calls(optional["condition"], "empty")
+    assert dotted(tested["parameters"]["item_to_test"]) == "alert.measure"
+    assert optional["true_value"] == {}
+    assert {k: dotted(v) for k, v in optional["false_value"].items()} == {
+        "metricMeasureColumn": "alert.measure"
+    }
 
 
 def test_alert_rules_read_application_insights_and_notify_the_action_group() -> None:
@@ -187,9 +193,11 @@ def test_every_alert_is_complete_and_links_to_its_runbook(name: str) -> None:
     for duration in ("windowSize", "evaluationFrequency"):
         assert re.fullmatch(r"PT\d+M", alert[duration])
     assert alert["operator"] in monitoring.OPERATORS
+    # The same properties in every entry: Bicep types the loaded JSON from its content.
+    assert all(set(other) == set(alert) for other in alerts().values())
     if alert["kind"] == "log":
         query = (monitoring.QUERIES / "alerts" / f"{name}.kql").read_text(encoding="utf-8")
-        if "measure" in alert:
+        if alert["measure"]:
             # A number per window: the query must name the column the rule reads.
             assert re.search(rf"\b{alert['measure']} = ", query), query
             assert alert["timeAggregation"] in ("Maximum", "Average", "Total")
