@@ -251,22 +251,19 @@ def check_openapi(target: Target) -> str:
     return f"OpenAPI {document['openapi']}, {len(paths)} paths"
 
 
-def check_refuses_without_credentials(target: Target, line_path: str) -> str:
-    answer = target.send("GET", line_path)
-    if not refused(answer):
+def check_refused(
+    target: Target,
+    line_path: str,
+    headers: dict[str, str],
+    accept: Callable[[Answer], bool],
+    sent: str,
+) -> str:
+    """A payment line's GET without credentials, ``sent`` with ``headers``, must be refused."""
+    answer = target.send("GET", line_path, headers=headers)
+    if not accept(answer):
         raise Failed(
-            f"a payment route answered {answer.describe()} without credentials "
+            f"a payment route answered {answer.describe()} {sent} "
             "(expected 401: a function key, or an Entra token with App Service Authentication)"
-        )
-    return answer.describe()
-
-
-def check_forged_principal(target: Target, line_path: str) -> str:
-    answer = target.send("GET", line_path, headers=forged_headers())
-    if not refused_without_reading_the_principal(answer):
-        raise Failed(
-            f"a payment route answered {answer.describe()} to a forged X-MS-CLIENT-PRINCIPAL "
-            "without credentials"
         )
     return answer.describe()
 
@@ -345,11 +342,17 @@ def plan(target: Target, write: bool) -> list[tuple[str, Callable[[], str]]]:
         ("OpenAPI answers", lambda: check_openapi(target)),
         (
             "a payment route refuses a call without credentials",
-            lambda: check_refuses_without_credentials(target, line_path),
+            lambda: check_refused(target, line_path, {}, refused, "without credentials"),
         ),
         (
             "a forged X-MS-CLIENT-PRINCIPAL opens nothing",
-            lambda: check_forged_principal(target, line_path),
+            lambda: check_refused(
+                target,
+                line_path,
+                forged_headers(),
+                refused_without_reading_the_principal,
+                "to a forged X-MS-CLIENT-PRINCIPAL without credentials",
+            ),
         ),
         (
             "dot-dot paths from anonymous routes never reach a payment route",
