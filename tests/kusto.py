@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 from shared.process import telemetry
 from shared.process.problems import Problem
 
+QUERIES = Path(__file__).resolve().parents[1] / "infra" / "monitoring" / "queries"
 RECORD_TYPE = re.compile(r'customDimensions\.record_type == "(\w+)"')
 DIMENSION = re.compile(r"customDimensions\.(\w+)")
 # customDimensions["x"] or customDimensions['x'] would escape the check above.
@@ -82,3 +84,14 @@ def unknown_dimensions(query: str, emitted: dict[str, set[str]]) -> set[str]:
             return {f"record type {kind}"}
         carried = emitted[kind]
     return set(DIMENSION.findall(query)) - carried
+
+
+def deployed_reads(record_type: str) -> set[str]:
+    """Every dimension the deployed queries (alerts, workbook, runbook) read of one
+    record type."""
+    read: set[str] = set()
+    for path in sorted(QUERIES.rglob("*.kql")):
+        query = path.read_text(encoding="utf-8")
+        if record_type in RECORD_TYPE.findall(query):
+            read |= set(DIMENSION.findall(query))
+    return read
