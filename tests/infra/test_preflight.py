@@ -247,6 +247,21 @@ def test_each_missing_prerequisite_fails_with_what_to_do(
     assert done.stdout.splitlines()[-1].startswith("preflight: FAILED")
 
 
+def test_unreadable_permissions_are_a_warning_not_a_verdict(run_preflight: Run) -> None:
+    answers = tools()
+    answers["az"] = [
+        (prefix, {"code": 1, "err": "ERROR: (AuthorizationFailed) no access\n"})
+        if prefix.startswith("rest --method get --url https://management")
+        else (prefix, answer)
+        for prefix, answer in answers["az"]
+    ]
+    done = run_preflight(answers)
+    assert done.returncode == 0, done.stdout
+    assert "warn rights: could not read your permissions (ERROR: (AuthorizationFailed)" in (
+        done.stdout
+    )
+
+
 def test_contributor_with_rbac_administrator_may_deploy(run_preflight: Run) -> None:
     done = run_preflight(tools(permissions=CONTRIBUTOR + RBAC_ADMINISTRATOR))
     assert done.returncode == 0, done.stdout
