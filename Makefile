@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest infra-check lock lock-verify lock-check bench fuzz connector clean
+.PHONY: run test lint typecheck pytest infra-check lock lock-verify lock-check bench fuzz connector \
+	monitoring preflight smoke clean
 
 # Installed from the dev lock (every package pinned, with hashes); a new lock reinstalls.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -56,6 +57,34 @@ connector: $(STAMP)
 	$(BIN)/python -m scripts.connector
 	$(BIN)/python -m scripts.connector --auth entra
 	$(BIN)/python -m scripts.connector_lint
+
+# The workbook and docs/operations.md's queries and alerts table, from the query files in
+# infra/monitoring/ (a test fails when the committed copies are stale).
+monitoring: $(STAMP)
+	$(BIN)/python -m scripts.monitoring
+
+# Before `azd provision` (azd also runs it as azure.yaml's preprovision hook): azd, Azure
+# CLI and Bicep versions, the signed-in account's rights, the region, the job secret.
+preflight:
+	$(SMOKE_PYTHON) -m scripts.preflight
+
+# A deployed proxy, read-only unless WRITE=1 (docs/deploy.md, "Smoke test"). Standard
+# library only, so any Python 3.9+ runs it. KEY is a host key; with Entra callers give
+# TOKEN instead. COMPANY, JOURNAL and PAYMENT add the reads (and the write).
+SMOKE_PYTHON ?= python3
+URL ?=
+KEY ?=
+TOKEN ?=
+COMPANY ?=
+JOURNAL ?=
+PAYMENT ?=
+WRITE ?=
+smoke:
+	@test -n "$(URL)" || { echo "usage: make smoke URL=https://<app>.azurewebsites.net KEY=<host key> [COMPANY=.. JOURNAL=.. PAYMENT=..] [WRITE=1]"; exit 2; }
+	@# The key or token goes by the environment: never echoed, never in the process list.
+	@SMOKE_KEY="$(KEY)" SMOKE_TOKEN="$(TOKEN)" $(SMOKE_PYTHON) -m scripts.smoke --url "$(URL)" \
+		$(if $(COMPANY),--company "$(COMPANY)") $(if $(JOURNAL),--journal "$(JOURNAL)") \
+		$(if $(PAYMENT),--payment "$(PAYMENT)") $(if $(WRITE),--write)
 
 infra-check: $(STAMP)
 	bash scripts/check-infra.sh

@@ -1,5 +1,6 @@
 """A local stand-in for the Azure Functions host: its HTTP layer (``http``,
-with ``routes`` for route templates), the CORS in front of it (``cors``) and
+with ``routes`` for route templates and ``keys`` for function keys, checked
+only when given), the CORS in front of it (``cors``) and
 the Durable Functions extension (``durable``); ``asgi`` and ``indexing`` hold
 what the HTTP layer and the Durable stand-in share.
 

@@ -24,9 +24,11 @@ app served by uvicorn. It follows the host where callers can tell:
 Given allowed origins, it applies CORS in front of every function as Core
 Tools does with ``Host.CORS`` (see :mod:`funchost.cors`).
 
-Like the Functions host run locally, it does NOT check function keys: every
-auth level behaves as ``anonymous``. In Azure the same functions are served
-by the real host, which does.
+Like the Functions host run locally, it does NOT check function keys unless
+given some: then, as in Azure, a function of auth level ``function`` or
+``admin`` needs one of them in the ``x-functions-key`` header or the ``code``
+query parameter, and answers 401 with an empty body without (the app never
+sees the request). Without keys every auth level behaves as ``anonymous``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from funchost.asgi import read_body, send_response, server_origin
 from funchost.cors import with_cors
 from funchost.durable import DurableStandIn
 from funchost.indexing import indexed_functions
+from funchost.keys import FunctionKeys
 from funchost.routes import RouteTemplate
 
 logger = logging.getLogger("funchost.http")
@@ -246,10 +249,14 @@ def _response_headers(response: func.HttpResponse) -> list[tuple[bytes, bytes]]:
 
 class _FunctionsEndpoint:
     def __init__(
-        self, functions: Sequence[HttpFunction], durable: DurableExtension | None = None
+        self,
+        functions: Sequence[HttpFunction],
+        durable: DurableExtension | None = None,
+        keys: Sequence[str] = (),
     ) -> None:
         self._functions = list(functions)
         self._durable = durable
+        self._keys = FunctionKeys(keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path")
@@ -263,6 +270,9 @@ class _FunctionsEndpoint:
                 continue
             if function.methods is not None and method not in function.methods:
                 continue
+            if not self._keys.admits(function.auth_level, scope):
+                await send_response(send, scope, 401, [], b"")
+                return
             body = await read_body(receive)
             if body is None:
                 return
@@ -346,6 +356,7 @@ def create_local_host(
     on_shutdown: Sequence[ShutdownCallback] = (),
     durable: DurableExtension | None = None,
     cors_origins: Sequence[str] = (),
+    function_keys: Sequence[str] = (),
 ) -> Starlette:
     """An ASGI app serving ``function_app``'s HTTP functions like the Functions host.
 
@@ -359,6 +370,9 @@ def create_local_host(
     built on the same app); it runs the orchestrations, serves its webhook API
     here and gives Durable client bindings to the functions that declare one.
     An app with Durable functions gets one on the wall clock when none is given.
+
+    ``function_keys``: keys that open the ``function`` and ``admin`` level routes, as
+    the host's keys do in Azure; empty, no key is asked for (Core Tools' behaviour).
     """
     if durable is None:
         indexed = indexed_functions(function_app)
@@ -383,12 +397,13 @@ def create_local_host(
     app = Starlette(lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
     # Every path goes to the function router, whatever it contains: Starlette's
     # own path patterns would not match a path with an encoded line break.
-    endpoint = _FunctionsEndpoint(functions, durable)
+    endpoint = _FunctionsEndpoint(functions, durable, function_keys)
     served = with_cors(endpoint, cors_origins, (f.methods for f in functions))
     # The webhook API is for the SDK's client, not for browsers: no CORS there.
     app.router.default = durable.webhooks(served) if durable is not None else served
     app.state.functions = functions
     app.state.durable = durable
+    app.state.checks_keys = bool(function_keys)
     return app
 
 

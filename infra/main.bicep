@@ -68,7 +68,8 @@ param allowedOrigins string = ''
 
 // Keys the bulk job ids and status tokens. It must stay the same from one provision to
 // the next: a new value gives every Idempotency-Key a new job id and voids the status
-// URLs of running jobs. azd keeps it in the environment (azd env set BULK_JOB_SECRET).
+// URLs of running jobs. azd keeps it in the environment (azd env set BULK_JOB_SECRET);
+// each provision writes it to Key Vault, where the app reads it.
 @secure()
 @minLength(32)
 @maxLength(1024)
@@ -77,12 +78,14 @@ param bulkJobSecret string
 
 // ---- Scale ----
 
-// Every instance sends at most BC_MAX_CONCURRENCY (5) requests at a time to Business Central,
-// which processes 5 per identity and queues 95: docs/deploy.md has the arithmetic.
+// 40 is the lowest maximum Flex Consumption accepts outside a few preview regions. It is
+// no hard cap for HTTP bursts either: Business Central's limits are kept by Business
+// Central itself (429 beyond its queue) and the proxy's Retry-After handling, see
+// docs/deploy.md (Scale and concurrency).
 @minValue(1)
 @maxValue(1000)
-@description('Most on-demand Flex instances for the HTTP functions. 10 x BC_MAX_CONCURRENCY (5) = 50 upstream requests at most: inside Business Central\'s 5 processed + 95 queued per identity.')
-param maximumInstanceCount int = 10
+@description('Most on-demand Flex instances for the HTTP functions. 40 is accepted in every Flex Consumption region; lower values only in some (preview).')
+param maximumInstanceCount int = 40
 
 @minValue(1)
 @maxValue(1000)
@@ -95,6 +98,11 @@ param httpPerInstanceConcurrency int = 16
   4096
 ])
 param instanceMemoryMB int = 2048
+
+// ---- Operations ----
+
+@description('Comma-separated e-mail addresses that receive the alerts (docs/operations.md); empty sends none.')
+param alertEmails string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -191,6 +199,18 @@ module rbac 'app/rbac.bicep' = {
   }
 }
 
+module keyVault 'app/keyvault.bicep' = {
+  name: 'key-vault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+    bulkJobSecret: bulkJobSecret
+  }
+}
+
 module functionApp 'app/function-app.bicep' = {
   name: 'function-app'
   scope: rg
@@ -205,7 +225,8 @@ module functionApp 'app/function-app.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     proxySettings: proxySettings
-    bulkJobSecret: bulkJobSecret
+    // From the vault's module, so the app starts after its identity may read the secret.
+    bulkJobSecretUri: keyVault.outputs.jobSecretUri
     allowedOrigins: corsOrigins
     maximumInstanceCount: maximumInstanceCount
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
@@ -227,12 +248,42 @@ module auth 'app/auth.bicep' = if (!empty(authClientId)) {
   }
 }
 
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    nameSuffix: resourceToken
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    functionAppName: functionApp.outputs.name
+    maximumInstanceCount: maximumInstanceCount
+    alertEmails: alertEmails
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
 module businessCentralAppRole 'app/bc-app-role.bicep' = if (grantBusinessCentralAppRole) {
   name: 'bc-app-role'
   scope: rg
   params: {
     principalId: identity.outputs.principalId
   }
+  // Microsoft Graph may not see an identity created moments before (a first provision:
+  // "Not a valid reference update", microsoftgraph/msgraph-bicep-types#193). Waiting for
+  // the function app gives it minutes; if it still fails, azd provision again succeeds.
+  dependsOn: [
+    functionApp
+  ]
 }
 
 output AZURE_LOCATION string = location
@@ -245,3 +296,4 @@ output FUNCTION_APP_URL string = functionApp.outputs.uri
 output CALLER_AUTH string = callerAuth
 output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output KEY_VAULT_NAME string = keyVault.outputs.name

@@ -19,19 +19,18 @@ param applicationInsightsName string
 @description('Settings read by the proxy itself (BC_*, CALLER_AUTH, allow-lists, ...).')
 param proxySettings object
 
-// A secure parameter of its own, never part of proxySettings: a module's plain
-// parameters are kept in the deployment history, secure ones are not.
-@secure()
-@description('BULK_JOB_SECRET: keys bulk job ids and status tokens.')
-param bulkJobSecret string
+// Not the secret itself: the URI of its version in Key Vault. The app setting is a Key
+// Vault reference that the platform resolves with the user-assigned identity.
+@description('Versioned URI of the BULK_JOB_SECRET secret in Key Vault.')
+param bulkJobSecretUri string
 
 @description('Origins allowed to call the API from a browser. Never "*".')
 param allowedOrigins array = []
 
 @minValue(1)
 @maxValue(1000)
-@description('Most on-demand instances of the HTTP group. See docs/deploy.md for the arithmetic against Business Central.')
-param maximumInstanceCount int = 10
+@description('Most on-demand instances of the HTTP group. 40 is the lowest maximum every Flex Consumption region accepts; see docs/deploy.md.')
+param maximumInstanceCount int = 40
 
 @minValue(1)
 @maxValue(1000)
@@ -135,6 +134,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     publicNetworkAccess: 'Enabled'
+    // Key Vault references resolve with this identity, not a system-assigned one (there is none).
+    keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
@@ -143,7 +144,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       appSettings: concat(hostSettings, proxySettingList, [
         {
           name: 'BULK_JOB_SECRET'
-          value: bulkJobSecret
+          value: '@Microsoft.KeyVault(SecretUri=${bulkJobSecretUri})'
         }
       ])
       cors: {

@@ -20,7 +20,8 @@ DefaultAzureCredential (e.g. your ``az login``).
 Every other setting in the environment (allow-lists, limits, CALLER_AUTH...)
 reaches the app untouched. All servers run in this process and event loop;
 Ctrl-C or SIGTERM stops them (the proxy first, the sandbox last) and exits 0.
-Function keys are not checked locally (see funchost.http).
+Function keys are not checked locally unless LOCAL_FUNCTION_KEY is set (see
+funchost.keys).
 
 It is the one place that puts the pieces together: it imports ``funchost``
 (the local host and the Durable stand-in), ``sandbox`` (the emulator, by

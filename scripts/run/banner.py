@@ -42,13 +42,19 @@ def banner(
     web_url: str | None = None,
     cors_origins: Sequence[str] = (),
     durable: DurableStandIn | None = None,
+    checks_keys: bool = False,
 ) -> str:
     lines = [""]
     if sandbox_url is not None:
         lines.append(
             f"Business Central sandbox:  {sandbox_url}  (admin API: {sandbox_url}/_sandbox)"
         )
-    lines.append(f"Proxy (local host):        {proxy_url}/api  (function keys are not checked)")
+    keys = (
+        "function keys are checked: x-functions-key: $LOCAL_FUNCTION_KEY"
+        if checks_keys
+        else "function keys are not checked"
+    )
+    lines.append(f"Proxy (local host):        {proxy_url}/api  ({keys})")
     lines.append(
         "CORS allowed origins:      " + (", ".join(cors_origins) if cors_origins else "(none)")
     )

@@ -32,6 +32,7 @@ from scripts.run.settings import (
     allowed_origins,
     bind,
     bypass_proxies_for_loopback,
+    local_function_keys,
     read_port,
     sandbox_environment,
     sandbox_mode,
@@ -129,6 +130,7 @@ def _start(env: MutableMapping[str, str]) -> int:
             on_shutdown=callbacks,
             cors_origins=cors_origins,
             durable=durable,
+            function_keys=local_function_keys(env),
         )
         proxy_url = f"http://{HOST}:{proxy_port}"
         web_url = f"http://{HOST}:{web_port}"
@@ -148,6 +150,7 @@ def _start(env: MutableMapping[str, str]) -> int:
                 web_url=web_url,
                 cors_origins=cors_origins,
                 durable=durable,
+                checks_keys=bool(host.state.checks_keys),
             )
             print(text, flush=True)
 

@@ -78,6 +78,17 @@ def bypass_proxies_for_loopback(env: MutableMapping[str, str]) -> None:
         env[var] = ",".join(entries)
 
 
+# Opt-in: with a value, the local host asks for it on the routes Azure keys (see
+# funchost.keys), so `make smoke` can check that a payment route refuses a caller
+# without one. Unset, no key is asked for, as with the Functions tools.
+LOCAL_KEY_SETTING = "LOCAL_FUNCTION_KEY"
+
+
+def local_function_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    key = env.get(LOCAL_KEY_SETTING, "").strip()
+    return (key,) if key else ()
+
+
 def bind(port: int, setting: str) -> socket.socket:
     """Bind the loopback port now, so a taken port is reported before anything starts."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

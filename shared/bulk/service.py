@@ -122,8 +122,9 @@ def job_secret(settings: Settings) -> bytes:
     if settings.bulk_job_secret is None:
         raise Problem(
             "proxy-misconfigured",
-            f"The proxy's settings are incomplete: {JOB_SECRET_SETTING} is not set, so bulk "
-            "jobs cannot be started or read. An administrator must set it.",
+            f"The proxy's settings are incomplete: {JOB_SECRET_SETTING} is not set (or is a "
+            "Key Vault reference the platform has not resolved), so bulk jobs cannot be "
+            "started or read. An administrator must set it.",
         )
     return settings.bulk_job_secret
 

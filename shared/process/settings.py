@@ -39,6 +39,10 @@ PROBLEMS_PATH = f"{API_PREFIX}/{PROBLEMS}"
 # 32 characters of base64 carry 192 bits: more than a guess can reach.
 MIN_SECRET_CHARS = 32
 JOB_SECRET_SETTING = "BULK_JOB_SECRET"  # noqa: S105 (the setting's name, not a value)
+# When App Service cannot resolve a Key Vault reference, the app setting holds the
+# reference text itself: long and printable, it would otherwise pass as a secret that
+# anyone reading the site's configuration knows.
+KEY_VAULT_REFERENCE_PREFIX = "@Microsoft.KeyVault("
 _HOSTNAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?\Z")
 _LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 
@@ -170,11 +174,18 @@ def startup_check(environ: Mapping[str, str]) -> list[str]:
         )
         return exc.names
     if settings.bulk_job_secret is None:
+        unresolved = unresolved_reference(environ.get(JOB_SECRET_SETTING))
         log.warning(
-            "%s is not set: the bulk routes answer 500 proxy-misconfigured until it is.",
+            "%s %s: the bulk routes answer 500 proxy-misconfigured until it is.",
             JOB_SECRET_SETTING,
+            "is a Key Vault reference the platform did not resolve" if unresolved else "is not set",
         )
     return []
+
+
+def unresolved_reference(value: str | None) -> bool:
+    """Whether a setting holds a Key Vault reference instead of the secret it names."""
+    return value is not None and value.strip().startswith(KEY_VAULT_REFERENCE_PREFIX)
 
 
 def fallback_problems_url(environ: Mapping[str, str]) -> str:
@@ -262,8 +273,10 @@ class _Reader:
             )
 
     def secret(self, name: str, min_chars: int) -> bytes | None:
+        """None when unset, and when the platform left a Key Vault reference unresolved:
+        either way the routes that need it refuse, and only those."""
         value = self._raw(name)
-        if value is None:
+        if value is None or unresolved_reference(value):
             return None
         if not min_chars <= len(value) <= 1024 or not _SECRET_RE.match(value):
             self.problems[name] = (

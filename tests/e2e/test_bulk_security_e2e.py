@@ -103,12 +103,22 @@ def test_concurrent_starts_with_one_key_return_one_location_that_works(
     assert len([r for r in bc_requests(proxy.sandbox, "POST") if "$batch" in r["path"]]) == 1
 
 
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "",
+        # What App Service leaves in the setting when it cannot read the vault.
+        "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/bulk-job-secret/"
+        "0123456789abcdef0123456789abcdef)",
+    ],
+    ids=["unset", "unresolved Key Vault reference"],
+)
 def test_without_the_secret_only_the_bulk_routes_refuse(
-    proxy: Proxy, durable: DurableStandIn, configure: Configure
+    proxy: Proxy, durable: DurableStandIn, configure: Configure, secret: str
 ) -> None:
     started = start(proxy, [{"id": seeded(proxy, 0), "ifMatch": "*", "changes": {"comment": "a"}}])
     finished(proxy, durable, started)
-    configure(BULK_JOB_SECRET="")
+    configure(BULK_JOB_SECRET=secret)
     answers = [
         start(proxy, [{"id": seeded(proxy, 1), "ifMatch": "*", "changes": {"comment": "b"}}]),
         httpx.get(started.headers["Location"], timeout=10),

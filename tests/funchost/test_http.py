@@ -175,6 +175,48 @@ def test_function_keys_are_not_enforced_locally(client: httpx.Client) -> None:
     assert client.get("/api/only-get").status_code == 200
 
 
+def keyed_app() -> func.FunctionApp:
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+    @app.route(route="keyed", methods=["GET", "POST"])
+    async def keyed(req: func.HttpRequest) -> func.HttpResponse:
+        return _echo("keyed", req)
+
+    @app.route(route="open", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+    async def open_route(req: func.HttpRequest) -> func.HttpResponse:
+        return _echo("open", req)
+
+    return app
+
+
+def test_given_keys_a_keyed_route_needs_one_as_in_azure() -> None:
+    calls: list[str] = []
+    app = keyed_app()
+    with (
+        serve_in_thread(create_local_host(app, function_keys=["k-one", "k-two"])) as server,
+        httpx.Client(base_url=server.url, timeout=10) as http,
+    ):
+        refused = [
+            http.get("/api/keyed"),
+            http.get("/api/keyed", headers={"x-functions-key": "k-three"}),
+            http.get("/api/keyed", params={"code": ""}),
+            http.post("/api/keyed", content=b"x" * 100, headers={"x-functions-key": "k-on"}),
+        ]
+        for response in refused:
+            # The host's answer: 401 and nothing else; the function never ran.
+            assert (response.status_code, response.content) == (401, b"")
+        for response in (
+            http.get("/api/keyed", headers={"x-functions-key": "k-one"}),
+            http.get("/api/keyed", headers={"X-Functions-Key": "k-two"}),
+            http.get("/api/keyed", params={"code": "k-two"}),
+        ):
+            calls.append(fn_of(response))
+        # An anonymous route stays open; an unknown path is still the host's empty 404.
+        calls.append(fn_of(http.get("/api/open")))
+        assert http.get("/api/elsewhere").status_code == 404
+    assert calls == ["keyed", "keyed", "keyed", "open"]
+
+
 def test_route_prefix_comes_from_host_json(tmp_path: Path) -> None:
     custom = tmp_path / "host.json"
     custom.write_text(json.dumps({"version": "2.0", "extensions": {"http": {"routePrefix": "v"}}}))

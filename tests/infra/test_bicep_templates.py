@@ -3,27 +3,38 @@
 Neither the Bicep CLI nor Azure is available to the tests, so these assertions are the
 safety net for the properties the deployment promises: no storage keys, identity-based
 host storage, Entra-only telemetry, narrow role assignments, no FTP or basic auth, Flex
-Consumption with Python 3.11, and the proxy's settings.
-
-pycep keeps an identifier reference and a string literal alike as a plain str, so a test
-that follows a reference (a parameter, a variable) says so explicitly.
+Consumption with Python 3.11, and the proxy's settings (helpers in tests/infra/bicep.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from pycep import BicepParser
 
-REPO = Path(__file__).resolve().parents[2]
-INFRA = REPO / "infra"
-BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
+from tests.infra.bicep import (
+    BICEP_FILES,
+    INFRA,
+    REPO,
+    at,
+    azd_default,
+    body,
+    check_infra_skip_paths,
+    condition,
+    decorator_values,
+    function_calls,
+    module_path,
+    name_value_settings,
+    only_resource,
+    parse,
+    resources_of_type,
+    setting_names_anywhere,
+    strings,
+    walk,
+)
 
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
@@ -55,107 +66,6 @@ OPTIONAL_PROXY_SETTINGS = (
 )
 
 
-# ---- helpers ------------------------------------------------------------------------------
-
-
-@cache
-def parse(relative: str) -> dict[str, Any]:
-    """The pycep JSON form of infra/<relative>, parsed once per test session."""
-    # pycep types its result as a TypedDict; the tests index it freely.
-    return cast("dict[str, Any]", BicepParser().parse(file_path=INFRA / relative))
-
-
-def walk(node: Any) -> Iterator[Any]:
-    """Every node of a parsed tree, depth first: dicts, lists and leaves, keys included."""
-    yield node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
-
-
-def strings(node: Any) -> list[str]:
-    return [item for item in walk(node) if isinstance(item, str)]
-
-
-def resources_of_type(tree: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    """Declared (not `existing`) resources of one type, by symbolic name, as their body."""
-    found: dict[str, dict[str, Any]] = {}
-    for symbol, resource in tree.get("resources", {}).items():
-        if resource["type"] == resource_type and not resource["existing"]:
-            found[symbol] = body(resource)
-    return found
-
-
-def only_resource(tree: dict[str, Any], resource_type: str) -> dict[str, Any]:
-    found = resources_of_type(tree, resource_type)
-    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
-    return next(iter(found.values()))
-
-
-def body(declaration: dict[str, Any]) -> dict[str, Any]:
-    """A resource's or module's body, under its `if (...)` wrapper when it has one."""
-    config: dict[str, Any] = declaration["config"]
-    if "condition" in config and "config" in config:
-        inner: dict[str, Any] = config["config"]
-        return inner
-    return config
-
-
-def condition(declaration: dict[str, Any]) -> Any:
-    return declaration["config"].get("condition")
-
-
-def at(node: Any, path: str) -> Any:
-    """Follow a slash-separated path of keys; KeyError names the missing step."""
-    for key in path.split("/"):
-        if not isinstance(node, dict) or key not in node:
-            raise KeyError(f"{key!r} missing on the way to {path!r}")
-        node = node[key]
-    return node
-
-
-def function_calls(node: Any, name: str) -> list[dict[str, Any]]:
-    return [
-        item["function"]
-        for item in walk(node)
-        if isinstance(item, dict)
-        and isinstance(item.get("function"), dict)
-        and item["function"].get("type") == name
-    ]
-
-
-def name_value_settings(node: Any) -> dict[str, Any]:
-    """App settings written as {name, value} objects anywhere under node."""
-    return {
-        item["name"]: item["value"]
-        for item in walk(node)
-        if isinstance(item, dict)
-        and set(item) == {"name", "value"}
-        and isinstance(item["name"], str)
-    }
-
-
-def setting_names_anywhere(tree: dict[str, Any]) -> set[str]:
-    """Every name that could be an app setting: object keys and string values."""
-    return {item.strip("'") for item in strings(tree)}
-
-
-def module_path(declaration: dict[str, Any]) -> str:
-    path: str = declaration["detail"]["path"]
-    return path
-
-
-def check_infra_skip_paths() -> list[str]:
-    script = (REPO / "scripts" / "check-infra.sh").read_text(encoding="utf-8")
-    match = re.search(r"^UNREADABLE_BY_CHECKOV='([^']*)'", script, re.MULTILINE)
-    assert match, "scripts/check-infra.sh no longer defines UNREADABLE_BY_CHECKOV"
-    return match.group(1).split()
-
-
 # ---- parsing ------------------------------------------------------------------------------
 
 
@@ -170,6 +80,9 @@ def test_infra_has_the_expected_files() -> None:
         "app/function-app.bicep",
         "app/auth.bicep",
         "app/bc-app-role.bicep",
+        "app/keyvault.bicep",
+        "app/alerts.bicep",
+        "app/workbook.bicep",
     } <= names
 
 
@@ -273,25 +186,13 @@ def test_python_311_runtime_and_scale_from_parameters() -> None:
         assert body(parse("main.bicep")["modules"]["functionApp"])["params"][name] == name
 
 
-def decorator_values(parameter: dict[str, Any]) -> dict[str, Any]:
-    return {item["type"]: item.get("argument") for item in parameter["decorators"]}
-
-
-def azd_default(name: str) -> str:
-    """The default main.parameters.json gives an azd-mapped parameter (${NAME=default})."""
-    document = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
-    match = re.fullmatch(r"\$\{[A-Z_]+=([^}]*)\}", document["parameters"][name]["value"])
-    assert match, f"{name} has no azd default"
-    return match.group(1)
-
-
-# Business Central, per identity: 5 requests processed at a time, 95 more queued, 429 beyond.
-BC_PROCESSED_PER_PRINCIPAL = 5
-BC_QUEUED_PER_PRINCIPAL = 95
+# The lowest maximum instance count Flex Consumption accepts outside a few preview regions
+# (its documented considerations; MicrosoftDocs/azure-docs PR #128255).
+FLEX_LOWEST_MAXIMUM_EVERYWHERE = 40
 
 
 @pytest.mark.parametrize(
-    ("name", "default"), [("maximumInstanceCount", 10), ("httpPerInstanceConcurrency", 16)]
+    ("name", "default"), [("maximumInstanceCount", 40), ("httpPerInstanceConcurrency", 16)]
 )
 def test_flex_scale_parameters_are_bounded_and_wired_through(name: str, default: int) -> None:
     main = parse("main.bicep")
@@ -313,18 +214,18 @@ def test_http_concurrency_is_set_on_the_flex_http_trigger_group() -> None:
     assert at(scale, "triggers/http/perInstanceConcurrency") == "httpPerInstanceConcurrency"
 
 
-def test_default_scale_keeps_upstream_inside_business_centrals_queue() -> None:
-    # Each instance runs one Python worker, which sends at most BC_MAX_CONCURRENCY at once.
+def test_default_scale_is_accepted_in_every_flex_region_and_queues_bursts_in_process() -> None:
+    # This used to hold instances x BC_MAX_CONCURRENCY under half of Business Central's
+    # queue with 10 instances. Most regions refuse a maximum below 40, and the maximum is no
+    # hard cap for HTTP bursts anyway: Business Central's limits are kept by Business
+    # Central (429 beyond its queue) and the proxy's Retry-After handling, which the e2e
+    # resilience tests hold. docs/deploy.md (Scale and concurrency) says so.
     from shared.process.settings import Settings
 
     bc_slots = Settings(bc_tenant_id="contoso.com").bc_max_concurrency
     instances = parse("main.bicep")["parameters"]["maximumInstanceCount"]["default"]
     concurrency = parse("main.bicep")["parameters"]["httpPerInstanceConcurrency"]["default"]
-    in_flight = instances * min(concurrency, bc_slots)
-    assert in_flight <= BC_PROCESSED_PER_PRINCIPAL + BC_QUEUED_PER_PRINCIPAL
-    # And half of the queue at most, so the last in line is still answered well within the
-    # read timeout (docs/deploy.md has the arithmetic).
-    assert in_flight - BC_PROCESSED_PER_PRINCIPAL <= BC_QUEUED_PER_PRINCIPAL // 2
+    assert instances >= FLEX_LOWEST_MAXIMUM_EVERYWHERE
     # An instance takes more requests than it has upstream slots: a burst queues in-process
     # (cheap) instead of starting a cold instance per request.
     assert concurrency > bc_slots
@@ -632,6 +533,8 @@ def test_business_central_app_role_module_is_off_by_default() -> None:
     assert main["parameters"]["grantBusinessCentralAppRole"]["default"] is False
     principal = set(strings(body(module)["params"]["principalId"]))
     assert {"identity", "outputs", "principalId"} <= principal
+    # Not in the same minute as the identity: Graph may not see it yet (a first provision).
+    assert body(module)["dependsOn"] == ["functionApp"]
 
 
 # ---- azd wiring -----------------------------------------------------------------------------
@@ -687,24 +590,30 @@ def test_azure_yaml_deploys_this_folder_as_a_python_function() -> None:
 
 def test_the_bulk_job_secret_is_a_secure_parameter_azd_keeps() -> None:
     main = parse("main.bicep")
-    module = function_app_tree()
-    for tree in (main, module):
+    vault = parse("app/keyvault.bicep")
+    for tree in (main, vault):
         parameter = tree["parameters"]["bulkJobSecret"]
         assert "secure" in decorator_values(parameter)
         # No default: a default would be a shared secret, and a generated one
         # (newGuid) would change on every provision.
         assert parameter["default"] is None
     assert decorator_values(main["parameters"]["bulkJobSecret"])["min_length"] >= 32
-    assert body(main["modules"]["functionApp"])["params"]["bulkJobSecret"] == "bulkJobSecret"
     # azd fills it from its environment, the same value on every provision, with no
     # fallback to make one up.
     document = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
     assert document["parameters"]["bulkJobSecret"]["value"] == "${BULK_JOB_SECRET}"
-    # It becomes the app setting and nothing else: not part of the plain proxySettings
-    # object (kept in the deployment history), never an output.
-    app_settings = at(site(), "properties/siteConfig/appSettings")
-    (concat,) = function_calls(app_settings, "concat")
-    assert {"name": "BULK_JOB_SECRET", "value": "bulkJobSecret"} in concat["parameters"]["arg_3"]
+    # It goes to the vault's module and nowhere else: not to the function app (whose
+    # setting is a Key Vault reference now), not into the plain proxySettings object
+    # (kept in the deployment history), never an output.
+    passed_to = [
+        symbol
+        for symbol, module in main["modules"].items()
+        if "bulkJobSecret" in strings(body(module)["params"])
+    ]
+    assert passed_to == ["keyVault"]
+    assert body(main["modules"]["keyVault"])["params"]["bulkJobSecret"] == "bulkJobSecret"
+    assert "bulkJobSecret" not in function_app_tree()["parameters"]
     assert "bulkJobSecret" not in strings(main["variables"])
-    for tree in (main, module):
-        assert "bulkJobSecret" not in strings(tree.get("outputs", {}))
+    for path in BICEP_FILES:
+        tree = parse(path.relative_to(INFRA).as_posix())
+        assert "bulkJobSecret" not in strings(tree.get("outputs", {})), path.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.process.settings import Settings, SettingsError, caller_auth_mode
+from shared.process.settings import Settings, SettingsError, caller_auth_mode, startup_check
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 
@@ -70,3 +70,25 @@ def test_allow_lists_are_case_insensitive_sets() -> None:
 )
 def test_caller_auth_mode_falls_back_to_the_stricter_key(value: str, mode: str) -> None:
     assert caller_auth_mode({"CALLER_AUTH": value}) == mode
+
+
+KEY_VAULT_REFERENCE = (
+    "@Microsoft.KeyVault(SecretUri=https://kv-abc.vault.azure.net/secrets/bulk-job-secret/"
+    "0123456789abcdef0123456789abcdef)"
+)
+
+
+def test_an_unresolved_key_vault_reference_is_no_job_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # App Service leaves the reference text in the setting when it cannot read the vault:
+    # printable and long, it would pass the secret's checks, and anyone who can read the
+    # site's configuration knows it. The bulk routes refuse instead; nothing else does.
+    environ = {"BC_TENANT_ID": TENANT, "BULK_JOB_SECRET": KEY_VAULT_REFERENCE}
+    assert Settings.from_env(environ).bulk_job_secret is None
+    with caplog.at_level("WARNING"):
+        assert startup_check(environ) == []
+    assert "BULK_JOB_SECRET is a Key Vault reference the platform did not resolve" in caplog.text
+    assert "kv-abc" not in caplog.text
+    resolved = {"BC_TENANT_ID": TENANT, "BULK_JOB_SECRET": "x" * 40 + KEY_VAULT_REFERENCE}
+    assert Settings.from_env(resolved).bulk_job_secret is not None

@@ -15,7 +15,7 @@ import function_app
 from shared.http.messages import CoreRequest
 from shared.lines.single import handle_payment
 from shared.process import telemetry
-from shared.process.problems import Problem
+from tests.kusto import RECORD_TYPE, emitted_dimensions, unknown_dimensions
 from tests.unit.conftest import (
     FakeBusinessCentral,
     Reconfigure,
@@ -256,49 +256,36 @@ def test_install_without_application_insights_exports_nothing() -> None:
 # --- the Kusto queries in docs/operations.md -----------------------------------------------
 
 
-def emitted_dimensions(caplog: pytest.LogCaptureFixture) -> dict[str, set[str]]:
-    """Every dimension each record type can carry, as the code writes it."""
-    caplog.set_level(logging.INFO)
-    request = telemetry.RequestRecord("r", "payment", "PATCH", caller_id="c")
-    request.upstream_attempt(503, "bc-correlation")
-    telemetry.emit(request, 504, Problem("upstream-timeout", "no answer"))
-    telemetry.emit_job_started("job-1", 3, 1, 2)
-    telemetry.emit_job_finished(
-        "job-1",
-        "Completed",
-        {"updated": 3, "failed": 0, "unknown": 0},
-        batches=1,
-        resends=0,
-        reads=0,
-        throttled_waits=0,
-        wait_s=0,
-        duration_s=1.5,
-        peak_in_flight=1,
-    )
-    plain = set(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None).__dict__)
-    found: dict[str, set[str]] = {}
-    for record in caplog.records:
-        if record.name.startswith(telemetry.RECORDS_LOGGER):
-            kind = record.__dict__["record_type"]
-            found.setdefault(kind, set()).update(set(record.__dict__) - plain)
-    return found
-
-
-def test_the_kusto_queries_read_only_dimensions_the_records_carry(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    dimensions = emitted_dimensions(caplog)
+def test_the_kusto_queries_read_only_dimensions_the_records_carry() -> None:
+    dimensions = emitted_dimensions()
     assert {"phase", "status", "count_unknown", "throttled_waits", "duration_ms"} <= dimensions[
         "bulk_job"
     ]
     text = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
     queries = re.findall(r"```kusto\n(.*?)```", text, flags=re.DOTALL)
-    checked = 0
+    assert len(queries) >= 10
     for query in queries:
-        kind = re.search(r'customDimensions\.record_type == "(\w+)"', query)
-        if kind is None:
-            continue  # one request by id: every record type
-        used = set(re.findall(r"customDimensions\.(\w+)", query))
-        assert used <= dimensions[kind.group(1)], (kind.group(1), used - dimensions[kind.group(1)])
-        checked += 1
-    assert checked == len(queries) - 1
+        assert unknown_dimensions(query, dimensions) == set(), query
+    # Every query names one record type, except those that read none of a type's own
+    # dimensions: one request by id, the error lines, the instances.
+    untyped = {query for query in queries if not RECORD_TYPE.search(query)}
+    queries_dir = REPO / "infra" / "monitoring" / "queries"
+    assert untyped == {
+        (queries_dir / name).read_text(encoding="utf-8")
+        for name in (
+            "runbook/find-request.kql",
+            "runbook/settings-errors.kql",
+            "workbook/instances.kql",
+        )
+    }
+
+
+def test_the_dimension_check_finds_what_no_record_carries() -> None:
+    dimensions = emitted_dimensions()
+    request_query = 'traces | where customDimensions.record_type == "request"'
+    assert unknown_dimensions(request_query + " | project customDimensions.job_id", dimensions)
+    assert unknown_dimensions(request_query + ' | project customDimensions["x"]', dimensions)
+    assert unknown_dimensions(
+        'traces | where customDimensions.record_type == "requests"', dimensions
+    )
+    assert not unknown_dimensions(request_query + " | project customDimensions.status", dimensions)
