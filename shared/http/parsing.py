@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from shared.payment.echoes import ETAG, in_body_order, nothing_to_update, set_aside
+from shared.payment.echoes import ECHOED, ETAG, in_body_order, nothing_to_update, set_aside
 from shared.payment.fields import ApiVersion
 from shared.payment.models import validate_update
 from shared.payment.settlement import same_entity_tag
@@ -153,8 +152,7 @@ def validation_problem(errors: list[FieldError]) -> Problem:
     )
 
 
-@dataclass(frozen=True)
-class CheckedUpdate:
+class CheckedUpdate(NamedTuple):
     """An update body judged: the changes to forward (None when refused), the
     If-Match to send with them, and every problem found, in body order.
     ``if_match`` is None when the request named no version at all."""
@@ -177,20 +175,29 @@ def check_update(
     sent with ``if_match`` (already checked; None when absent): the echoes of a
     read set aside (``shared.payment.echoes``), its ``etag`` as the precondition,
     the rest by the field rules. Nothing read-only is ever forwarded."""
-    echoes = set_aside(body, address)
-    errors = list(echoes.errors)
-    if echoes.sent_etag:
-        if_match, refused = _etag_precondition(echoes.etag, if_match, if_match_name)
-        errors += refused
-    if not echoes.rest and echoes.set_aside:
-        errors.append(nothing_to_update(echoes))
-        result: dict[str, Any] | list[FieldError] = []
-    else:
-        result = validate_update(version, echoes.rest, amount_decimals=amount_decimals)
+    errors: list[FieldError] = []
+    rest: Mapping[str, Any] = body
+    # The usual body (a bulk job has a thousand) carries no echo: nothing to set aside.
+    if not body.keys().isdisjoint(ECHOED):
+        echoes = set_aside(body, address)
+        errors += echoes.errors
+        rest = echoes.rest
+        if echoes.sent_etag:
+            if_match, refused = _etag_precondition(echoes.etag, if_match, if_match_name)
+            errors += refused
+        if not rest:
+            errors.append(nothing_to_update(echoes))
+    # Echoes alone were answered above; an empty body is the field rules' to refuse.
+    result = (
+        [] if body and not rest else validate_update(version, rest, amount_decimals=amount_decimals)
+    )
     if isinstance(result, list):
         errors += result
     if errors:
-        return CheckedUpdate(None, if_match, in_body_order(errors, body))
+        # The field rules report in body order; the echoes' errors are merged into it.
+        return CheckedUpdate(
+            None, if_match, in_body_order(errors, body) if rest is not body else errors
+        )
     assert isinstance(result, dict)
     return CheckedUpdate(result, if_match, [])
 
