@@ -42,7 +42,7 @@ CHECKS = (
     "_check_query",
     "parse_route",
     "prepare_update",
-    "if_match_of",
+    "if_match_header",
     "parse_body",
     "parse_bulk_request",
 )

@@ -16,8 +16,10 @@ app served by uvicorn. It follows the host where callers can tell:
 * precedence: literal segments beat parameters, which beat catch-alls; ties
   go to the order of registration;
 * a request whose path or method matches no function gets 404 with an empty
-  body; an exception raised by a function gets 500 with an empty body (the
-  traceback is logged here, never sent);
+  body, except the root ``/``: the host's own page there (200, HTML; this one
+  lists the app's routes, Azure's names none), or 204 with
+  ``AzureWebJobsDisableHomepage=true``. An exception raised by a function gets
+  500 with an empty body (the traceback is logged here, never sent);
 * route parameters are URL-decoded once; repeated request headers are joined
   with ", ", repeated query parameters with ",".
 
@@ -34,9 +36,11 @@ sees the request). Without keys every auth level behaves as ``anonymous``.
 from __future__ import annotations
 
 import asyncio
+import html
 import inspect
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -62,6 +66,8 @@ from funchost.routes import RouteTemplate
 logger = logging.getLogger("funchost.http")
 
 DEFAULT_ROUTE_PREFIX = "api"
+# The host's setting that turns its page at the root into an empty 204.
+DISABLE_HOMEPAGE = "AzureWebJobsDisableHomepage"
 # The Functions host refuses request bodies over 100 MB.
 MAX_REQUEST_BYTES = 100 * 1024 * 1024
 
@@ -247,16 +253,37 @@ def _response_headers(response: func.HttpResponse) -> list[tuple[bytes, bytes]]:
     return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
 
 
+def home_page(functions: Sequence[HttpFunction], prefix: str) -> bytes:
+    """What the root answers: the host is up, and where the app's routes are."""
+    items = "".join(
+        f"<li><code>{html.escape(','.join(sorted(f.methods or {'ANY'})))} "
+        f"/{html.escape(f.route)}</code></li>"
+        for f in functions
+    )
+    where = f"under <code>/{html.escape(prefix)}/</code>" if prefix else "at these routes"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Local Functions host</title></head><body>"
+        "<h1>The local Functions host is running</h1>"
+        f"<p>This page is the host's, not the app's: the app's HTTP functions are {where}. "
+        "A path that no function's route matches gets an empty 404 from the host, here "
+        "and in Azure (whose own page here names no routes).</p>"
+        f"<ul>{items}</ul></body></html>"
+    ).encode()
+
+
 class _FunctionsEndpoint:
     def __init__(
         self,
         functions: Sequence[HttpFunction],
         durable: DurableExtension | None = None,
         keys: Sequence[str] = (),
+        home: bytes | None = None,
     ) -> None:
         self._functions = list(functions)
         self._durable = durable
         self._keys = FunctionKeys(keys)
+        self._home = home  # None: the home page is turned off
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path")
@@ -278,6 +305,14 @@ class _FunctionsEndpoint:
                 return
             request = _to_request(scope, path, body, route_params)
             await self._invoke(function, request, scope, send)
+            return
+        if path == "/":
+            # The host answers its root itself when no function is there.
+            if self._home is None:
+                await send_response(send, scope, 204, [], b"")
+            else:
+                html_type = [(b"content-type", b"text/html; charset=utf-8")]
+                await send_response(send, scope, 200, html_type, self._home)
             return
         await send_response(send, scope, 404, [], b"")
 
@@ -397,7 +432,9 @@ def create_local_host(
     app = Starlette(lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
     # Every path goes to the function router, whatever it contains: Starlette's
     # own path patterns would not match a path with an encoded line break.
-    endpoint = _FunctionsEndpoint(functions, durable, function_keys)
+    home_off = os.environ.get(DISABLE_HOMEPAGE, "").strip().lower() == "true"
+    home = None if home_off else home_page(functions, read_route_prefix(host_json))
+    endpoint = _FunctionsEndpoint(functions, durable, function_keys, home)
     served = with_cors(endpoint, cors_origins, (f.methods for f in functions))
     # The webhook API is for the SDK's client, not for browsers: no CORS there.
     app.router.default = durable.webhooks(served) if durable is not None else served

@@ -33,6 +33,9 @@ _INHERITED_SETTINGS = (
     "MSI_SECRET",
     "AZURE_CLIENT_ID",
     "CORS_ALLOWED_ORIGINS",
+    # The address the app's own links (a bulk job's Location) are built from; the
+    # in-process end-to-end proxy sets it for itself.
+    "WEBSITE_HOSTNAME",
 )
 
 

@@ -91,22 +91,52 @@ function setStatus(text, kind = "") {
 
 // --- pickers -----------------------------------------------------------------
 
-function fillSelect(select, items, label, chosen) {
+// Fills a picker. An id from the address that a loaded list does not hold is
+// wrong: the picker then asks for a choice instead (returns false). Without a
+// list, or for a line (a journal's list is one page), the id is kept as given.
+function fillSelect(select, items, label, chosen, what = "") {
   select.replaceChildren();
-  for (const item of items) {
+  select.dataset.listed = items ? "true" : "";
+  for (const item of items || []) {
     const option = document.createElement("option");
     option.value = item.id;
     option.textContent = label(item);
     select.append(option);
   }
-  if (chosen && !items.some((item) => item.id === chosen)) {
-    // An id from the query string that the list does not show (or no list at all).
+  // GUIDs in any case: the address may spell one in upper case.
+  const listed = (items || []).find((item) => item.id.toLowerCase() === chosen?.toLowerCase());
+  if (chosen && !listed && items && what) {
+    askToChoose(select, what);
+    return false;
+  }
+  if (chosen && !listed) {
     const option = document.createElement("option");
     option.value = chosen;
     option.textContent = chosen;
     select.append(option);
   }
-  if (chosen) select.value = chosen;
+  if (chosen) select.value = listed ? listed.id : chosen;
+  return true;
+}
+
+// A disabled first entry, chosen: nothing is loaded until the user picks.
+function askToChoose(select, what) {
+  const prompt = document.createElement("option");
+  prompt.value = "";
+  prompt.textContent = `Choose a ${what}…`;
+  prompt.disabled = true;
+  select.prepend(prompt);
+  select.value = "";
+}
+
+// Says which id of the address is unknown; empty text hides the note.
+function noteAddress(text) {
+  $("address-note").textContent = text;
+  $("address-note").hidden = !text;
+}
+
+function chosenLabel(select) {
+  return select.selectedOptions[0]?.textContent || select.value;
 }
 
 async function list(what, ...segments) {
@@ -116,27 +146,40 @@ async function list(what, ...segments) {
     note.textContent = `${describeFailure(result, `list ${what}`)}. Ids can also be given in ` +
       "the address: ?company=<id>&journal=<id>&payment=<id>";
     note.hidden = false;
-    return [];
+    return null;
   }
   return Array.isArray(result.body?.value) ? result.body.value : [];
 }
 
 async function loadCompanies(chosen) {
   const companies = await list("companies", "companies");
-  fillSelect($("company"), companies, (c) => c.displayName || c.name || c.id, chosen);
+  if (!fillSelect($("company"), companies, (c) => c.displayName || c.name || c.id, chosen, "company")) {
+    noteAddress(`No company the proxy may use has the id ${chosen} given in the address. ` +
+      "Choose a company from the list.");
+  }
 }
 
 async function loadJournals(chosen) {
   const company = $("company").value;
-  if (!company) return;
+  if (!company) {
+    fillSelect($("journal"), null, String);
+    return;
+  }
   const journals = await list("journals", "companies", company, "customerPaymentJournals");
-  fillSelect($("journal"), journals, (j) => [j.code, j.displayName].filter(Boolean).join(" · "), chosen);
+  const label = (j) => [j.code, j.displayName].filter(Boolean).join(" · ");
+  if (!fillSelect($("journal"), journals, label, chosen, "journal")) {
+    noteAddress(`${chosenLabel($("company"))} has no customer payment journal with the id ` +
+      `${chosen} given in the address. Choose a journal from the list.`);
+  }
 }
 
 async function loadLines(chosen) {
   const company = $("company").value;
   const journal = $("journal").value;
-  if (!company || !journal) return;
+  if (!company || !journal) {
+    fillSelect($("payment"), null, String);
+    return;
+  }
   const lines = await list(
     "payment lines", "companies", company, "customerPaymentJournals", journal, "customerPayments",
   );
@@ -163,7 +206,11 @@ async function loadSchema() {
   );
   const ref = document_.paths?.[path]?.patch?.requestBody?.content?.["application/json"]?.schema?.$ref;
   const schema = ref ? document_.components.schemas[ref.split("/").pop()] : null;
-  editable = schema?.properties || {};
+  // Read-only properties are listed too (a line sent back as read may carry
+  // them); the form offers only what a PATCH can change.
+  editable = Object.fromEntries(
+    Object.entries(schema?.properties || {}).filter(([, property]) => !property.readOnly),
+  );
 }
 
 function display(value) {
@@ -203,8 +250,17 @@ function renderLine() {
   $("journal-name").textContent = display(current.line.journalDisplayName);
   $("modified").textContent = display(current.line.lastModifiedDateTime);
   $("etag").textContent = current.etag || "(none)";
-  $("line-section").hidden = false;
+  showForm(true);
+  noteAddress("");
   clearErrors();
+}
+
+// The fields and the save button only with a line to edit; the status stays.
+function showForm(shown) {
+  $("line-section").hidden = false;
+  for (const part of [$("fields"), $("save"), document.querySelector("#line-section .meta")]) {
+    part.hidden = !shown;
+  }
 }
 
 function clearErrors() {
@@ -216,12 +272,26 @@ function clearErrors() {
 
 async function loadLine(ids = chosenIds()) {
   $("conflict").hidden = true;
-  if (!ids.company || !ids.journal || !ids.payment) return;
+  if (!ids.company || !ids.journal || !ids.payment) {
+    current = null;
+    $("line-section").hidden = true;
+    return;
+  }
   setStatus("Loading…");
   const result = await call("GET", lineUrl(ids));
   if (result.error || !result.response.ok) {
     current = null;
-    $("line-section").hidden = false;
+    showForm(false);
+    if (result.response?.status === 404 && $("company").dataset.listed && $("journal").dataset.listed) {
+      // Company and journal are in their lists, so the line is what does not exist.
+      noteAddress(`Journal ${chosenLabel($("journal"))} has no payment line with the id ` +
+        `${ids.payment}. Choose a line from the list.`);
+      $("payment").querySelector(`option[value="${CSS.escape(ids.payment)}"]`)?.remove();
+      askToChoose($("payment"), "line");
+      setStatus("");
+      $("line-section").hidden = true;
+      return;
+    }
     setStatus(describeFailure(result, "read the line"), "error");
     return;
   }

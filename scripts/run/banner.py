@@ -33,6 +33,19 @@ def curl_examples(url: str) -> list[str]:
     ]
 
 
+def bulk_curl(journal_url: str, payments: Sequence[str]) -> str:
+    """A bulk job over two lines, as the README's example has it."""
+    updates = ", ".join(
+        f'{{"id": "{payment}", "ifMatch": "*", "changes": {{"comment": "bulk {n}"}}}}'
+        for n, payment in enumerate(payments, 1)
+    )
+    body = f'{{"updates": [{updates}]}}'
+    return (
+        f"curl -i -X POST {shlex.quote(journal_url + '/bulkPaymentUpdates')} "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    )
+
+
 def banner(
     *,
     proxy_url: str,
@@ -67,24 +80,27 @@ def banner(
         lines += [f"  {name}: orchestrator" for name in sorted(durable.engine.orchestrators)]
         lines += [f"  {name}: activity" for name in sorted(durable.engine.activities)]
     ids = ("<companyId>", "<journalId>", "<paymentId>")
+    # The README's bulk example updates two lines of one journal.
+    payments = ["<paymentId>", "<another paymentId>"]
     seeded = False
     if seed is not None:
         try:
             company = seed["companies"][0]
             journal = company["journals"][0]
-            payment = journal["payments"][0]
-            ids = (company["id"], journal["id"], payment["id"])
+            payments = [payment["id"] for payment in journal["payments"][:2]]
+            ids = (company["id"], journal["id"], payments[0])
             seeded = True
             lines += [
                 "",
                 f"Seed: tenant {seed['tenant']}, environment {seed['environment']}",
                 f"  company  {company['id']}  {company.get('name', '')}",
                 f"  journal  {journal['id']}  {journal.get('code', '')}",
-                f"  payment  {payment['id']}",
+                *(f"  payment  {payment}" for payment in payments),
             ]
         except (KeyError, IndexError, TypeError):
             lines += ["", "(the sandbox seed has an unexpected shape; see /_sandbox/seed)"]
     get_curl, patch_curl = curl_examples(payment_url(proxy_url, *ids))
+    journal_url = payment_url(proxy_url, *ids).rsplit("/customerPayments/", 1)[0]
     if web_url is not None:
         lines += [
             "",
@@ -97,6 +113,8 @@ def banner(
         f"  {get_curl}",
         "Update it ('*' skips the ETag check; paste the ETag to keep it):",
         f"  {patch_curl}",
+        "Update both lines in one bulk job (poll the Location it answers with):",
+        f"  {bulk_curl(journal_url, payments)}",
         "",
         "Press Ctrl+C to stop.",
         "",

@@ -15,10 +15,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import core_schema
 
-from shared.api.labels import titled
+from shared.api.labels import property_label, titled
 from shared.api.routes import BULK_REQUESTS, OPERATIONS
 from shared.api.schemas import response_model
 from shared.api.spec import NULLABLE, Operation, Parameter
+from shared.payment.echoes import ECHO_RULES, ECHOED
 from shared.payment.fields import AMOUNT_LIMIT, API_VERSIONS, NUMBER_PATTERN, ApiVersion
 from shared.payment.models import LINE_MODELS, PATCH_MODELS
 from shared.process.problems import PROBLEM_TYPES
@@ -330,10 +331,27 @@ def _bulk_other_successes(op: Operation, success: dict[str, Any]) -> dict[str, A
     return {}
 
 
+def _describe_echoes(schemas: dict[str, Any]) -> None:
+    """A PATCH body may carry back the read-only properties of a read
+    (``shared.payment.echoes``): each is listed, ``readOnly``, with its rule."""
+    lines = [schemas[model.__name__]["properties"] for model in LINE_MODELS.values()]
+    for model in PATCH_MODELS.values():
+        properties = schemas[model.__name__]["properties"]
+        for name in ECHOED:
+            read = next((line[name] for line in lines if name in line), {"type": "string"})
+            properties[name] = {
+                **read,
+                "title": property_label(name),
+                "readOnly": True,
+                "description": ECHO_RULES[name],
+            }
+
+
 def openapi_document(settings: Settings) -> dict[str, Any]:
     generator = schema_generator(settings.amount_decimals)
     schemas: dict[str, Any] = {"Problem": _problem_schema()}
     schemas.update(model_schemas(documented_models(), generator))
+    _describe_echoes(schemas)
     paths: dict[str, Any] = {}
     for op in OPERATIONS:
         for version in API_VERSIONS if op.versioned else (None,):

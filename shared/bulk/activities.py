@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,8 +36,19 @@ def outcome_json(outcome: PatchOutcome, docs_url: str, job_id: str) -> dict[str,
         data["line"] = outcome.line
     if outcome.problem is not None:
         # An outcome-unknown problem carries ``current``, the line as it is now.
-        data["problem"] = outcome.problem.as_json(docs_url, job_id)
+        problem = outcome.problem.as_json(docs_url, job_id)
+        problem["detail"] = in_bulk_words(problem["detail"])
+        data["problem"] = problem
     return data
+
+
+# An item names its version in ``ifMatch``: where a single PATCH's answer says
+# If-Match (the header), an item's says so the bulk way.
+_IF_MATCH_HEADER = re.compile(r"\bIf-Match\b")
+
+
+def in_bulk_words(detail: str) -> str:
+    return _IF_MATCH_HEADER.sub("ifMatch", detail)
 
 
 def settled_json(settled: Mapping[int, PatchOutcome], docs_url: str, job_id: str) -> dict[str, Any]:

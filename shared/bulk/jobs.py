@@ -14,15 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.http.parsing import (
-    INVALID_IF_MATCH_DETAIL,
     check_body_size,
     check_content_type,
+    check_update,
     if_match_problem,
     is_entity_tag_or_star,
     parse_body,
 )
 from shared.payment.fields import CONTROL_RE, ApiVersion, shown
-from shared.payment.models import validate_update
 from shared.process.problems import MAX_ERRORS, FieldError, Problem
 from shared.process.settings import GUID_RE, Settings
 from shared.upstream.batch import Operation
@@ -37,12 +36,18 @@ _ITEM_KEYS = ("id", "ifMatch", "changes", "clientRef")
 
 
 def parse_bulk_request(
-    settings: Settings, version: ApiVersion, headers: Mapping[str, str], body: bytes
+    settings: Settings,
+    version: ApiVersion,
+    headers: Mapping[str, str],
+    body: bytes,
+    journal_id: str | None = None,
 ) -> list[Operation]:
-    """Every item validated, or one 422 listing every problem (413/415/400 first)."""
+    """Every item validated, or one 422 listing every problem (413/415/400 first).
+    ``journal_id`` is the journal in the path: a ``journalId`` sent back in an
+    item's changes must be it."""
     check_body_size(headers, body, settings.bulk_max_body_bytes)
     check_content_type(headers)
-    data = parse_body(body)
+    data = parse_body(body, array_hint='send the updates as {"updates": [...]}')
     errors: list[FieldError] = [
         FieldError(name, "unknown_field", f'unknown field "{shown(name)}"; send only "updates"')
         for name in data
@@ -86,7 +91,7 @@ def parse_bulk_request(
                 ],
                 complete=False,
             )
-        item = _parse_item(settings, version, index, raw, errors)
+        item = _parse_item(settings, version, index, raw, errors, journal_id)
         if item is not None:
             items.append(item)
         # Duplicates count whatever else is wrong with either item.
@@ -107,7 +112,12 @@ def parse_bulk_request(
 
 
 def _parse_item(
-    settings: Settings, version: ApiVersion, index: int, raw: Any, errors: list[FieldError]
+    settings: Settings,
+    version: ApiVersion,
+    index: int,
+    raw: Any,
+    errors: list[FieldError],
+    journal_id: str | None,
 ) -> Operation | None:
     where = f"updates[{index}]"
     if not isinstance(raw, dict):
@@ -133,8 +143,42 @@ def _parse_item(
             FieldError(f"{where}.id", "invalid_guid", "id must be the payment line's GUID")
         )
 
-    if_match = raw.get("ifMatch")
-    if if_match is None:
+    given = raw.get("ifMatch")
+    if_match: str | None = None
+    if isinstance(given, str) and is_entity_tag_or_star(given.strip()):
+        if_match = given.strip()
+    elif given is not None:
+        detail = if_match_problem(given if isinstance(given, str) else "", "ifMatch")
+        errors.append(FieldError(f"{where}.ifMatch", "invalid_if_match", detail))
+
+    changes = raw.get("changes")
+    validated: dict[str, Any] | None = None
+    echoed_etag = False
+    if not isinstance(changes, dict):
+        code = "required" if changes is None else "wrong_type"
+        change_errors = [
+            FieldError(f"{where}.changes", code, "changes must be an object of properties")
+        ]
+    else:
+        # A line sent back as it was read may be the changes: its etag then names
+        # the version, as ifMatch does (see shared.payment.echoes).
+        line = {"id": payment_id if isinstance(payment_id, str) else None, "journalId": journal_id}
+        checked = check_update(
+            version,
+            changes,
+            address=line,
+            if_match=if_match,
+            amount_decimals=settings.amount_decimals,
+            if_match_name="ifMatch",
+        )
+        validated, if_match, echoed_etag = checked.changes, checked.if_match, "etag" in changes
+        change_errors = [
+            dataclasses.replace(
+                error, field=f"{where}.changes" + (f".{error.field}" if error.field else "")
+            )
+            for error in checked.errors
+        ]
+    if given is None and not echoed_etag:
         if_match = settings.if_match_default
         if if_match is None:
             errors.append(
@@ -144,32 +188,7 @@ def _parse_item(
                     "ifMatch is required: the line's ETag (from a GET), or * to overwrite",
                 )
             )
-    elif not isinstance(if_match, str) or not is_entity_tag_or_star(if_match.strip()):
-        detail = (
-            if_match_problem(if_match) if isinstance(if_match, str) else INVALID_IF_MATCH_DETAIL
-        )
-        errors.append(FieldError(f"{where}.ifMatch", "invalid_if_match", detail))
-    else:
-        if_match = if_match.strip()
-
-    changes = raw.get("changes")
-    validated: dict[str, Any] | None = None
-    if not isinstance(changes, dict):
-        code = "required" if changes is None else "wrong_type"
-        errors.append(
-            FieldError(f"{where}.changes", code, "changes must be an object of properties")
-        )
-    else:
-        result = validate_update(version, changes, amount_decimals=settings.amount_decimals)
-        if isinstance(result, list):
-            errors.extend(
-                dataclasses.replace(
-                    error, field=f"{where}.changes" + (f".{error.field}" if error.field else "")
-                )
-                for error in result
-            )
-        else:
-            validated = result
+    errors.extend(change_errors)
 
     client_ref = raw.get("clientRef")
     if client_ref is not None and (

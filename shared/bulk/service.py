@@ -64,7 +64,13 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         # bounded so that the loop keeps answering this worker's other requests
         # meanwhile (see shared.process.cpuwork).
         items = await run_cpu_bound(
-            len(request.body), parse_bulk_request, settings, version, request.headers, request.body
+            len(request.body),
+            parse_bulk_request,
+            settings,
+            version,
+            request.headers,
+            request.body,
+            journal_id,
         )
         if validate_only:
             return json_response(200, {"valid": True, "total": len(items)}, request_id)

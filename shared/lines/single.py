@@ -56,7 +56,7 @@ async def _update(
     settings: Settings, ref: PaymentRef, request: CoreRequest, request_id: str
 ) -> CoreResponse:
     headers = request.headers
-    if_match, changes = prepare_update(settings, ref.version, headers, request.body)
+    if_match, changes = prepare_update(settings, ref, headers, request.body)
     budget = Budget(settings.sync_budget_s)
     forward = forward_headers(headers, request_id, if_match)
     outcome = await send_patch(get_runtime().bc, ref, forward, budget, changes)

@@ -16,7 +16,7 @@ async def handle_validate(request: CoreRequest) -> CoreResponse:
 
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
         ref = admit(settings, request).line
-        _, changes = prepare_update(settings, ref.version, request.headers, request.body)
+        _, changes = prepare_update(settings, ref, request.headers, request.body)
         return json_response(200, {"valid": True, "changes": changes}, request_id)
 
     return await handle(request, work, name="validate")

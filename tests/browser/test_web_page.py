@@ -13,6 +13,7 @@ it always runs (a missing Chromium fails the run instead of skipping).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socketserver
 import threading
@@ -347,3 +348,48 @@ def test_fields_are_labelled_with_the_openapi_titles_and_nothing_is_missing(
     # The icon is declared inline, so the browser never asks the web server for one.
     assert page.locator('link[rel="icon"]').get_attribute("href") == "data:,"
     assert [answer for answer in answers if answer[0] == 404] == []
+
+
+UNKNOWN = "0f0f0f0f-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize(
+    ("wrong", "says", "choose"),
+    [
+        ("company", "No company the proxy may use has the id", "#company"),
+        ("journal", "has no customer payment journal with the id", "#journal"),
+        ("payment", "has no payment line with the id", "#payment"),
+    ],
+)
+def test_a_wrong_id_in_the_address_is_named_and_the_lists_offered(
+    stack: Stack, page: Page, wrong: str, says: str, choose: str
+) -> None:
+    company, journal, payment = stack.ids
+    ids = {"company": company, "journal": journal, "payment": payment, wrong: UNKNOWN}
+    address = f"{stack.running.web_url}/?" + "&".join(f"{k}={v}" for k, v in ids.items())
+    open_line(page, address)
+
+    note = page.locator("#address-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text(f"{says} {UNKNOWN}")
+    expect(note).to_contain_text("from the list")
+    # No raw answers, and no form to fill: nothing is loaded until a line is chosen.
+    expect(page.locator("#lists-note")).to_be_hidden()
+    expect(page.locator("#save")).to_be_hidden()
+    expect(page.locator("#fields input")).to_have_count(0)
+    picker = page.locator(choose)
+    expect(picker).to_have_value("")
+    expect(picker.locator("option").first).to_have_text(re.compile(r"^Choose a \w+…$"))
+    assert UNKNOWN not in picker.locator("option").all_inner_texts()
+
+    # The lists lead to a line, and the page works as usual from there.
+    if wrong == "company":
+        page.locator("#company").select_option(company)
+    elif wrong == "journal":
+        page.locator("#journal").select_option(journal)
+    else:
+        page.locator("#payment").select_option(payment)
+    expect(page.locator("#field-amount")).to_be_visible()
+    expect(page.locator("#save")).to_be_visible()
+    expect(note).to_be_hidden()
+    expect(page.locator("#etag")).to_have_text(stack.proxy_etag())

@@ -111,10 +111,10 @@ def test_contact_id_only_in_v1(proxy: Proxy) -> None:
 
 def test_validation_failure_reaches_nothing(proxy: Proxy) -> None:
     before = stored_line(proxy.sandbox)
+    # Another line's id: the line's own, sent back as it was read, would be taken.
+    other = proxy.line(line=1)["payment"]
     body = problem(
-        proxy.patch(
-            {"ammount": 1, "amount": Decimal("1.005"), "id": before["id"], "comment": "x" * 251}
-        ),
+        proxy.patch({"ammount": 1, "amount": Decimal("1.005"), "id": other, "comment": "x" * 251}),
         422,
         "validation-failed",
     )

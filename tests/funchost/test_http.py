@@ -147,10 +147,31 @@ def test_function_without_route_is_served_under_its_function_name(client: httpx.
 
 
 def test_unmatched_route_is_an_empty_404(client: httpx.Client) -> None:
-    for path in ("/api/nothing-here", "/items/special", "/", "/api/only-get/x", "/api/tie"):
+    # The root is the host's own page (next test); every other unmatched path is this.
+    for path in ("/api/nothing-here", "/items/special", "/api/only-get/x", "/api/tie"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.content == b"", path
+
+
+def test_the_root_is_the_hosts_page_naming_where_the_functions_are(client: httpx.Client) -> None:
+    """Like the Functions host, the root answers with the host's page when no
+    function is there; this one says the routes are under the prefix."""
+    for method in ("GET", "POST"):
+        response = client.request(method, "/")
+        assert response.status_code == 200, method
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert "under <code>/api/</code>" in response.text
+        assert "<code>GET /api/items/special</code>" in response.text
+        assert "<code>ANY /api/any</code>" in response.text
+
+
+def test_the_hosts_page_can_be_turned_off_as_in_azure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AzureWebJobsDisableHomepage", "true")
+    with serve_in_thread(create_local_host(routing_app())) as server:
+        response = httpx.get(f"{server.url}/", timeout=10)
+        assert (response.status_code, response.content) == (204, b"")
+        assert httpx.get(f"{server.url}/nothing", timeout=10).status_code == 404
 
 
 def test_methods(client: httpx.Client) -> None:

@@ -12,6 +12,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -95,9 +96,14 @@ def test_make_run_serves_the_proxy_against_the_sandbox_and_stops_cleanly(start: 
     for guid in (company["id"], journal["id"], payment["id"]):
         assert guid in output
 
+    # The bulk example of the README needs two lines: both are printed.
+    second = journal["payments"][1]
+    assert f"  payment  {payment['id']}\n  payment  {second['id']}\n" in output
+
     curls = [line.strip() for line in output.splitlines() if line.strip().startswith("curl ")]
-    get_cmd = next(c for c in curls if "-X PATCH" not in c)
+    get_cmd = next(c for c in curls if "-X " not in c)
     patch_cmd = next(c for c in curls if "-X PATCH" in c)
+    bulk_cmd = next(c for c in curls if "-X POST" in c)
     assert "If-Match: *" in patch_cmd
     assert "Content-Type: application/json" in patch_cmd
 
@@ -114,6 +120,14 @@ def test_make_run_serves_the_proxy_against_the_sandbox_and_stops_cleanly(start: 
     after = replay_curl(get_cmd)
     assert after.json()["amount"] == 1234.56
     assert after.headers["etag"] == patched.headers["etag"]
+
+    started = replay_curl(bulk_cmd)
+    assert started.status_code == 202, started.text
+    job = poll_until_done(started.headers["location"])
+    assert [(item["id"], item["outcome"]) for item in job["items"]] == [
+        (payment["id"], "updated"),
+        (second["id"], "updated"),
+    ]
 
     # The identity endpoint issued the proxy's token: the real credential was used.
     assert httpx.get(f"{running.sandbox_url}/_sandbox/identity/stats").json()["tokenRequests"] >= 1
@@ -145,6 +159,18 @@ def test_make_run_serves_the_proxy_against_the_sandbox_and_stops_cleanly(start: 
     assert port_is_free(running.proxy_port)
     assert port_is_free(running.sandbox_port)
     assert port_is_free(running.web_port)
+
+
+def poll_until_done(location: str, timeout: float = 30) -> dict[str, Any]:
+    """A bulk job's status, polled as its Location says, until it is done."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = httpx.get(location, timeout=30)
+        if answer.status_code != 202 or time.monotonic() > deadline:
+            assert answer.status_code == 200, answer.text
+            result: dict[str, Any] = answer.json()
+            return result
+        time.sleep(0.2)
 
 
 def preflight_origin(running: Running, origin: str) -> str | None:

@@ -71,6 +71,35 @@ def test_generating_twice_gives_the_same_bytes_in_another_process() -> None:
 
 
 @pytest.mark.parametrize("auth", ["key", "entra"])
+def test_each_variant_is_imported_with_its_icon(auth: connector.Auth) -> None:
+    folder = connector.OUT if auth == "key" else connector.OUT / "entra"
+    icon = folder / "icon.png"
+    assert connector.files(auth)[icon] == connector.icon_png()
+    assert icon.read_bytes() == connector.icon_png()
+
+
+def test_a_python_without_the_projects_packages_is_told_what_to_run() -> None:
+    """The system Python (here: the same one without its site-packages, -S) has
+    none of the project's packages: the command says which interpreter to use,
+    arguments included, instead of failing deep in an import."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    command = ["-m", "scripts.connector", "--host", "contoso.azurewebsites.net"]
+    done = subprocess.run(
+        [sys.executable, "-S", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert ".venv/bin/python -m scripts.connector --host contoso.azurewebsites.net" in done.stderr
+    assert "make connector" in done.stderr
+    assert not (ROOT / "connector" / "apiDefinition.swagger.json").read_text().count("contoso")
+
+
+@pytest.mark.parametrize("auth", ["key", "entra"])
 def test_definition_is_valid_swagger_2_0_and_passes_the_lint(auth: connector.Auth) -> None:
     definition = connector.swagger(auth)
     validate(definition, cls=OpenAPIV2SpecValidator)

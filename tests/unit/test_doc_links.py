@@ -14,6 +14,7 @@ import pytest
 
 import function_app
 from sandbox.app import create_sandbox_app
+from scripts import connector
 from shared.payment.fields import API_VERSIONS
 from shared.process.paths import JOURNAL_SETS
 from shared.process.settings import Settings
@@ -203,3 +204,45 @@ def test_the_readme_settings_table_lists_every_setting_the_app_reads(caller_auth
     rows = [row for row in text.splitlines() if row.startswith("| `")]
     documented = {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
     assert sorted(read - documented) == []
+
+
+# --- names that must agree ------------------------------------------------------------
+
+# A host key as the docs create and read it: `--key-name NAME`, and az's
+# `functionKeys.NAME` (or `functionKeys."NAME"`, quoted for a hyphen).
+_KEY_SET = re.compile(r"--key-name ([\w.-]+)")
+_KEY_READ = re.compile(r'functionKeys\.\\?"?([\w.-]+)')
+
+
+def test_every_host_key_a_doc_creates_is_the_one_it_reads_back() -> None:
+    pairs = {
+        name: (set(_KEY_SET.findall(text)), set(_KEY_READ.findall(text)))
+        for name, text in doc_texts()
+    }
+    assert {name: made for name, (made, read) in pairs.items() if made != read} == {}
+    assert pairs["docs/deploy.md"][0], "deploy.md creates the first caller's host key"
+
+
+def test_the_connection_asks_for_the_key_the_guides_name() -> None:
+    """deploy.md creates a host key for the connector's connection, the Power
+    Automate guide asks for that key under the label the connection shows, and
+    the connection's own hints name the same key."""
+    key = connector.HOST_KEY_NAME
+    deploy = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "power-automate.md").read_text(encoding="utf-8")
+    assert _KEY_SET.findall(deploy) == [key]
+    connection = guide.split("## Create the connection", 1)[1].split("\n## ", 1)[0]
+    parameters = connector.api_properties("key")["properties"]["connectionParameters"]
+    labels = [p["uiDefinition"]["displayName"] for p in parameters.values()]
+    # Each input the connection asks for, in the guide's words, in the same order.
+    assert re.findall(r"^\* \*\*([^*]+)\*\*", connection, flags=re.M) == labels
+    bullet = re.escape(f"* **{connector.KEY_LABEL}**:")
+    asked = re.search(rf"^{bullet}(.*?)(?=^\* |\Z)", connection, re.M | re.S)
+    assert asked is not None
+    assert f"`{key}`" in asked.group(1)
+    assert "host key" in asked.group(1)
+    hints = parameters["api_key"]["uiDefinition"]
+    assert f"such as {key}" in hints["description"]
+    assert "host key" in hints["description"]
+    assert f"functionKeys.{key}" in hints["tooltip"]
+    assert "Host keys" in hints["tooltip"]

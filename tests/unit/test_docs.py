@@ -22,7 +22,7 @@ def test_readme_property_table_is_generated_from_the_models() -> None:
     from scripts.fields_table import README, replaced
 
     text = README.read_text()
-    assert replaced(text) == text, "run: python -m scripts.fields_table"
+    assert replaced(text) == text, "run: .venv/bin/python -m scripts.fields_table"
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -11,6 +11,7 @@ from annotated_types import MaxLen, MinLen
 from scripts import connector
 from shared.api.openapi import openapi_document, operation_id
 from shared.api.routes import OPERATIONS
+from shared.payment.echoes import ECHO_RULES, ECHOED
 from shared.payment.fields import API_VERSIONS, ApiVersion
 from shared.payment.models import PATCH_MODELS, editable_properties
 from tests.unit.conftest import COMPANY, settings_with
@@ -35,7 +36,13 @@ def test_patch_schema_mirrors_the_model(version: ApiVersion) -> None:
     assert schema["additionalProperties"] is False
     assert schema["minProperties"] == 1
     assert "required" not in schema
-    assert list(schema["properties"]) == list(editable_properties(version))
+    editable = [name for name, prop in schema["properties"].items() if not prop.get("readOnly")]
+    assert editable == list(editable_properties(version))
+    # Then the read-only properties a line sent back as it was read may carry, each
+    # with its rule; any other property is refused (additionalProperties).
+    echoes = {name: prop for name, prop in schema["properties"].items() if prop.get("readOnly")}
+    assert list(echoes) == list(ECHOED)
+    assert {name: prop["description"] for name, prop in echoes.items()} == ECHO_RULES
     for name, info in PATCH_MODELS[version].model_fields.items():
         prop = schema["properties"][name]
         assert "default" not in prop

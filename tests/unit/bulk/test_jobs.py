@@ -27,6 +27,7 @@ from shared.http.parsing import prepare_update
 from shared.process.jsonio import dumps_exact
 from shared.process.problems import Problem
 from shared.upstream.batch import Operation
+from shared.upstream.refs import PaymentRef
 from tests.unit.conftest import COMPANY, ETAG, JOURNAL, settings_with
 
 JSON = {"content-type": "application/json"}
@@ -95,7 +96,12 @@ def test_items_get_exactly_the_single_patch_verdict() -> None:
     """The same changes, alone as a PATCH body, fail with the same codes."""
     changes = {"amount": "1e-3", "customerNumber": "", "postingDate": "2026-02-30", "id": "x"}
     with pytest.raises(Problem) as single:
-        prepare_update(settings_with(), "v2.0", {**JSON, "if-match": "*"}, dumps_exact(changes))
+        prepare_update(
+            settings_with(),
+            PaymentRef("v2.0", COMPANY, JOURNAL, IDS[0]),
+            {**JSON, "if-match": "*"},
+            dumps_exact(changes),
+        )
     bulk = problem_of(body([update(0, changes=changes)]))
     assert [(f"updates[0].changes.{e.field}", e.code) for e in single.value.errors] == fields(bulk)
 
@@ -250,3 +256,31 @@ def test_body_hash_tells_different_updates_apart() -> None:
 def test_token_comparison_is_exact(given_token: str, expected: str) -> None:
     assert token_matches(given_token, token_hash(expected)) == (given_token == expected)
     assert token_hash(expected) != expected
+
+
+def test_an_item_may_be_a_line_sent_back_with_its_etag_standing_for_if_match() -> None:
+    read = {"id": IDS[0], "journalId": JOURNAL, "etag": ETAG, "journalDisplayName": "CASH"}
+    raw = body(
+        [
+            {"id": IDS[0], "changes": {**read, "amount": Decimal("1.5")}},
+            {"id": IDS[1], "ifMatch": None, "changes": {**read, "id": IDS[1], "comment": "x"}},
+        ]
+    )
+    items = parse_bulk_request(settings_with(), "v2.0", JSON, raw, JOURNAL)
+    assert items[0] == Operation(0, IDS[0], ETAG, {"amount": Decimal("1.5")})
+    assert (items[1].if_match, items[1].changes) == (ETAG, {"comment": "x"})
+    # The same body validated where the journal is not known: journalId cannot be checked.
+    assert fields(problem_of(raw)) == [
+        ("updates[0].changes.journalId", "read_only"),
+        ("updates[1].changes.journalId", "read_only"),
+    ]
+
+
+def test_an_items_etag_beside_another_if_match_is_refused_the_bulk_way() -> None:
+    changes = {"etag": ETAG, "comment": "x"}
+    problem = problem_of(body([update(0, ifMatch="*", changes=changes)]))
+    assert fields(problem) == [("updates[0].changes.etag", "read_only")]
+    assert "but ifMatch is * (any version)" in problem.errors[0].message
+    # Without ifMatch, no etag and no default, the item still needs one.
+    missing = problem_of(body([update(0, ifMatch=None, changes={"comment": "x"})]))
+    assert fields(missing) == [("updates[0].ifMatch", "required")]

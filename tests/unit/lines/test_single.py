@@ -309,7 +309,8 @@ async def test_body_at_the_limit_is_parsed(bc: FakeBusinessCentral) -> None:
 
 async def test_validation_reports_every_problem_at_once(bc: FakeBusinessCentral) -> None:
     response = await handle_payment(
-        patch_request({"ammount": 5, "amount": 1.234, "id": PAYMENT, "description": "x" * 101})
+        # Another line's id: a line's own id, sent back as read, would be taken.
+        patch_request({"ammount": 5, "amount": 1.234, "id": COMPANY, "description": "x" * 101})
     )
     body = problem(response)
     assert (response.status, slug(response)) == (422, "validation-failed")
