@@ -297,3 +297,41 @@ def test_a_success_cut_mid_body_is_read_back_never_sent_again(
     assert response.json()["etag"] == stored_line(proxy.sandbox)["@odata.etag"]
     sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
     assert sent == [("PATCH", 200), ("GET", 200)]
+
+
+def test_a_gateways_503_after_the_write_is_read_before_anything_is_sent_again(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    """Business Central applied the PATCH, then a gateway answered 503 with its
+    own page: that proves nothing, so the line is read (it holds the update
+    under a new ETag) instead of the PATCH being sent again and meeting its
+    own write as "changed by someone else"."""
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults(
+        {
+            **PATCH_RULE,
+            "times": 1,
+            "processFirst": True,
+            "status": 503,
+            "rawBody": "<html>503</html>",
+        }
+    )
+    response = proxy.patch({"amount": Decimal("38.38")}, if_match=etag)
+    assert (response.status_code, slug_of(response)) == (409, "outcome-unknown"), response.text
+    assert loads_exact(response.content)["current"]["amount"] == Decimal("38.38")
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent == [("PATCH", 200), ("GET", 200)]
+
+
+def test_business_centrals_own_503_is_sent_again_without_a_read(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    """Business Central's own 503 (its error body) comes before anything runs."""
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults(
+        {**PATCH_RULE, "times": 1, "status": 503, "code": "Internal_TenantUnavailable"}
+    )
+    response = proxy.patch({"amount": Decimal("39.39")}, if_match=etag)
+    assert response.status_code == 200, response.text
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent == [("PATCH", None), ("PATCH", 200)]
