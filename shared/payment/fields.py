@@ -132,69 +132,53 @@ def utf16_length(value: str) -> int:
     return len(value) + sum(1 for char in value if ord(char) > 0xFFFF)
 
 
-def _utf16_max(max_length: int) -> AfterValidator:
-    def check(value: str) -> str:
-        if utf16_length(value) > max_length:
-            raise PydanticCustomError(
-                "string_too_long",
-                "String should have at most {max_length} characters",
-                {"max_length": max_length},
-            )
-        return value
-
-    return AfterValidator(check)
-
-
-def _text(max_length: int, description: str, min_length: int = 0) -> Any:
-    # max_length (code points) documents the limit in the schema; the UTF-16
-    # check after it is the one Business Central applies, and is never looser.
-    return (
-        Field(
-            min_length=min_length,
-            max_length=max_length,
-            pattern=TEXT_PATTERN,
-            description=description + UTF16_NOTE,
-        ),
-        _utf16_max(max_length),
-    )
-
-
-def _code_length(min_length: int, max_length: int) -> AfterValidator:
-    """Business Central's length rule for a Code value: on its stored form."""
+def _utf16_limits(min_length: int, max_length: int, *, code: bool) -> AfterValidator:
+    """Business Central's length rule, in UTF-16 units; a Code value's is
+    counted on its stored form."""
 
     def check(value: str) -> str:
-        length = utf16_length(code_stored(value))
+        length = utf16_length(code_stored(value) if code else value)
         if length > max_length:
             raise PydanticCustomError(
                 "string_too_long",
                 "String should have at most {max_length} characters",
-                {"max_length": max_length, "code": True},
+                {"max_length": max_length, "code": code},
             )
         if length < min_length:
             raise PydanticCustomError(
                 "string_too_short",
                 "String should have at least {min_length} characters",
-                {"min_length": min_length, "code": True},
+                {"min_length": min_length, "code": code},
             )
         return value
 
     return AfterValidator(check)
 
 
-def _code(max_length: int, description: str, min_length: int = 0) -> Any:
-    # No maxLength in the schema: a value padded with spaces may be longer than
-    # the limit and still fit once Business Central trims it. The limit is
-    # x-code-max-length, and the description says how it is counted.
-    return (
-        Field(
-            min_length=min_length,
-            pattern=TEXT_PATTERN,
-            description=description + CODE_NOTE.format(max_length=max_length),
-            json_schema_extra={CODE_MAX_LENGTH: max_length},
-        ),
-        _code_length(min_length, max_length),
-        CODE,
+def _string(max_length: int, description: str, min_length: int, *, code: bool) -> Any:
+    if code:
+        # No maxLength in the schema: a value padded with spaces may be longer
+        # than the limit and still fit once Business Central trims it. The
+        # limit is x-code-max-length, and the description says how it counts.
+        limit: dict[str, Any] = {"json_schema_extra": {CODE_MAX_LENGTH: max_length}}
+        note = CODE_NOTE.format(max_length=max_length)
+    else:
+        # max_length (code points) documents the limit in the schema; the UTF-16
+        # check after it is the one Business Central applies, and is never looser.
+        limit, note = {"max_length": max_length}, UTF16_NOTE
+    rules = (
+        Field(min_length=min_length, pattern=TEXT_PATTERN, description=description + note, **limit),
+        _utf16_limits(min_length, max_length, code=code),
     )
+    return (*rules, CODE) if code else rules
+
+
+def _text(max_length: int, description: str, min_length: int = 0) -> Any:
+    return _string(max_length, description, min_length, code=False)
+
+
+def _code(max_length: int, description: str, min_length: int = 0) -> Any:
+    return _string(max_length, description, min_length, code=True)
 
 
 CODE_MAX_LENGTH = "x-code-max-length"
