@@ -33,6 +33,9 @@ _INHERITED_SETTINGS = (
     "MSI_SECRET",
     "AZURE_CLIENT_ID",
     "CORS_ALLOWED_ORIGINS",
+    # The host name the app builds its absolute URLs from (a bulk job's
+    # Location): the in-process e2e proxy sets it for itself.
+    "WEBSITE_HOSTNAME",
 )
 
 
