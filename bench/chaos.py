@@ -66,6 +66,10 @@ FAULTS: dict[str, dict[str, Any]] = {
     # Applied, but the answer's compressed body does not decompress.
     "undecodable 200": {"corruptBody": True},
     "malformed 500": {"status": 500, "rawBody": "<html>oops"},
+    # Applied, then a gateway's 503 with its own page instead of the answer.
+    "503 gateway after the write": {"status": 503, "rawBody": "<html>503", "processFirst": True},
+    # Applied, then a gateway's 504.
+    "504 after the write": {"status": 504, "rawBody": "<html>504", "processFirst": True},
 }
 # A false 2xx while someone else writes the very same values cannot be told
 # from success by any client (the contract trusts a 2xx and reads the line

@@ -41,6 +41,11 @@ BATCH_FAULTS: dict[str, dict[str, Any]] = {
     "429 Retry-After 1": {"status": 429, "code": "Application_TooManyRequests", "retryAfter": 1},
     "503 Retry-After 1": {"status": 503, "code": "Internal_TenantUnavailable", "retryAfter": 1},
     "401 once": {"status": 401, "code": "Authentication_InvalidCredentials"},
+    # Whole-batch answers that prove nothing, after the batch ran or before it did.
+    "408 after it ran": {"status": 408, "code": "Unknown", "processFirst": True},
+    "500 after it ran": {"status": 500, "code": "Internal_ServerError", "processFirst": True},
+    "503 gateway after it ran": {"status": 503, "rawBody": "<html>503", "processFirst": True},
+    "400 before it ran": {"status": 400, "code": "BadRequest"},
 }
 SETTINGS = {
     "SYNC_BUDGET_S": "6",

@@ -20,7 +20,8 @@ A Business Central request goes through these steps:
    force at that moment (``ms``, plus ``perBatchOperationMs`` per ``$batch``
    operation run, plus a rule's ``delayMs``) while still holding the slot;
    the log entry's ``delayedMs`` says how long;
-5. a ``drop: "after"`` or ``corruptBody`` rule spoils the delivery.
+5. a ``drop: "after"``, ``drop: "midBody"``, ``corruptBody`` or
+   ``processFirst`` rule spoils the delivery.
 """
 
 from __future__ import annotations

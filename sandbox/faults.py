@@ -13,6 +13,10 @@ status and headers and half of the body, then aborts the connection
 A ``corruptBody`` rule lets the request be processed, then sends the real
 status and headers with ``Content-Encoding: gzip`` over bytes that are not
 gzip (:func:`corrupted`), so a client that decodes gzip fails reading it.
+
+A ``processFirst`` rule lets the request be processed, then sends the rule's
+``status`` (with ``code`` or ``rawBody``) instead of the real answer: a
+gateway, or Business Central itself, failing after the work was done.
 """
 
 from __future__ import annotations
@@ -142,6 +146,8 @@ class FaultRule:
     # Process normally, then send the real answer with a body that claims
     # gzip but is not (a client fails while decoding it).
     corrupt_body: bool = False
+    # Process normally, then answer with the rule's status instead.
+    process_first: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and self.path in path
@@ -154,7 +160,7 @@ class FaultRule:
     @property
     def takes_request(self) -> bool:
         """Whether the emulator never sees the request (answered or dropped before)."""
-        return self.answers or self.drop == "before"
+        return (self.answers and not self.process_first) or self.drop == "before"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,6 +175,7 @@ class FaultRule:
             "delayMs": self.delay_ms,
             "drop": self.drop,
             "corruptBody": self.corrupt_body,
+            "processFirst": self.process_first,
         }
 
     @classmethod
@@ -187,6 +194,7 @@ class FaultRule:
             "delayMs",
             "drop",
             "corruptBody",
+            "processFirst",
         }
         unknown = sorted(set(raw) - allowed)
         if unknown:
@@ -203,6 +211,7 @@ class FaultRule:
             delay_ms=_int(raw, "delayMs", default=0, minimum=0),
             drop=_optional(raw, "drop", str),
             corrupt_body=bool(_optional(raw, "corruptBody", bool)),
+            process_first=bool(_optional(raw, "processFirst", bool)),
         )
         if rule.method is not None:
             rule.method = rule.method.upper()
@@ -216,6 +225,8 @@ class FaultRule:
             raise RuleError(
                 "corruptBody sends the real answer: it takes no status, rawBody or drop"
             )
+        if rule.process_first and not rule.answers:
+            raise RuleError("processFirst answers with the rule's status: give status or rawBody")
         if rule.raw_body is not None and rule.status is None:
             rule.status = 200
         if not (rule.answers or rule.drop or rule.delay_ms or rule.corrupt_body):
@@ -289,6 +300,8 @@ def deliver(rule: FaultRule | None, response: Response) -> Response:
         return CutResponse(response)
     if rule is not None and rule.corrupt_body:
         return corrupted(response)
+    if rule is not None and rule.process_first:
+        return _fault_response(rule)
     return response
 
 

@@ -1,7 +1,8 @@
 """How the emulator reads one JSON value into a field, as Business Central's
 OData layer and the field's own rules do: types (Edm.Int32, Edm.Guid,
 Edm.Date, Edm.Decimal, strings), nulls, amount rounding, Code fields
-upper-cased, lengths counted in UTF-16 code units as BC counts them."""
+trimmed of leading and trailing spaces and upper-cased, lengths counted in
+UTF-16 code units as BC counts them (a Code value's without those spaces)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def convert(name: str, kind: str, max_length: int, value: Any) -> Any:
             ) from None
         return value
     if kind == "code":
-        value = upper_code(value)
+        value = code_value(value)
     length = utf16_length(value)
     if length > max_length:
         raise BcError(
@@ -106,6 +107,15 @@ def convert(name: str, kind: str, max_length: int, value: Any) -> Any:
 def utf16_length(value: str) -> int:
     """The length BC (.NET strings) sees: a character outside the BMP counts 2."""
     return len(value.encode("utf-16-le")) // 2
+
+
+def code_value(value: str) -> str:
+    """A value as AL's Code type holds it: leading and trailing spaces removed,
+    then upper-cased; its length is counted on the result (" g00099 " is
+    "G00099", 6 characters). Only the space character is removed: the
+    reference speaks of spaces, and control characters such as tabs are
+    refused before they get here."""
+    return upper_code(value.strip(" "))
 
 
 def upper_code(value: str) -> str:

@@ -21,6 +21,7 @@ import azure.functions as func
 
 from funchost.durable import DurableStandIn, WallClock
 from funchost.http import ShutdownCallback, create_local_host
+from scripts.run.access import access_logged
 from scripts.run.banner import banner, fetch_seed
 from scripts.run.servers import Served, make_server, serve
 from scripts.run.settings import (
@@ -94,9 +95,10 @@ def _start(env: MutableMapping[str, str]) -> int:
             sandbox_url = f"http://{HOST}:{sandbox_port}"
             identity_header = secrets.token_urlsafe(32)
             sandbox_app = emulator.create_sandbox_app(identity_header=identity_header)
-            # Its requests show up in the app's own logs (httpx); keep the console readable.
-            options = {"access_log": False, **emulator.SERVER_OPTIONS}
-            sandbox_served = make_server("sandbox", sandbox_app, sandbox_sock, **options)
+            # No access log: its requests show up in the app's own logs (httpx).
+            sandbox_served = make_server(
+                "sandbox", sandbox_app, sandbox_sock, **emulator.SERVER_OPTIONS
+            )
             env.update(
                 sandbox_environment(
                     sandbox_url=sandbox_url,
@@ -134,9 +136,10 @@ def _start(env: MutableMapping[str, str]) -> int:
         )
         proxy_url = f"http://{HOST}:{proxy_port}"
         web_url = f"http://{HOST}:{web_port}"
-        servers.append(make_server("proxy", host, socks[0]))
+        # One access line per request to the local host, secrets cut out.
+        servers.append(make_server("proxy", access_logged(host), socks[0]))
         # The page's server stops with the proxy, before the sandbox.
-        servers.append(make_server("web", web_app(f"{proxy_url}/api"), web_sock, access_log=False))
+        servers.append(make_server("web", web_app(f"{proxy_url}/api"), web_sock))
         if sandbox_served is not None:
             servers.append(sandbox_served)
 

@@ -35,7 +35,9 @@ class Served:
 
 
 def make_server(name: str, app: Any, sock: socket.socket, **options: Any) -> Served:
-    settings: dict[str, Any] = {"log_level": "info", "lifespan": "on"}
+    # uvicorn's access logger is shared by every server of the process; the local
+    # host writes its own, scrubbed access log instead (scripts.run.access).
+    settings: dict[str, Any] = {"log_level": "info", "lifespan": "on", "access_log": False}
     settings.update(options)
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, host=HOST, port=port, **settings)

@@ -30,14 +30,10 @@ from shared.upstream.entities import confirm_applied, normalize_line, read_line
 from shared.upstream.errors import NotSent, OutcomeLost, final_problem, problem_from_upstream
 from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
+from shared.upstream.statuses import Proof, proves
 
 log = logging.getLogger(__name__)
 
-# Answers after which the PATCH may or may not have been applied: a gateway
-# (502, 504) or Business Central's own time limit (408) could not say.
-UNSETTLED_STATUSES = frozenset({408, 502, 504})
-# Business Central did not process the request; waiting may help.
-REFUSED_FOR_NOW = frozenset({429, 503})
 _RETRY_NOT_SENT = frozenset({"upstream-unavailable", "identity-unavailable"})
 # How late a retry's wake-up may be (event loop and scheduler) and still start.
 _WAKE_UP_MARGIN_S = 0.1
@@ -148,7 +144,9 @@ class _Attempts:
                         return await self.confirm()
                     return updated(line)
                 failure = problem_from_upstream(status, response.content, if_match_sent=True)
-                if status in UNSETTLED_STATUSES:
+                proof = proves(status, response.content)
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                if proof is Proof.UNSETTLED:
                     self._log(attempt, status, response)
                     logged = True
                     verdict = await self.judge_lost()
@@ -156,18 +154,12 @@ class _Attempts:
                         return verdict
                     lost_before = True
                     retryable = True
-                elif lost_before and status in (409, 412):
-                    self._log(attempt, status, response)
-                    # The line changed after a read showed our lost attempt absent:
-                    # that attempt may have landed late, so read once more.
-                    return await self.judge_lost() or refused(failure)
-                elif status in REFUSED_FOR_NOW:
-                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                elif proof is Proof.NOT_RUN:
                     retryable = True
                 else:
                     self._log(attempt, status, response)
                     if lost_before:
-                        return await self.still_unknown()
+                        return await self.refused_after_loss(failure)
                     return refused(failure)
             wait = self.bc.policy.wait(attempt, retry_after)
             if not retryable or not self._fits(wait):
@@ -192,6 +184,26 @@ class _Attempts:
         return judge_read(
             line, etag, self.forward.if_match, self.changes, self.settings.amount_decimals
         )
+
+    async def refused_after_loss(self, failure: Problem) -> PatchOutcome:
+        """An attempt refused after an earlier one's answer was lost. Whatever
+        the status, code or body, the refusal says nothing about that earlier
+        attempt, which may have landed, or still land: the line is read and
+        the answer is the line as it is now (504 when it cannot be read).
+        Only "changed since" with a specific ETag is judged by the read-before-
+        resend rule, since the read can prove the line does not hold the update
+        (412) as well as it can show that it does (409)."""
+        try:
+            line, etag = await self._read()
+        except Problem as problem:
+            return unreadable(problem)
+        if self.forward.if_match != "*" and failure.slug == "etag-mismatch":
+            verdict = judge_read(
+                line, etag, self.forward.if_match, self.changes, self.settings.amount_decimals
+            )
+            if verdict is not None:
+                return verdict
+        return still_unknown(line)
 
     async def still_unknown(self) -> PatchOutcome:
         """An earlier attempt's outcome was lost and a later one was refused or

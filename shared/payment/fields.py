@@ -109,11 +109,21 @@ def _amount_rules(value: Decimal, info: ValidationInfo) -> Decimal:
     return value
 
 
-class StoredUpperCase:
-    """Marks a Business Central Code field: BC stores it upper-case."""
+class CodeField:
+    """Marks a Business Central Code field (see :func:`code_stored`)."""
 
 
-UPPER = StoredUpperCase()
+CODE = CodeField()
+
+
+def code_stored(value: str) -> str:
+    """A value as Business Central stores it in a Code field: without leading
+    or trailing spaces, upper-cased one character for one, as .NET does ("ß"
+    stays "ß"; Python's "SS" would make the value longer than the check saw).
+    Its length is counted on this form: " g00099 " is G00099, 6 characters.
+    Only the space character is trimmed, as AL's Code type does; other
+    whitespace is a control character, refused by the rule before."""
+    return "".join(upper if len(upper := char.upper()) == 1 else char for char in value.strip(" "))
 
 
 def utf16_length(value: str) -> int:
@@ -122,33 +132,61 @@ def utf16_length(value: str) -> int:
     return len(value) + sum(1 for char in value if ord(char) > 0xFFFF)
 
 
-def _utf16_max(max_length: int) -> AfterValidator:
+def _utf16_limits(min_length: int, max_length: int, *, code: bool) -> AfterValidator:
+    """Business Central's length rule, in UTF-16 units; a Code value's is
+    counted on its stored form."""
+
     def check(value: str) -> str:
-        if utf16_length(value) > max_length:
+        length = utf16_length(code_stored(value) if code else value)
+        if length > max_length:
             raise PydanticCustomError(
                 "string_too_long",
                 "String should have at most {max_length} characters",
-                {"max_length": max_length},
+                {"max_length": max_length, "code": code},
+            )
+        if length < min_length:
+            raise PydanticCustomError(
+                "string_too_short",
+                "String should have at least {min_length} characters",
+                {"min_length": min_length, "code": code},
             )
         return value
 
     return AfterValidator(check)
 
 
-def _text(max_length: int, description: str, min_length: int = 0) -> Any:
-    # max_length (code points) documents the limit in the schema; the UTF-16
-    # check after it is the one Business Central applies, and is never looser.
-    return (
-        Field(
-            min_length=min_length,
-            max_length=max_length,
-            pattern=TEXT_PATTERN,
-            description=description + UTF16_NOTE,
-        ),
-        _utf16_max(max_length),
+def _string(max_length: int, description: str, min_length: int, *, code: bool) -> Any:
+    if code:
+        # No maxLength in the schema: a value padded with spaces may be longer
+        # than the limit and still fit once Business Central trims it. The
+        # limit is x-code-max-length, and the description says how it counts.
+        limit: dict[str, Any] = {"json_schema_extra": {CODE_MAX_LENGTH: max_length}}
+        note = CODE_NOTE.format(max_length=max_length)
+    else:
+        # max_length (code points) documents the limit in the schema; the UTF-16
+        # check after it is the one Business Central applies, and is never looser.
+        limit, note = {"max_length": max_length}, UTF16_NOTE
+    rules = (
+        Field(min_length=min_length, pattern=TEXT_PATTERN, description=description + note, **limit),
+        _utf16_limits(min_length, max_length, code=code),
     )
+    return (*rules, CODE) if code else rules
 
 
+def _text(max_length: int, description: str, min_length: int = 0) -> Any:
+    return _string(max_length, description, min_length, code=False)
+
+
+def _code(max_length: int, description: str, min_length: int = 0) -> Any:
+    return _string(max_length, description, min_length, code=True)
+
+
+CODE_MAX_LENGTH = "x-code-max-length"
+CODE_NOTE = (
+    " At most {max_length} characters once leading and trailing spaces are removed: "
+    "Business Central stores it without them, in upper case. Length in UTF-16 units: "
+    "an emoji counts 2."
+)
 UTF16_NOTE = " Length in UTF-16 units: an emoji counts 2."
 
 
@@ -159,7 +197,7 @@ LineNumber = Annotated[
 ]
 Guid = Annotated[str, Field(pattern=GUID_PATTERN, json_schema_extra={"format": "uuid"})]
 CustomerId = Annotated[Guid, Field(description="Id of an existing customer.")]
-CustomerNumber = Annotated[str, *_text(20, "Number of an existing customer.", min_length=1), UPPER]
+CustomerNumber = Annotated[str, *_code(20, "Number of an existing customer.", min_length=1)]
 ContactId = Annotated[str, *_text(250, "Contact id (API v1.0 only).")]
 PostingDate = Annotated[
     str,
@@ -170,8 +208,8 @@ PostingDate = Annotated[
     ),
     AfterValidator(_real_date),
 ]
-DocumentNumber = Annotated[str, *_text(20, "Document number."), UPPER]
-ExternalDocumentNumber = Annotated[str, *_text(35, "External document number."), UPPER]
+DocumentNumber = Annotated[str, *_code(20, "Document number.")]
+ExternalDocumentNumber = Annotated[str, *_code(35, "External document number.")]
 Amount = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
@@ -179,7 +217,7 @@ Amount = Annotated[
     Field(description="Amount as an exact decimal: a JSON number or a numeric string."),
 ]
 AppliesToInvoiceId = Annotated[Guid, Field(description="Id of a posted sales invoice.")]
-AppliesToInvoiceNumber = Annotated[str, *_text(20, "Number of a posted sales invoice."), UPPER]
+AppliesToInvoiceNumber = Annotated[str, *_code(20, "Number of a posted sales invoice.")]
 Description = Annotated[str, *_text(100, "Description.")]
 Comment = Annotated[str, *_text(250, "Comment.")]
 

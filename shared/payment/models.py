@@ -18,6 +18,7 @@ from shared.payment.fields import (
     ApiVersion,
     AppliesToInvoiceId,
     AppliesToInvoiceNumber,
+    CodeField,
     Comment,
     ContactId,
     CustomerId,
@@ -28,7 +29,7 @@ from shared.payment.fields import (
     Guid,
     LineNumber,
     PostingDate,
-    StoredUpperCase,
+    code_stored,
     shown,
     utf16_length,
 )
@@ -204,16 +205,19 @@ def _rule_error(error: Any) -> tuple[str, str]:
             "null_not_allowed",
             'must not be null; omit it to leave it unchanged, or send "" to clear a text',
         )
+    # A Code value's length is its stored form's (see fields.code_stored).
+    counted = code_stored(value) if ctx.get("code") else value
+    trimmed = ", leading and trailing spaces not counted" if counted != value else ""
     if kind == "string_too_long":
-        units = utf16_length(value)
+        units = utf16_length(counted)
         wide = " counting characters outside the Basic Multilingual Plane (most emoji) as 2"
         return (
             "too_long",
             f"must be at most {ctx['max_length']} characters (got {units}"
-            f"{wide if units != len(value) else ''})",
+            f"{wide if units != len(counted) else ''}{trimmed})",
         )
     if kind == "string_too_short":
-        return ("too_short", f"must be at least {ctx['min_length']} character")
+        return ("too_short", f"must be at least {ctx['min_length']} character{trimmed}")
     if kind == "string_pattern_mismatch":
         code = PATTERN_CODES.get(ctx.get("pattern", ""), "invalid_format")
         return (code, _pattern_message(code, value))
@@ -259,25 +263,23 @@ def suggest(name: str, known: tuple[str, ...]) -> str | None:
     return lowered[close[0]] if close else None
 
 
-def stored_form(name: str, value: str) -> str:
-    """A text value as Business Central stores it in property ``name`` (Code
-    fields upper-case, GUIDs lower-case)."""
-    return str(as_stored(PaymentPatchV1, name, value, 0))
-
-
-def as_stored(model: type[BaseModel], name: str, value: Any, amount_decimals: int) -> Any:
-    info = model.model_fields.get(name)
+def stored_form(name: str, value: Any, amount_decimals: int | None = None) -> Any:
+    """A value of property ``name`` as Business Central stores it, the one form
+    in which the proxy compares values (read-backs, list filters): a Code field
+    without leading or trailing spaces and upper-cased (``code_stored``, which
+    the length rule counts on too), a GUID in lower case, an amount rounded
+    half away from zero to ``amount_decimals`` (None: as it is), anything
+    else as it is."""
+    info = PaymentPatchV1.model_fields.get(name)
     if isinstance(value, str) and info is not None:
-        if any(isinstance(m, StoredUpperCase) for m in info.metadata):
-            return value.upper()
-        if (
-            isinstance(info.json_schema_extra, dict)
-            and info.json_schema_extra.get("format") == "uuid"
-        ):
+        if any(isinstance(m, CodeField) for m in info.metadata):
+            return code_stored(value)
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("format") == "uuid":
             return value.lower()
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         number = Decimal(value)
-        if name == "amount" and number.is_finite():
+        if name == "amount" and amount_decimals is not None and number.is_finite():
             # BC rounds amounts to the currency's precision, half away from zero.
             return number.quantize(Decimal(1).scaleb(-amount_decimals), rounding=ROUND_HALF_UP)
         return number

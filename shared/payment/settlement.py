@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from shared.payment.models import PaymentPatchV1, as_stored
+from shared.payment.models import stored_form
 from shared.process.problems import Problem, UpstreamError
 
 OutcomeKind = Literal["updated", "failed", "unknown"]
@@ -111,16 +111,16 @@ def derived_properties(changes: Mapping[str, Any]) -> frozenset[str]:
 def holds_values(
     line: Mapping[str, Any], changes: Mapping[str, Any], *, amount_decimals: int = 2
 ) -> bool:
-    """Whether a stored line holds an update, read as Business Central would
-    write it: Code fields upper-case, GUIDs in any case, amounts rounded to
-    ``amount_decimals``, and properties it derives from others (see
-    ``derived_properties``) not held against the value sent."""
-    model = PaymentPatchV1  # the superset of editable properties
+    """Whether a stored line holds an update, every value compared in its
+    stored form (``stored_form``: Code fields trimmed and upper-case, GUIDs in
+    any case, amounts rounded to ``amount_decimals``), and properties Business
+    Central derives from others (see ``derived_properties``) not held against
+    the value sent."""
     derived = derived_properties(changes)
 
     def same(name: str, value: Any) -> bool:
-        stored = as_stored(model, name, line[name], amount_decimals)
-        return bool(stored == as_stored(model, name, value, amount_decimals))
+        stored = stored_form(name, line[name], amount_decimals)
+        return bool(stored == stored_form(name, value, amount_decimals))
 
     return all(
         name in derived or (name in line and same(name, value)) for name, value in changes.items()

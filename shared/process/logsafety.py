@@ -15,8 +15,9 @@ import re
 import threading
 from typing import Any
 
-# Function keys travel as ?code=... or in x-functions-key.
-_KEY_RE = re.compile(r"(?i)([?&]code=|x-functions-key[\"']?\s*[:=]\s*[\"']?)[^&\s\"',;]+")
+# Function keys travel as ?code=... or in x-functions-key; a bulk job's status
+# URL carries its token as ?token=...: wherever a URL is written, neither is.
+_KEY_RE = re.compile(r"(?i)([?&](?:code|token)=|x-functions-key[\"']?\s*[:=]\s*[\"']?)[^&\s\"',;]+")
 REDACTED = "<redacted>"
 
 _lock = threading.Lock()
@@ -24,7 +25,8 @@ _installed = False
 
 
 def scrub(text: str) -> str:
-    """``text`` without bearer tokens, JWTs, function keys or the identity secret."""
+    """``text`` without bearer tokens, JWTs, function keys, status tokens or the
+    identity secret."""
     return _KEY_RE.sub(lambda match: match.group(1) + REDACTED, redact(text))
 
 

@@ -1,7 +1,8 @@
 """Business Central: the addresses the proxy may reach (``refs``), the client and
 its concurrency slots (``client``), the managed identity's tokens (``identity``),
-retries and budgets (``retries``), error mapping (``errors``), lines read and
-confirmed (``entities``), ``$batch`` (``batch``) and the per-process runtime.
+retries and budgets (``retries``), what each status proves (``statuses``),
+error mapping (``errors``), lines read and confirmed (``entities``),
+``$batch`` (``batch``) and the per-process runtime.
 
 May import: ``shared.process``, ``shared.payment``.
 """

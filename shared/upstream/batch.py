@@ -30,12 +30,9 @@ from shared.upstream.entities import confirm_applied, json_object, normalize_ent
 from shared.upstream.errors import NotSent, OutcomeLost, problem_from_upstream
 from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
+from shared.upstream.statuses import Proof, batch_proves, proves
 
 CONTINUE_ON_ERROR = {"Prefer": "odata.continue-on-error"}
-# Throttling and unavailability: Business Central did not process the batch.
-_NOT_PROCESSED = frozenset({429, 503})
-# A gateway's answer: the batch may or may not have been processed.
-_GATEWAY = frozenset({502, 504})
 
 
 @dataclass(frozen=True)
@@ -146,17 +143,19 @@ async def send_batch(
     except OutcomeLost:
         return BatchAnswer({}, unknown=indexes)
     status = response.status_code
-    if status in _NOT_PROCESSED:
+    proof = batch_proves(status, response.content)
+    if proof is Proof.NOT_RUN:
         return BatchAnswer(
             {},
             resend=indexes,
             retry_after=parse_retry_after(response.headers.get("retry-after")),
             resend_problem=problem_from_upstream(status, response.content, if_match_sent=False),
         )
-    if status in _GATEWAY:
+    if proof is Proof.UNSETTLED:
+        # Nothing about the whole batch proves what ran: settled like a lost batch.
         return BatchAnswer({}, unknown=indexes)
     if status != 200:
-        # The batch itself was refused (auth, a malformed batch): nothing ran.
+        # Refused as a whole before any operation ran (the proxy's identity).
         problem = problem_from_upstream(status, response.content, if_match_sent=False)
         return BatchAnswer({index: refused(problem) for index in indexes})
     answers = _responses_by_id(json_object(response))
@@ -196,14 +195,14 @@ def _sort_operations(
             resend.append(op.index)
             continue
         headers = _lower(answer.get("headers"))
-        if status in _NOT_PROCESSED:
+        content = dumps_exact(answer.get("body"))
+        proof = proves(status, content)
+        if proof is Proof.NOT_RUN:
             resend.append(op.index)
             wait = parse_retry_after(headers.get("retry-after"))
             retry_after = max(retry_after or 0.0, wait) if wait is not None else retry_after
-            resend_problem = problem_from_upstream(
-                status, dumps_exact(answer.get("body")), if_match_sent=True
-            )
-        elif status in _GATEWAY or status == 408:
+            resend_problem = problem_from_upstream(status, content, if_match_sent=True)
+        elif proof is Proof.UNSETTLED:
             unknown.append(op.index)
         elif 200 <= status < 300:
             body = answer.get("body")
@@ -216,9 +215,7 @@ def _sort_operations(
             # of the same batch (activities run at least once): read first.
             unknown.append(op.index)
         else:
-            settled[op.index] = refused(
-                problem_from_upstream(status, dumps_exact(answer.get("body")), if_match_sent=True)
-            )
+            settled[op.index] = refused(problem_from_upstream(status, content, if_match_sent=True))
     sorted_answer = BatchAnswer(settled, tuple(resend), retry_after, tuple(unknown), resend_problem)
     return sorted_answer, tuple(confirm)
 

@@ -28,12 +28,8 @@ from shared.upstream.errors import (
 )
 from shared.upstream.identity import IdentityUnavailable, TokenProvider
 from shared.upstream.refs import CollectionRef, ForwardHeaders, PaymentRef
-from shared.upstream.retries import (
-    RETRY_STATUSES,
-    Budget,
-    RetryPolicy,
-    parse_retry_after,
-)
+from shared.upstream.retries import Budget, RetryPolicy, parse_retry_after
+from shared.upstream.statuses import READ_RETRY
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +280,7 @@ class BusinessCentralClient:
             except (NotSent, OutcomeLost) as exc:
                 failure, outcome = exc.problem, exc.reason
             else:
-                if response.status_code not in RETRY_STATUSES:
+                if response.status_code not in READ_RETRY:
                     log_attempt(forward, method, response.status_code, response, None, attempt)
                     return response
                 answer = response

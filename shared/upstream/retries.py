@@ -1,8 +1,9 @@
 """The retry policy for upstream calls, in one place.
 
-Which answers are worth another attempt, how long to wait before it, and the
-time budget that no proxied request may exceed (Power Automate gives up after
-120 s and the Functions host after 230 s; the default budget is 30 s).
+How long to wait before another attempt, and the time budget that no proxied
+request may exceed (Power Automate gives up after 120 s and the Functions host
+after 230 s; the default budget is 30 s). Which answers are worth another
+attempt is ``statuses``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-
-# Throttling and gateway answers: Business Central did not process the
-# request (429, 503) or a gateway cannot say whether it did (502, 504).
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 _jitter = random.SystemRandom()
 

@@ -297,3 +297,89 @@ def test_a_success_cut_mid_body_is_read_back_never_sent_again(
     assert response.json()["etag"] == stored_line(proxy.sandbox)["@odata.etag"]
     sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
     assert sent == [("PATCH", 200), ("GET", 200)]
+
+
+# A resend's refusal, after a first attempt lost before Business Central ran it.
+REFUSALS = {
+    "409 EntityWithSameKeyExists": {"status": 409, "code": "Internal_EntityWithSameKeyExists"},
+    "409 EntityChanged": {"status": 409, "code": "Request_EntityChanged"},
+    "412": {"status": 412, "code": "Request_EntityChanged"},
+    "409 unreadable": {"status": 409, "rawBody": "<html>Conflict</html>"},
+    "400": {"status": 400, "code": "Application_FieldValidationException"},
+    "500": {"status": 500, "code": "Internal_ServerError"},
+}
+
+
+@pytest.mark.parametrize("if_match", ["etag", "*"])
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+def test_a_refused_resend_is_never_passed_through(
+    proxy: Proxy, outcomes: Configure, refusal: str, if_match: str
+) -> None:
+    """The first PATCH is lost (dropped before Business Central ran it, which
+    the proxy cannot know); the resend is refused. Whatever the status, code or
+    body, the refusal says nothing about the first attempt, which may still
+    land: the answer is the line as it is now, read after the refusal."""
+    before = stored_line(proxy.sandbox)
+    sent_if_match = str(before["@odata.etag"]) if if_match == "etag" else "*"
+    proxy.sandbox.add_faults(
+        {**PATCH_RULE, "times": 1, "drop": "before"},
+        {**PATCH_RULE, "times": 1, **REFUSALS[refusal]},
+    )
+    response = proxy.patch({"amount": Decimal("36.36")}, if_match=sent_if_match)
+    assert (response.status_code, slug_of(response)) == (409, "outcome-unknown"), response.text
+    assert response.json()["current"]["etag"] == before["@odata.etag"]
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    read_first = [("GET", 200)] if if_match == "etag" else []
+    assert sent == [("PATCH", None), *read_first, ("PATCH", None), ("GET", 200)]
+    assert stored_line(proxy.sandbox) == before
+
+
+def test_a_refused_resend_whose_line_cannot_be_read_is_504(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    proxy.sandbox.add_faults(
+        {**PATCH_RULE, "times": 1, "drop": "before"},
+        {**PATCH_RULE, "times": 1, "status": 409, "code": "Internal_EntityWithSameKeyExists"},
+        {"method": "GET", "path": "customerPayments", "times": 50, "status": 500, "code": "X"},
+    )
+    response = proxy.patch({"amount": Decimal("37.37")}, if_match="*")
+    assert (response.status_code, slug_of(response)) == (504, "upstream-timeout"), response.text
+    assert "may or may not have been applied" in response.json()["detail"]
+
+
+def test_a_gateways_503_after_the_write_is_read_before_anything_is_sent_again(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    """Business Central applied the PATCH, then a gateway answered 503 with its
+    own page: that proves nothing, so the line is read (it holds the update
+    under a new ETag) instead of the PATCH being sent again and meeting its
+    own write as "changed by someone else"."""
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults(
+        {
+            **PATCH_RULE,
+            "times": 1,
+            "processFirst": True,
+            "status": 503,
+            "rawBody": "<html>503</html>",
+        }
+    )
+    response = proxy.patch({"amount": Decimal("38.38")}, if_match=etag)
+    assert (response.status_code, slug_of(response)) == (409, "outcome-unknown"), response.text
+    assert loads_exact(response.content)["current"]["amount"] == Decimal("38.38")
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent == [("PATCH", 200), ("GET", 200)]
+
+
+def test_business_centrals_own_503_is_sent_again_without_a_read(
+    proxy: Proxy, outcomes: Configure
+) -> None:
+    """Business Central's own 503 (its error body) comes before anything runs."""
+    etag = str(stored_line(proxy.sandbox)["@odata.etag"])
+    proxy.sandbox.add_faults(
+        {**PATCH_RULE, "times": 1, "status": 503, "code": "Internal_TenantUnavailable"}
+    )
+    response = proxy.patch({"amount": Decimal("39.39")}, if_match=etag)
+    assert response.status_code == 200, response.text
+    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
+    assert sent == [("PATCH", None), ("PATCH", 200)]

@@ -271,6 +271,30 @@ def test_drop_after_applies_the_change_then_closes_the_connection(sandbox, clien
     assert after.headers["etag"] != before
 
 
+def test_process_first_applies_the_change_then_answers_the_rules_status(sandbox, client):
+    sandbox.add_faults(
+        {"method": "PATCH", "path": "customerPayments", "processFirst": True, "status": 500},
+        {
+            "method": "PATCH",
+            "path": "customerPayments",
+            "processFirst": True,
+            "status": 503,
+            "rawBody": "<html>Service Unavailable</html>",
+        },
+    )
+    url = sandbox.payment_url()
+    before = client.get(url).headers["etag"]
+    bc_error(client.patch(url, json={"amount": 7}, headers={"If-Match": before}), 500, "Unknown")
+    after = client.get(url)
+    assert exact(after)["amount"] == 7
+    assert after.headers["etag"] != before
+    gateway = client.patch(url, json={"amount": 8}, headers={"If-Match": "*"})
+    assert (gateway.status_code, gateway.text) == (503, "<html>Service Unavailable</html>")
+    assert exact(client.get(url))["amount"] == 8
+    processed = [e["processedStatus"] for e in sandbox.requests() if e["method"] == "PATCH"]
+    assert processed == [200, 200]
+
+
 async def test_drop_is_seen_by_an_async_client_too(sandbox):
     sandbox.add_faults({"path": "companies", "drop": "before"})
     async with httpx.AsyncClient(headers=sandbox.auth_headers()) as client:
@@ -366,6 +390,9 @@ def test_corrupt_body_rule_applies_to_the_identity_endpoint(sandbox, http):
         {"path": "x", "status": 500, "times": 0},
         {"path": "x", "status": 42},
         {"path": "x", "status": 500, "colour": "red"},
+        {"path": "x", "processFirst": True},
+        {"path": "x", "processFirst": True, "drop": "after"},
+        {"path": "x", "processFirst": "yes", "status": 500},
         "not an object",
     ],
 )

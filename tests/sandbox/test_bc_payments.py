@@ -315,6 +315,50 @@ def test_code_fields_are_stored_upper_case(sandbox, client):
     assert body["description"] == "keep me"
 
 
+# AL's Code type: upper case, without leading or trailing spaces, its length
+# counted without them (the reference's own examples: ' 2 ' holds '2', length 1).
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [(" g00099 ", "G00099"), (" 2 ", "2"), ("   ", ""), ("a  b ", "A  B"), ("ABC", "ABC")],
+)
+def test_code_fields_are_stored_without_leading_or_trailing_spaces(sandbox, client, sent, stored):
+    url = sandbox.payment_url()
+    response = _patch(client, url, {"documentNumber": sent, "externalDocumentNumber": sent})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["documentNumber"], body["externalDocumentNumber"]) == (stored, stored)
+    assert _read(client, url)[0]["documentNumber"] == stored
+
+
+def test_a_code_length_is_counted_without_its_surrounding_spaces(sandbox, client):
+    url = sandbox.payment_url()
+    fits = _patch(client, url, {"documentNumber": "  " + "a" * 20 + " "})
+    assert fits.status_code == 200, fits.text
+    assert fits.json()["documentNumber"] == "A" * 20
+    too_long = _patch(client, url, {"documentNumber": " " + "a" * 21 + " "})
+    message = bc_error(too_long, 400, "Application_StringExceededLength")
+    assert "The length of the string is 21," in message
+    # Text fields keep their spaces, and they count.
+    spaced = _patch(client, url, {"description": " keep  me "})
+    assert spaced.json()["description"] == " keep  me "
+    bc_error(
+        _patch(client, url, {"description": "a" * 100 + " "}),
+        400,
+        "Application_StringExceededLength",
+    )
+
+
+def test_a_padded_customer_or_invoice_number_finds_its_record(sandbox, client):
+    url = sandbox.payment_url()
+    by_number = _patch(client, url, {"customerNumber": " 40000  "})
+    assert by_number.status_code == 200, by_number.text
+    assert by_number.json()["customerId"] == _customer(sandbox, "40000")
+    invoice = sandbox.seed["companies"][0]["invoices"][0]
+    applied = _patch(client, url, {"appliesToInvoiceNumber": f" {invoice['number'].lower()} "})
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["appliesToInvoiceId"] == invoice["id"]
+
+
 def test_customer_number_alone_sets_customer_id_and_vice_versa(sandbox, client):
     url = sandbox.payment_url()
     by_number = _patch(client, url, {"customerNumber": "40000"}).json()

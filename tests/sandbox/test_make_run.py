@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -283,3 +284,46 @@ def test_allowed_origins_default_to_the_sample_page() -> None:
     for bad in ("*", "https://a.example/path", "a.example"):
         with pytest.raises(StartupError, match="CORS_ALLOWED_ORIGINS"):
             allowed_origins({"CORS_ALLOWED_ORIGINS": bad}, 7073)
+
+
+@pytest.mark.e2e
+def test_no_secret_reaches_the_log_of_a_run_that_polls_a_bulk_job(start: Starter) -> None:
+    """Everything `make run` prints while a caller starts a bulk job and polls
+    its status URL (token in the query), with a function key in `?code=`,
+    holds neither: the access log shows where they were, redacted."""
+    key = "caller-function-key-Zq9w8e7r6t5y4u3i"
+    secret = "bulk-job-secret-for-the-log-scan-0123456789"
+    running = start({"BULK_JOB_SECRET": secret})
+    running.wait_for_output(READY_LINE)
+    company = httpx.get(f"{running.sandbox_url}/_sandbox/seed").json()["companies"][0]
+    journal = company["journals"][0]
+    payment = journal["payments"][0]["id"]
+    base = f"{running.proxy_url}/api/v2.0/companies/{company['id']}"
+    started = httpx.post(
+        f"{base}/customerPaymentJournals/{journal['id']}/bulkPaymentUpdates",
+        params={"code": key},
+        json={"updates": [{"id": payment, "ifMatch": "*", "changes": {"comment": "log scan"}}]},
+        timeout=30,
+    )
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    token = parse_qs(urlsplit(location).query)["token"][0]
+    deadline = time.monotonic() + 30
+    while (poll := httpx.get(f"{location}&code={key}", timeout=30)).status_code == 202:
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.1)
+    assert poll.status_code == 200, poll.text
+    assert poll.json()["items"][0]["outcome"] == "updated"
+    listed = httpx.get(f"{base}/customerPaymentJournals", params={"code": key}, timeout=30)
+    assert listed.status_code == 200
+    assert running.stop(signal.SIGTERM) == 0
+
+    output = running.output
+    for value in (token, key, secret):
+        assert value not in output
+    assert "eyJ" not in output  # no bearer token (JWT) either
+    # The access log did write those requests, with the secrets cut out.
+    assert "token=<redacted>" in output
+    assert "code=<redacted>" in output
+    assert "Logging error" not in output
+    assert "Traceback" not in output

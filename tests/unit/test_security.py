@@ -504,6 +504,8 @@ JWT = (
         (f"token={JWT}&x=1", JWT),
         ("Authorization: bearer opaque-token-value_123", "opaque-token-value_123"),
         ("GET /api/x?code=abcDEF123-_==&other=1", "abcDEF123-_=="),
+        ("GET /api/bulkPaymentUpdates/0a1b?token=Zx9_-Qw8e7R6&code=k", "Zx9_-Qw8e7R6"),
+        ("http://h/api/bulkPaymentUpdates/0a1b?x=1&TOKEN=Zx9_-Qw8e7R6 HTTP/1.1", "Zx9_-Qw8e7R6"),
         ("headers {'x-functions-key': 'k3y-V4lue'}", "k3y-V4lue"),
         ("x-functions-key: k3y-V4lue", "k3y-V4lue"),
     ],
@@ -551,3 +553,29 @@ def test_unformattable_records_are_left_to_logging(caplog: pytest.LogCaptureFixt
     logsafety.install()
     record = logging.getLogger("x").makeRecord("x", logging.INFO, "f", 1, "%d", ("nan",), None)
     assert record.msg == "%d"  # untouched; logging reports the bad format when it emits
+
+
+def test_azure_telemetry_keeps_query_strings_out() -> None:
+    """What the deployment controls of Azure's records of a request URL (see
+    docs/security.md): the host strips the query string (status token, key)
+    from its request telemetry unless told otherwise, and no platform log that
+    keeps it is sent anywhere."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "host.json"), encoding="utf-8") as file:
+        host = json.load(file)
+
+    def lowered(node: Any) -> Any:
+        # host.json keys are read case-insensitively by the host.
+        if isinstance(node, dict):
+            return {str(k).lower(): lowered(v) for k, v in node.items()}
+        return node
+
+    settings = lowered(host)
+    insights = settings["logging"]["applicationinsights"]
+    assert insights.get("enablequerystringtracing", False) is False
+    assert "telemetrymode" not in settings
+    for folder, _, files in os.walk(os.path.join(root, "infra")):
+        for name in files:
+            if name.endswith(".bicep"):
+                with open(os.path.join(folder, name), encoding="utf-8") as file:
+                    assert "AppServiceHTTPLogs" not in file.read(), name

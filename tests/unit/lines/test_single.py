@@ -456,6 +456,90 @@ async def test_gateway_errors_end_by_outcome(bc: FakeBusinessCentral) -> None:
     assert len(bc.requests) > attempts + 1
 
 
+class LostThenRefused:
+    """The first PATCH is lost at a gateway (504); each GET answers the next of
+    ``reads`` (the last one from then on); every later PATCH gets ``refusal``."""
+
+    def __init__(self, refusal: httpx.Response, *reads: httpx.Response) -> None:
+        self.refusal = refusal
+        self.reads = list(reads)
+        self.patches = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return self.reads.pop(0) if len(self.reads) > 1 else self.reads[0]
+        self.patches += 1
+        if self.patches == 1:
+            return httpx.Response(504, text="<html>Gateway Timeout</html>")
+        return self.refusal
+
+
+def line_read(etag: str = ETAG, **changes: Any) -> httpx.Response:
+    return httpx.Response(200, json={**bc_line(**changes), "@odata.etag": etag})
+
+
+REFUSALS = [
+    bc_error(409, "Internal_EntityWithSameKeyExists", "The record already exists."),
+    bc_error(409, "Request_EntityChanged", "Another user has already changed the record."),
+    bc_error(412, "Request_EntityChanged", "Precondition failed."),
+    bc_error(400, "BadRequest_InvalidToken", "Could not validate the client concurrency token."),
+    bc_error(400, "Application_FieldValidationException", "Refused."),
+    bc_error(401, "Authentication_InvalidCredentials", "The credentials are invalid."),
+    bc_error(403, "Authorization_Failed", "No permission."),
+    bc_error(404, "BadRequest_NotFound", "Not found."),
+    bc_error(500, "Internal_ServerError", "Oops."),
+    httpx.Response(409, text="not json"),
+    httpx.Response(400, text=""),
+]
+
+
+@pytest.mark.parametrize("if_match", [ETAG, "*"])
+@pytest.mark.parametrize("refusal", REFUSALS)
+async def test_a_refused_resend_after_a_loss_proves_nothing(
+    bc: FakeBusinessCentral, refusal: httpx.Response, if_match: str
+) -> None:
+    """The first attempt is lost and, with an ETag, a read shows it absent so
+    far; the resend is refused. Whatever the refusal, the lost attempt may
+    still land: the answer is the line as it is now, never the refusal."""
+    bc.responder = LostThenRefused(refusal, line_read(comment="before"))
+    response = await handle_payment(patch_request({"comment": "x"}, headers={"if-match": if_match}))
+    assert (response.status, slug(response)) == (409, "outcome-unknown")
+    assert problem(response)["current"]["etag"] == ETAG
+    assert problem(response)["current"]["comment"] == "before"
+    assert [r.method for r in bc.requests][-1] == "GET"
+
+
+@pytest.mark.parametrize("if_match", [ETAG, "*"])
+async def test_a_refused_resend_whose_line_cannot_be_read_is_504(
+    bc: FakeBusinessCentral, if_match: str
+) -> None:
+    refusal = bc_error(409, "Internal_EntityWithSameKeyExists", "The record already exists.")
+    # With an ETag the first read shows the line unchanged; every read after fails.
+    reads = [line_read()] if if_match != "*" else []
+    bc.responder = LostThenRefused(refusal, *reads, bc_error(500, "Internal_ServerError", "Oops."))
+    response = await handle_payment(patch_request({"comment": "x"}, headers={"if-match": if_match}))
+    assert (response.status, slug(response)) == (504, "upstream-timeout")
+
+
+async def test_changed_since_after_a_loss_is_judged_on_the_line_read(
+    bc: FakeBusinessCentral,
+) -> None:
+    """With a specific ETag, a resend refused as "changed since" is read by the
+    read-before-resend rule: a new ETag with other values proves the update is
+    not there (412); with the values sent, it may be this update (409)."""
+    changed = bc_error(409, "Request_EntityChanged", "Another user has already changed the record.")
+    bc.responder = LostThenRefused(changed, line_read(), line_read(NEW_ETAG, comment="theirs"))
+    response = await handle_payment(patch_request({"comment": "x"}))
+    assert (response.status, slug(response)) == (412, "etag-mismatch")
+    assert "does not hold your update" in problem(response)["detail"]
+
+    bc.requests.clear()
+    bc.responder = LostThenRefused(changed, line_read(), line_read(NEW_ETAG, comment="x"))
+    response = await handle_payment(patch_request({"comment": "x"}))
+    assert (response.status, slug(response)) == (409, "outcome-unknown")
+    assert problem(response)["current"]["etag"] == NEW_ETAG
+
+
 async def test_upstream_details_are_reported(bc: FakeBusinessCentral) -> None:
     bc.responder = lambda request: bc_error(
         400,

@@ -38,6 +38,14 @@ TEXT_LIMITS = {
     "comment": (0, 250),
     "contactId": (0, 250),
 }
+# Business Central's Code fields: stored without leading and trailing spaces, so
+# those spaces do not count against the length.
+CODE_FIELDS = (
+    "customerNumber",
+    "documentNumber",
+    "externalDocumentNumber",
+    "appliesToInvoiceNumber",
+)
 GUID_FIELDS = ("customerId", "appliesToInvoiceId")
 COMMON = ("lineNumber", "postingDate", "amount", *GUID_FIELDS, *TEXT_LIMITS)
 FIELDS = {"v2.0": frozenset(COMMON) - {"contactId"}, "v1.0": frozenset(COMMON)}
@@ -86,11 +94,10 @@ def value_is_valid(name: str, value: Any) -> bool:
     if name == "amount":
         return exact_amount(value) is not None
     low, high = TEXT_LIMITS[name]
-    return (
-        isinstance(value, str)
-        and low <= len(value.encode("utf-16-le")) // 2 <= high
-        and not CONTROL.search(value)
-    )
+    if not isinstance(value, str):
+        return False
+    counted = value.strip(" ") if name in CODE_FIELDS else value
+    return low <= len(counted.encode("utf-16-le")) // 2 <= high and not CONTROL.search(value)
 
 
 def body_is_valid(version: str, body: dict[str, Any]) -> bool:
@@ -172,9 +179,12 @@ edge_amounts = st.sampled_from(
 
 
 def sized_text(low: int, high: int) -> st.SearchStrategy[str]:
-    """Texts of every length from low to high, limits included."""
+    """Texts of every length from low to high, limits included, some padded
+    with spaces on either side (which a Code field does not count)."""
     lengths = st.sampled_from([low, high, high + 1]) | st.integers(low, high + 1)
-    return lengths.flatmap(lambda n: st.text(printable, min_size=n, max_size=n))
+    core = lengths.flatmap(lambda n: st.text(printable, min_size=n, max_size=n))
+    pad = st.text(" ", max_size=3)
+    return core | st.tuples(pad, core, pad).map("".join)
 
 
 VALID_VALUES: dict[str, st.SearchStrategy[Any]] = {
