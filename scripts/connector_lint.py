@@ -123,7 +123,40 @@ def lint_definition(doc: dict[str, Any]) -> list[str]:
         for parameter in parameters:
             _lint_parameter(parameter, method, where, add, by_id, doc)
         _lint_responses(op, where, add, problems)
+    _lint_property_lookups(doc, by_id, add)
     return problems + schema_findings(doc)
+
+
+def _lint_property_lookups(
+    doc: dict[str, Any], by_id: dict[Any, tuple[str, dict[str, Any]]], add: Any
+) -> None:
+    """A dropdown on a body property names an operation of this connector, passes
+    only parameters it takes, and refers to properties of the same body."""
+    for name, schema in (doc.get("definitions") or {}).items():
+        properties = (schema.get("properties") or {}) if isinstance(schema, dict) else {}
+        for prop_name, prop in properties.items():
+            here = f"#/definitions/{name}/properties/{prop_name}"
+            for key in ("x-ms-dynamic-values", "x-ms-dynamic-list"):
+                lookup = prop.get(key) if isinstance(prop, dict) else None
+                if lookup is None:
+                    continue
+                target = by_id.get(lookup.get("operationId"))
+                if target is None:
+                    add(f"{here}: {key} names no operation of this connector")
+                    continue
+                names = {p.get("name") for p in _parameters(doc, target[0], target[1])}
+                for passed, source in (lookup.get("parameters") or {}).items():
+                    if passed not in names:
+                        add(f"{here}: {key} passes {passed}, which its operation does not take")
+                    reference = (
+                        source.get("parameterReference") if isinstance(source, dict) else None
+                    )
+                    if (
+                        isinstance(reference, str)
+                        and reference.startswith("body/")
+                        and reference.removeprefix("body/") not in properties
+                    ):
+                        add(f"{here}: {key} refers to {reference}, which the body lacks")
 
 
 def _lint_info(doc: dict[str, Any], add: Any) -> None:

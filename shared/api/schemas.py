@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from shared.api.lookup_schemas import lookup_models
 from shared.api.spec import IF_MATCH_PATTERN, NULLABLE, ResponseKind
 from shared.bulk.jobs import MAX_CLIENT_REF
 from shared.payment.fields import API_VERSIONS, ApiVersion, Guid
@@ -95,7 +96,15 @@ def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseM
         return CompanyList
     if kind == "journals":
         return JournalList
-    assert version is not None or kind in ("health", "problems", "bulkStatus", "bulkResult")
+    assert version is not None or kind in (
+        "health",
+        "problems",
+        "bulkStatus",
+        "bulkResult",
+        "customers",
+        "invoices",
+        "suggestions",
+    )
     if kind == "line" and version:
         return LINE_MODELS[version]
     if kind == "lines" and version:
@@ -108,7 +117,7 @@ def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseM
         return BulkJobStatus
     if kind == "bulkResult":
         return BulkJobResult
-    return None
+    return lookup_models().get(kind)
 
 
 def bulk_request_model(version: ApiVersion) -> type[BaseModel]:

@@ -27,7 +27,7 @@ from shared.upstream.errors import (
     problem_from_upstream,
 )
 from shared.upstream.identity import IdentityUnavailable, TokenProvider
-from shared.upstream.refs import CollectionRef, ForwardHeaders, PaymentRef
+from shared.upstream.refs import CollectionRef, CompanySetRef, ForwardHeaders, PaymentRef
 from shared.upstream.retries import (
     RETRY_STATUSES,
     Budget,
@@ -101,6 +101,9 @@ class BusinessCentralClient:
             # Option names are fixed above; every value is percent-encoded.
             url += "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in ref.query)
         return url
+
+    def company_set_url(self, ref: CompanySetRef) -> str:
+        return f"{self.api_root(ref.version)}/{ref.path}"
 
     def _headers(
         self,

@@ -102,6 +102,9 @@ PROTECTED = {
     "list_companies",
     "list_journals",
     "list_payments",
+    "list_customers",
+    "list_open_invoices",
+    "suggest_invoices",
     "bulk_start",
 }
 
@@ -117,8 +120,20 @@ def test_lists_and_validate_are_protected_like_the_payment_route() -> None:
     assert [str(m.value) for m in routes["validate_payment"].methods] == ["POST"]
     assert routes["list_payments"].route == payment_route.removesuffix("/{paymentId}")
     assert routes["list_companies"].route == "{apiVersion}/companies"
-    for name in ("list_companies", "list_journals", "list_payments"):
+    for name in (
+        "list_companies",
+        "list_journals",
+        "list_payments",
+        "list_customers",
+        "list_open_invoices",
+        "suggest_invoices",
+    ):
         assert [str(m.value) for m in routes[name].methods] == ["GET"]
+    assert routes["suggest_invoices"].route == payment_route + "/suggestedInvoices"
+    assert routes["list_customers"].route == "{apiVersion}/companies/{companyId}/customers"
+    assert routes["list_open_invoices"].route == (
+        "{apiVersion}/companies/{companyId}/openSalesInvoices"
+    )
 
 
 def test_function_json_has_the_function_auth_level() -> None:
