@@ -92,15 +92,7 @@ class BusinessCentralClient:
         return f"{self.api_root(ref.version)}/{ref.path}"
 
     def collection_url(self, ref: CollectionRef) -> str:
-        url = f"{self.api_root(ref.version)}/companies"
-        if ref.company_id is not None:
-            url += f"({ref.company_id})/customerPaymentJournals"
-        if ref.journal_id is not None:
-            url += f"({ref.journal_id})/customerPayments"
-        if ref.query:
-            # Option names are fixed above; every value is percent-encoded.
-            url += "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in ref.query)
-        return url
+        return f"{self.api_root(ref.version)}/{ref.path}"
 
     def company_set_url(self, ref: CompanySetRef) -> str:
         return f"{self.api_root(ref.version)}/{ref.path}"

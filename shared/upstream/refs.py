@@ -55,6 +55,19 @@ class CollectionRef:
             if name not in _ODATA_OPTIONS:
                 raise ValueError(f"unsupported OData option {name!r}")
 
+    @property
+    def path(self) -> str:
+        """The path under the API root, options percent-encoded (option names are
+        fixed above): for a request of its own and for a GET inside a ``$batch``."""
+        path = "companies"
+        if self.company_id is not None:
+            path += f"({self.company_id})/customerPaymentJournals"
+        if self.journal_id is not None:
+            path += f"({self.journal_id})/customerPayments"
+        if self.query:
+            path += "?" + "&".join(f"{n}={quote(v, safe='')}" for n, v in self.query)
+        return path
+
 
 _ODATA_OPTIONS = frozenset({"$filter", "$top", "$skip"})
 # A company's records may also bring a related record along (an invoice's customer).

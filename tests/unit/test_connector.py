@@ -566,18 +566,16 @@ RULES: list[tuple[str, Any, str]] = [
     ),
     (
         "body dropdown parameter",
-        lambda d: d["definitions"]["CustomerPaymentChangesV2"]["properties"][
-            "appliesToInvoiceId"
-        ]["x-ms-dynamic-list"]["parameters"].update({"nope": {"parameterReference": "x"}}),
+        lambda d: d["definitions"]["CustomerPaymentChangesV2"]["properties"]["appliesToInvoiceId"][
+            "x-ms-dynamic-list"
+        ]["parameters"].update({"nope": {"parameterReference": "x"}}),
         "passes nope",
     ),
     (
         "body dropdown reference",
-        lambda d: d["definitions"]["CustomerPaymentChangesV2"]["properties"][
-            "appliesToInvoiceId"
-        ]["x-ms-dynamic-list"]["parameters"].update(
-            {"customerId": {"parameterReference": "body/nope"}}
-        ),
+        lambda d: d["definitions"]["CustomerPaymentChangesV2"]["properties"]["appliesToInvoiceId"][
+            "x-ms-dynamic-list"
+        ]["parameters"].update({"customerId": {"parameterReference": "body/nope"}}),
         "refers to body/nope",
     ),
     ("title", lambda d: d["info"].update(title="Payments API"), "API"),

@@ -270,7 +270,8 @@ async def test_every_answer_exposes_the_headers_a_browser_page_reads(
     assert [a.status_code for a in answers] == [200, 428, 200, 200, 404]
     for answer in answers:
         exposed = [h.strip() for h in answer.headers["Access-Control-Expose-Headers"].split(",")]
-        assert exposed == ["ETag", "Location", "Retry-After", "x-request-id"]
+        # x-application-check: what the application check of an update did.
+        assert exposed == ["ETag", "Location", "Retry-After", "x-request-id", "x-application-check"]
     assert answers[0].headers["ETag"]
 
 
