@@ -34,7 +34,7 @@ def new_line(proxy: Proxy, body: dict[str, Any]) -> str:
     url = proxy.sandbox.payment_url().rsplit("(", 1)[0]
     response = httpx.post(url, json=body, headers=proxy.sandbox.auth_headers(), timeout=10)
     assert response.status_code == 201, response.text
-    return proxy.payment_url().rsplit("/", 1)[0] + "/" + response.json()["id"]
+    return proxy.payment_url().rsplit("/", 1)[0] + "/" + str(response.json()["id"])
 
 
 @pytest.mark.parametrize("version", ["v2.0", "v1.0"])
