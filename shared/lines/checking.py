@@ -21,7 +21,7 @@ from shared.payment.settlement import EMPTY_GUID
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream import odata
-from shared.upstream.application import Update, check_updates
+from shared.upstream.application import Update, check_budget_s, check_updates, local_step
 from shared.upstream.entities import read_line
 from shared.upstream.reads import Read, read_together
 from shared.upstream.refs import CompanySet, CompanySetRef, ForwardHeaders, PaymentRef
@@ -32,14 +32,15 @@ CHECK_HEADER = "x-application-check"
 
 
 def local_precision(settings: Settings) -> Decimal:
-    """The local currency's rounding step: it is in no API, so AMOUNT_DECIMALS says it."""
-    return Decimal(1).scaleb(-settings.amount_decimals)
+    return local_step(settings.amount_decimals)
 
 
 def check_budget(settings: Settings, budget: Budget) -> Budget:
     """The part of ``budget`` the check may use: the PATCH keeps its minimum and reserve."""
-    keep = settings.min_attempt_s + settings.read_back_reserve_s
-    return Budget(max(0.0, budget.remaining() - keep), budget.clock)
+    seconds = check_budget_s(
+        budget.remaining(), settings.min_attempt_s, settings.read_back_reserve_s
+    )
+    return Budget(seconds, budget.clock)
 
 
 async def check_update(

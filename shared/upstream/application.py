@@ -31,6 +31,17 @@ CHUNK = 40
 _NOT_POSTED = frozenset({"Draft", "In Review", " ", ""})
 
 
+def local_step(amount_decimals: int) -> Decimal:
+    """The local currency's rounding step: no API gives it, AMOUNT_DECIMALS says it."""
+    return Decimal(1).scaleb(-amount_decimals)
+
+
+def check_budget_s(sync_budget_s: float, min_attempt_s: float, reserve_s: float) -> float:
+    """The time a check may take before an update is sent: what the update keeps
+    for its own attempt and for settling a lost answer is not the check's."""
+    return max(0.0, sync_budget_s - min_attempt_s - reserve_s)
+
+
 @dataclass(frozen=True)
 class Update:
     """One update to check: its place (an index or 0), its line, its changes."""

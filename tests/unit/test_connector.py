@@ -201,7 +201,16 @@ def test_bulk_start_takes_the_journal_from_dropdowns_and_the_updates_with_their_
 
 
 BULK_RESULT = {"jobId", "status", "total", "counts", "items"}
-ITEM_RESULT = {"id", "clientRef", "outcome", "status", "etag", "line", "problem"}
+ITEM_RESULT = {
+    "id",
+    "clientRef",
+    "outcome",
+    "status",
+    "etag",
+    "line",
+    "problem",
+    "applicationCheck",  # for an update that names a customer or an invoice
+}
 
 
 def test_bulk_start_is_asynchronous_and_outputs_the_finished_job(doc: dict[str, Any]) -> None:
