@@ -1,7 +1,9 @@
 """Business Central: the addresses the proxy may reach (``refs``), the client and
 its concurrency slots (``client``), the managed identity's tokens (``identity``),
 retries and budgets (``retries``), error mapping (``errors``), lines read and
-confirmed (``entities``), ``$batch`` (``batch``) and the per-process runtime.
+confirmed (``entities``), ``$batch`` (``batch``), several reads in one request
+(``reads``), the application check's reads (``application``), the ``$filter``
+text the proxy writes (``odata``) and the per-process runtime.
 
 May import: ``shared.process``, ``shared.payment``.
 """
