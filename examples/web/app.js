@@ -6,6 +6,8 @@
 // reload. The editable properties and their descriptions come from the proxy's
 // own OpenAPI document, so the page never restates a field rule.
 
+import * as applying from "./apply.js";
+
 const $ = (id) => document.getElementById(id);
 const config = readConfig();
 
@@ -228,6 +230,7 @@ async function loadLine(ids = chosenIds()) {
   // The ETag header is readable cross-origin only because the proxy exposes it.
   current = { ids, line: result.body, etag: result.response.headers.get("ETag") };
   renderLine();
+  await applying.refresh();
   setStatus(current.etag ? "" : "The proxy's ETag header is not readable from this page.", current.etag ? "" : "error");
 }
 
@@ -320,6 +323,14 @@ async function start() {
     await loadLine();
   });
   $("payment").addEventListener("change", () => loadLine());
+  applying.attach({
+    call, url, lineUrl, config, describeFailure,
+    current: () => current,
+    applied: (result) => {
+      current = { ...current, line: result.body, etag: result.response.headers.get("ETag") };
+      renderLine();
+    },
+  });
 
   await loadSchema();
   await loadCompanies(config.company);
