@@ -59,27 +59,14 @@ _CUSTOMER_V2 = (
     "blocked",
     "lastModifiedDateTime",
 )
-# v1.0 has one address object and no balanceDue (its financial details are a part of their own).
-_CUSTOMER_V1 = (
-    "id",
-    "number",
-    "displayName",
-    "type",
-    "address",
-    "phoneNumber",
-    "email",
-    "website",
-    "taxLiable",
-    "taxAreaId",
-    "taxAreaDisplayName",
-    "taxRegistrationNumber",
-    "currencyId",
-    "currencyCode",
-    "paymentTermsId",
-    "shipmentMethodId",
-    "paymentMethodId",
-    "blocked",
-    "lastModifiedDateTime",
+# v1.0 has one address object for the address lines, and no balanceDue (its
+# financial details are a part of their own).
+_ADDRESS_LINES = ("addressLine1", "addressLine2", "city", "state", "country", "postalCode")
+_CUSTOMER_V2_ONLY = ("salespersonCode", "balanceDue", "creditLimit")
+_CUSTOMER_V1 = tuple(
+    "address" if name == _ADDRESS_LINES[0] else name
+    for name in _CUSTOMER_V2
+    if name == _ADDRESS_LINES[0] or name not in (*_ADDRESS_LINES, *_CUSTOMER_V2_ONLY)
 )
 _INVOICE_COMMON = (
     "id",

@@ -152,10 +152,22 @@ def lines_path(
     skip: int,
 ) -> str:
     """The proxy path (under the base URL) of one page of a journal's lines."""
-    query = [*filters.items(), ("top", str(top)), ("skip", str(skip))]
-    path = documented(paths.LINES).format(
-        apiVersion=version, companyId=company_id, journalId=journal_id
-    )
+    ids = {"companyId": company_id, "journalId": journal_id}
+    return page_path(paths.LINES, version, ids, filters, top, skip)
+
+
+def page_path(
+    route: str,
+    version: ApiVersion,
+    ids: Mapping[str, str],
+    params: Mapping[str, str],
+    top: int,
+    skip: int,
+) -> str:
+    """The proxy path (under the base URL) of one page of a list or lookup: the
+    same parameters, ``top``, and where the next page starts."""
+    query = [*params.items(), ("top", str(top)), ("skip", str(skip))]
+    path = documented(route).format(apiVersion=version, **ids)
     return path + "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in query)
 
 

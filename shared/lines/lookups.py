@@ -16,16 +16,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 from shared.http.admit import admit
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
-from shared.lines.lists import DEFAULT_TOP, MAX_SKIP, MAX_TOP, PAGING, fetch_page, whole_number
+from shared.lines.lists import (
+    DEFAULT_TOP,
+    MAX_SKIP,
+    MAX_TOP,
+    PAGING,
+    fetch_page,
+    page_path,
+    whole_number,
+)
 from shared.payment.fields import ApiVersion
 from shared.payment.models import validate_update
 from shared.process import paths
-from shared.process.paths import documented
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream import odata
@@ -227,21 +233,6 @@ async def _page(
     entities = [normalize_entity(item)[0] for item in page]
     body: dict[str, Any] = {"value": [{**entity, "title": title(entity)} for entity in entities]}
     if consumed and (more or consumed < len(scanned)):
-        link = page_path(route, version, company, params, top, skip + consumed)
+        link = page_path(route, version, {"companyId": company}, params, top, skip + consumed)
         body["nextLink"] = settings.public_base_url + link
     return json_response(200, body, request_id)
-
-
-def page_path(
-    route: str,
-    version: ApiVersion,
-    company: str,
-    params: Mapping[str, str],
-    top: int,
-    skip: int,
-    **ids: str,
-) -> str:
-    """The proxy path (under the base URL) of one page of a lookup."""
-    query = [*params.items(), ("top", str(top)), ("skip", str(skip))]
-    path = documented(route).format(apiVersion=version, companyId=company, **ids)
-    return path + "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in query)
