@@ -230,8 +230,8 @@ async function loadLine(ids = chosenIds()) {
   // The ETag header is readable cross-origin only because the proxy exposes it.
   current = { ids, line: result.body, etag: result.response.headers.get("ETag") };
   renderLine();
-  await applying.refresh();
   setStatus(current.etag ? "" : "The proxy's ETag header is not readable from this page.", current.etag ? "" : "error");
+  await applying.refresh();
 }
 
 // The JSON value to send for what the user typed. Amounts go as strings, so no

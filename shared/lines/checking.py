@@ -49,10 +49,15 @@ async def check_update(
     changes: Mapping[str, Any],
     forward: ForwardHeaders,
     budget: Budget,
+    *,
+    before_patch: bool = False,
 ) -> Verdict | None:
-    """The verdict on one update; None when it names no customer and no invoice."""
+    """The verdict on one update; None, at no cost, when it names no customer and
+    no invoice. ``before_patch``: the PATCH that follows keeps its own time."""
     if not touches(changes):
         return None
+    if before_patch:
+        budget = check_budget(settings, budget)
     if budget.remaining() <= 0:
         return not_made("no time was left to read from Business Central")
     verdicts = await check_updates(
