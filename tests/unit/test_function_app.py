@@ -120,14 +120,7 @@ def test_lists_and_validate_are_protected_like_the_payment_route() -> None:
     assert [str(m.value) for m in routes["validate_payment"].methods] == ["POST"]
     assert routes["list_payments"].route == payment_route.removesuffix("/{paymentId}")
     assert routes["list_companies"].route == "{apiVersion}/companies"
-    for name in (
-        "list_companies",
-        "list_journals",
-        "list_payments",
-        "list_customers",
-        "list_open_invoices",
-        "suggest_invoices",
-    ):
+    for name in PROTECTED - {"payment", "validate_payment", "bulk_start"}:
         assert [str(m.value) for m in routes[name].methods] == ["GET"]
     assert routes["suggest_invoices"].route == payment_route + "/suggestedInvoices"
     assert routes["list_customers"].route == "{apiVersion}/companies/{companyId}/customers"
