@@ -91,7 +91,8 @@ def _batch_one(
             inner = Call(
                 method=method.upper(),
                 version=path[0],
-                path=path[1],
+                path=path[1].split("?")[0],
+                query=path[1].partition("?")[2],
                 headers={str(k).lower(): str(v) for k, v in headers.items()},
                 load_body=lambda: _batch_body(raw),
                 context_base=call.context_base.replace(f"/api/{call.version}/", f"/api/{path[0]}/"),
@@ -136,13 +137,13 @@ def _operation_id(raw: dict[str, Any], index: int) -> str:
 
 
 def _batch_path(url: str, default_version: str) -> tuple[str, str] | None:
-    """(api version, path under the api root) of an inner request's url."""
+    """(api version, path under the api root with its query) of an inner request's url."""
     match = re.search(r"/api/(v1\.0|v2\.0)/(.*)$", url)
     if match:
-        return match.group(1), match.group(2).split("?")[0]
+        return match.group(1), match.group(2)
     if url.startswith(("http://", "https://", "/")):
         return None
-    return default_version, url.split("?")[0]
+    return default_version, url
 
 
 def _batch_body(raw: dict[str, Any]) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox import payments, store
+from sandbox import ledger, payments, store
 from sandbox.batch import run_batch
 from sandbox.calls import BcResult, Call, error_result, not_found
 from sandbox.odata import MAX_PAGE_SIZE, collection, entity
@@ -130,10 +130,8 @@ class BusinessCentral:
             )
         if second.entity_set == "customerPayments":
             return self._company_payments(call, company, second.key, prefix)
-        if second.entity_set == "customers":
-            return self._customers(call, company, second.key, prefix)
-        if second.entity_set == "salesInvoices":
-            return self._invoices(call, company, second.key, prefix)
+        if second.entity_set in ("customers", "salesInvoices", "currencies"):
+            return ledger.serve(call, company, second.entity_set, second.key, self.page_size)
         raise not_found(f"No HTTP resource was found that matches the request URI '{call.path}'.")
 
     def _allow(self, call: Call, entity_set: str, methods: set[str]) -> None:
@@ -215,45 +213,6 @@ class BusinessCentral:
         if found is None:
             raise _payment_not_found(payment_id)
         return self._payment(call, company, found[0], payment_id, f"{prefix}/customerPayments")
-
-    def _customers(
-        self, call: Call, company: Company, customer_id: str | None, prefix: str
-    ) -> BcResult:
-        self._allow(call, "customers", {"GET"})
-        if customer_id is None:
-            return collection(
-                call,
-                f"{prefix}/customers",
-                [(c.rowversion, _customer_json(c)) for c in company.customers.values()],
-                self.page_size,
-            )
-        customer = company.customers.get(customer_id)
-        if customer is None:
-            raise not_found(
-                f"The customer does not exist. Identification fields and values: Id='{customer_id}'"
-            )
-        return entity(call, f"{prefix}/customers", customer.rowversion, _customer_json(customer))
-
-    def _invoices(
-        self, call: Call, company: Company, invoice_id: str | None, prefix: str
-    ) -> BcResult:
-        self._allow(call, "salesInvoices", {"GET"})
-        if invoice_id is None:
-            return collection(
-                call,
-                f"{prefix}/salesInvoices",
-                [(i.rowversion, _invoice_json(i, company)) for i in company.invoices.values()],
-                self.page_size,
-            )
-        invoice = company.invoices.get(invoice_id)
-        if invoice is None:
-            raise not_found(
-                "The salesInvoice does not exist. Identification fields and values: "
-                f"Id='{invoice_id}'"
-            )
-        return entity(
-            call, f"{prefix}/salesInvoices", invoice.rowversion, _invoice_json(invoice, company)
-        )
 
     # --- customerPayments ----------------------------------------------------------
 
@@ -358,36 +317,4 @@ def _journal_json(journal: Journal) -> dict[str, Any]:
         "lastModifiedDateTime": store.format_datetime(journal.modified),
         "balancingAccountId": store.EMPTY_GUID,
         "balancingAccountNumber": "",
-    }
-
-
-def _customer_json(customer: store.Customer) -> dict[str, Any]:
-    return {
-        "id": customer.id,
-        "number": customer.number,
-        "displayName": customer.name,
-        "type": "Company",
-        "email": customer.email,
-        "currencyCode": "",
-        "blocked": " ",
-        "lastModifiedDateTime": store.format_datetime(customer.modified),
-    }
-
-
-def _invoice_json(invoice: store.Invoice, company: Company) -> dict[str, Any]:
-    customer = company.customers[invoice.customer_id]
-    return {
-        "id": invoice.id,
-        "number": invoice.number,
-        "externalDocumentNumber": "",
-        "invoiceDate": invoice.invoice_date,
-        "postingDate": invoice.invoice_date,
-        "dueDate": invoice.due_date,
-        "customerId": customer.id,
-        "customerNumber": customer.number,
-        "customerName": customer.name,
-        "currencyCode": "USD",
-        "totalAmountIncludingTax": invoice.amount_including_tax,
-        "status": invoice.status,
-        "lastModifiedDateTime": store.format_datetime(invoice.modified),
     }

@@ -1,8 +1,8 @@
 """How the emulator reads one JSON value into a field, as Business Central's
 OData layer and the field's own rules do: types (Edm.Int32, Edm.Guid,
-Edm.Date, Edm.Decimal, strings), nulls, amount rounding, Code fields
-trimmed of leading and trailing spaces and upper-cased, lengths counted in
-UTF-16 code units as BC counts them (a Code value's without those spaces)."""
+Edm.Date, Edm.Decimal, strings), nulls, amount rounding to a currency, Code
+fields trimmed of leading and trailing spaces and upper-cased, lengths counted
+in UTF-16 code units as BC counts them (a Code value's without those spaces)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typing import Any
 from sandbox.store import GUID_RE, BcError
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-CENT = Decimal("0.01")
 # BC's Decimal holds at most about 18 significant digits before rounding.
 MAX_AMOUNT = Decimal(10) ** 15
 INT32_MAX = 2**31 - 1
@@ -67,8 +66,9 @@ def convert(name: str, kind: str, max_length: int, value: Any) -> Any:
                 "Application_EvaluateException",
                 f"The value {value} is outside the permitted range for the field Amount.",
             )
-        rounded = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-        return Decimal(0) if rounded.is_zero() else rounded
+        # Rounded to the line's currency once the line's currency is known
+        # (sandbox.payments), as Business Central's Amount field does.
+        return amount
     if not isinstance(value, str):
         raise _cannot_convert(value, edm)
     if kind == "guid":
@@ -102,6 +102,14 @@ def convert(name: str, kind: str, max_length: int, value: Any) -> Any:
             f"to {max_length} characters. Value: {value}",
         )
     return value
+
+
+def round_amount(amount: Decimal, precision: Decimal) -> Decimal:
+    """``amount`` rounded to a multiple of a currency's rounding precision, half
+    away from zero (AL's Round with '='): yen to whole units, 0.05 steps alike."""
+    steps = (amount / precision).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    rounded = (steps * precision).quantize(precision)
+    return Decimal(0) if rounded.is_zero() else rounded
 
 
 def utf16_length(value: str) -> int:

@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sandbox.fields import convert, normalize_amount
+from sandbox.fields import convert, normalize_amount, round_amount
 from sandbox.store import (
     EMPTY_GUID,
     BcError,
@@ -108,7 +108,13 @@ def check_payment_body(body: Any, version: str) -> dict[str, Any]:
 def apply_payment_changes(
     company: Company, journal: Journal, payment: Payment, changes: dict[str, Any], clock: Clock
 ) -> None:
-    """Validate ``changes`` against the data, then write them all or nothing."""
+    """Validate ``changes`` against the data, then write them all or nothing.
+
+    The steps run in the API page's field order: the customer, the amount,
+    then the invoice applied to. The line's currency comes from its customer,
+    or from the invoice it is applied to, and its amount is rounded to that
+    currency's precision.
+    """
     _check_read_only(payment, journal, changes)
     new = copy.copy(payment)
 
@@ -121,7 +127,11 @@ def apply_payment_changes(
             by_number = _customer_from_number(company, changes["customerNumber"])
         if "customerId" in changes and "customerNumber" in changes and by_id != by_number:
             raise dialog("The customer values do not match to a specific Customer.")
-        _set_customer(new, by_id if "customerId" in changes else by_number)
+        _set_customer(company, new, by_id if "customerId" in changes else by_number)
+
+    if "amount" in changes:
+        new.amount = changes["amount"]
+    new.amount = _rounded(company, new)
 
     if "appliesToInvoiceId" in changes or "appliesToInvoiceNumber" in changes:
         inv_by_id = inv_by_number = None
@@ -137,13 +147,7 @@ def apply_payment_changes(
             new.applies_to_invoice_id = EMPTY_GUID
             new.applies_to_invoice_number = ""
         else:
-            new.applies_to_invoice_id = invoice.id
-            new.applies_to_invoice_number = invoice.number
-            invoice_customer = company.customers[invoice.customer_id]
-            if customer_sent and new.customer_id not in (EMPTY_GUID, invoice_customer.id):
-                raise dialog("The customer values do not match to a specific Customer.")
-            # Applying to an invoice makes the line pay that invoice's customer.
-            _set_customer(new, invoice_customer)
+            _apply_to(company, new, invoice, customer_sent)
 
     if "lineNumber" in changes and changes["lineNumber"] != payment.line_number:
         line_number = changes["lineNumber"]
@@ -163,7 +167,6 @@ def apply_payment_changes(
         "postingDate": "posting_date",
         "documentNumber": "document_number",
         "externalDocumentNumber": "external_document_number",
-        "amount": "amount",
         "description": "description",
         "comment": "comment",
     }
@@ -174,6 +177,28 @@ def apply_payment_changes(
     new.rowversion = clock.next_rowversion()
     new.modified = clock.now()
     journal.payments[payment.id] = new
+
+
+def _apply_to(company: Company, line: Payment, invoice: Invoice, customer_sent: bool) -> None:
+    """Apply ``line`` to ``invoice``: it then pays that invoice's customer, in
+    the invoice's currency when the line has no amount yet; a line with an
+    amount in another currency is refused (no application between currencies)."""
+    invoice_customer = company.customers[invoice.customer_id]
+    if customer_sent and line.customer_id not in (EMPTY_GUID, invoice_customer.id):
+        raise dialog("The customer values do not match to a specific Customer.")
+    line.applies_to_invoice_id = invoice.id
+    line.applies_to_invoice_number = invoice.number
+    # Applying to an invoice makes the line pay that invoice's customer.
+    if line.customer_id != invoice_customer.id:
+        _set_customer(company, line, invoice_customer)
+    if line.currency_code != invoice.currency_code:
+        if line.amount != 0:
+            raise dialog("All entries in one application must be in the same currency.")
+        line.currency_code = invoice.currency_code
+
+
+def _rounded(company: Company, line: Payment) -> Decimal:
+    return round_amount(line.amount, company.rounding_precision(line.currency_code))
 
 
 def new_payment(journal: Journal, clock: Clock) -> Payment:
@@ -196,12 +221,16 @@ def new_payment(journal: Journal, clock: Clock) -> Payment:
 def add_lines(company: Company, journal: Journal, count: int, clock: Clock) -> list[str]:
     """Append ``count`` valid lines to ``journal`` (for benchmarks); their ids in order.
 
-    Each line pays a real customer of the company (taking them in turn) with
-    its own document number and a positive amount. One pass over the journal
+    Each line pays a real customer of the company that can be paid in the
+    local currency (taking them in turn) with its own document number and a
+    positive amount. One pass over the journal
     however large ``count`` is, and one timestamp for all: they are written
     together, like one transaction.
     """
-    customers = sorted(company.customers.values(), key=lambda c: c.number)
+    customers = sorted(
+        (c for c in company.customers.values() if payable_in_local_currency(c)),
+        key=lambda c: c.number,
+    )
     if not customers:
         raise dialog(f"The company '{company.name}' has no customers to pay.")
     last = max(journal.payments.values(), key=lambda p: p.line_number, default=None)
@@ -235,6 +264,11 @@ def add_lines(company: Company, journal: Journal, count: int, clock: Clock) -> l
         journal.payments[payment.id] = payment
         ids.append(payment.id)
     return ids
+
+
+def payable_in_local_currency(customer: Customer) -> bool:
+    """A customer a generated line may pay: not blocked, billed in the local currency."""
+    return not customer.blocked_for_payments and not customer.currency_code
 
 
 def _increment(number: str) -> str:
@@ -274,9 +308,18 @@ def _check_read_only(payment: Payment, journal: Journal, changes: dict[str, Any]
         )
 
 
-def _set_customer(payment: Payment, customer: Customer | None) -> None:
+def _set_customer(company: Company, payment: Payment, customer: Customer | None) -> None:
+    """The line's account: a customer blocked for everything is refused; the
+    line takes the customer's currency and its amount is rounded to it."""
+    if customer is not None and customer.blocked_for_payments:
+        raise dialog(
+            f"You cannot create this type of document when Customer {customer.number} is "
+            f"blocked with type {customer.blocked}"
+        )
     payment.customer_id = customer.id if customer else EMPTY_GUID
     payment.customer_number = customer.number if customer else ""
+    payment.currency_code = customer.currency_code if customer else ""
+    payment.amount = _rounded(company, payment)
 
 
 def _customer_from_id(company: Company, customer_id: str) -> Customer | None:
@@ -303,13 +346,20 @@ def _invoice_from_id(company: Company, invoice_id: str) -> Invoice | None:
     invoice = company.invoices.get(invoice_id)
     if invoice is None or not invoice.posted:
         raise dialog('The "appliesToInvoiceId" does not match to an Invoice.')
-    return invoice
+    return _still_open(invoice)
 
 
 def _invoice_from_number(company: Company, number: str) -> Invoice | None:
     if number == "":
         return None
-    invoice = company.invoice_by_number(number)
-    if invoice is None or not invoice.posted:
+    invoice = next((i for i in company.invoices.values() if i.number == number and i.posted), None)
+    if invoice is None:
         raise dialog('The "appliesToInvoiceNumber" does not match to an Invoice.')
+    return _still_open(invoice)
+
+
+def _still_open(invoice: Invoice) -> Invoice:
+    # Only an open customer ledger entry can be applied to.
+    if not invoice.open:
+        raise dialog(f"Document number {invoice.number} does not exist or is already closed.")
     return invoice

@@ -30,11 +30,26 @@ def _guid(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class SeedCurrency:
+    id: str
+    code: str
+    name: str
+    symbol: str
+    # Business Central's text form ("2:2") and the rounding step (0.01).
+    decimal_places: str
+    rounding_precision: Decimal
+
+
+@dataclass(frozen=True)
 class SeedCustomer:
     id: str
     number: str
     name: str
     email: str
+    # "" is the company's local currency.
+    currency_code: str = ""
+    # " ", "Ship", "Invoice" or "All": what may not be posted for the customer.
+    blocked: str = " "
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,10 @@ class SeedInvoice:
     due_date: str
     # "Open"/"Paid" are posted invoices; "Draft" ones cannot be applied to.
     status: str
+    # What is left to pay (an open invoice may be partly paid).
+    remaining: Decimal
+    currency_code: str = ""
+    external_document_number: str = ""
 
     @property
     def posted(self) -> bool:
@@ -80,45 +99,102 @@ class SeedCompany:
     id: str
     name: str
     display_name: str
+    # The local currency's code: documents in it show this code.
+    local_currency: str
+    currencies: tuple[SeedCurrency, ...]
     customers: tuple[SeedCustomer, ...]
     invoices: tuple[SeedInvoice, ...]
     journals: tuple[SeedJournal, ...]
 
 
-def _customers(prefix: str) -> tuple[SeedCustomer, ...]:
+def _currencies(prefix: str) -> tuple[SeedCurrency, ...]:
     rows = [
-        ("10000", "Adatum Corporation", "robert.townes@contoso.com"),
-        ("20000", "Trey Research", "helen.ray@contoso.com"),
-        ("30000", "School of Fine Art", "meagan.bond@contoso.com"),
-        ("40000", "Alpine Ski House", "ian.deberry@contoso.com"),
-        ("50000", "Relecloud", "jesse.homer@contoso.com"),
+        ("EUR", "Euro", "€", "2:2", "0.01"),
+        # Whole units: a yen amount has no decimals.
+        ("JPY", "Japanese yen", "¥", "0:0", "1"),
+        # Three decimals.
+        ("KWD", "Kuwaiti dinar", "KD", "3:3", "0.001"),
     ]
     return tuple(
-        SeedCustomer(_guid(f"{prefix}:customer:{number}"), number, name, email)
-        for number, name, email in rows
+        SeedCurrency(_guid(f"{prefix}:currency:{code}"), code, name, symbol, places, Decimal(step))
+        for code, name, symbol, places, step in rows
+    )
+
+
+def _customers(prefix: str) -> tuple[SeedCustomer, ...]:
+    rows = [
+        ("10000", "Adatum Corporation", "robert.townes@contoso.com", "", " "),
+        ("20000", "Trey Research", "helen.ray@contoso.com", "", " "),
+        ("30000", "School of Fine Art", "meagan.bond@contoso.com", "", " "),
+        ("40000", "Alpine Ski House", "ian.deberry@contoso.com", "", " "),
+        ("50000", "Relecloud", "jesse.homer@contoso.com", "", " "),
+        ("60000", "Tokyo Trading KK", "aiko.sato@contoso.com", "JPY", " "),
+        # Blocked for everything: no payment may be posted for it.
+        ("70000", "Fabrikam Holdings", "dana.birkby@contoso.com", "", "All"),
+        # Blocked for invoices only: payments still go through.
+        ("80000", "Northwind Traders", "nancy.davolio@contoso.com", "", "Invoice"),
+        ("90000", "Gulf Imports WLL", "omar.haddad@contoso.com", "KWD", " "),
+    ]
+    return tuple(
+        SeedCustomer(_guid(f"{prefix}:customer:{number}"), number, name, email, currency, blocked)
+        for number, name, email, currency, blocked in rows
     )
 
 
 def _invoices(prefix: str) -> tuple[SeedInvoice, ...]:
+    # number, customer, total, remaining, invoice date, due date, status, currency, external no.
     rows = [
-        ("103001", "10000", "2000.50", "2026-01-05", "2026-02-04", "Open"),
-        ("103002", "20000", "1250.00", "2026-01-06", "2026-02-05", "Open"),
-        ("103003", "30000", "845.25", "2026-01-07", "2026-02-06", "Open"),
-        ("103004", "10000", "3120.80", "2026-01-08", "2026-02-07", "Paid"),
-        ("103005", "40000", "99.99", "2026-01-09", "2026-02-08", "Open"),
-        ("1001", "50000", "410.00", "2026-01-10", "2026-02-09", "Draft"),
+        ("103001", "10000", "2000.50", "2000.50", "2026-01-05", "2026-02-04", "Open", "", ""),
+        (
+            "103002",
+            "20000",
+            "1250.00",
+            "1250.00",
+            "2026-01-06",
+            "2026-02-05",
+            "Open",
+            "",
+            "PO-TR-7781",
+        ),
+        ("103003", "30000", "845.25", "845.25", "2026-01-07", "2026-02-06", "Open", "", ""),
+        ("103004", "10000", "3120.80", "0", "2026-01-08", "2026-02-07", "Paid", "", ""),
+        ("103005", "40000", "99.99", "99.99", "2026-01-09", "2026-02-08", "Open", "", ""),
+        ("1001", "50000", "410.00", "410.00", "2026-01-10", "2026-02-09", "Draft", "", ""),
+        ("103006", "60000", "125000", "125000", "2026-01-11", "2026-02-10", "Open", "JPY", ""),
+        ("103007", "70000", "500.00", "500.00", "2026-01-12", "2026-02-11", "Open", "", ""),
+        # The same amount as 103001, for another customer.
+        ("103008", "20000", "2000.50", "2000.50", "2026-01-13", "2026-02-12", "Open", "", ""),
+        # Partly paid: 1000.00 of 1500.00 received.
+        ("103009", "10000", "1500.00", "500.00", "2026-01-14", "2026-02-13", "Open", "", ""),
+        ("103010", "90000", "1250.125", "1250.125", "2026-01-15", "2026-02-14", "Open", "KWD", ""),
+        # In yen, for a customer whose payments are in the local currency.
+        ("103011", "10000", "50000", "50000", "2026-01-16", "2026-02-15", "Open", "JPY", ""),
+        ("103012", "80000", "300.00", "300.00", "2026-01-17", "2026-02-16", "Open", "", ""),
     ]
     return tuple(
         SeedInvoice(
             _guid(f"{prefix}:invoice:{number}"),
             number,
             customer,
-            Decimal(amount),
+            Decimal(total),
             invoice_date,
             due_date,
             status,
+            Decimal(remaining),
+            currency,
+            external,
         )
-        for number, customer, amount, invoice_date, due_date, status in rows
+        for (
+            number,
+            customer,
+            total,
+            remaining,
+            invoice_date,
+            due_date,
+            status,
+            currency,
+            external,
+        ) in rows
     )
 
 
@@ -145,11 +221,15 @@ def _payments(prefix: str, journal: str, doc_prefix: str) -> tuple[SeedPayment, 
     )
 
 
-def _company(key: str, name: str, journals: list[tuple[str, str, str, int]]) -> SeedCompany:
+def _company(
+    key: str, name: str, local_currency: str, journals: list[tuple[str, str, str, int]]
+) -> SeedCompany:
     return SeedCompany(
         id=_guid(f"company:{key}"),
         name=name,
         display_name=name,
+        local_currency=local_currency,
+        currencies=_currencies(key),
         customers=_customers(key),
         invoices=_invoices(key),
         journals=tuple(
@@ -168,9 +248,10 @@ COMPANIES: tuple[SeedCompany, ...] = (
     _company(
         "usa",
         "CRONUS USA, Inc.",
+        "USD",
         [("CASH", "Cash receipts", "G", 3), ("GENERAL", "General payments", "P", 2)],
     ),
-    _company("intl", "CRONUS International Ltd.", [("GENERAL", "General", "G", 3)]),
+    _company("intl", "CRONUS International Ltd.", "GBP", [("GENERAL", "General", "G", 3)]),
 )
 
 
@@ -202,7 +283,20 @@ def seed_summary() -> dict[str, Any]:
                     }
                     for journal in company.journals
                 ],
-                "customers": [{"id": c.id, "number": c.number} for c in company.customers],
+                "localCurrency": company.local_currency,
+                "currencies": [
+                    {"id": c.id, "code": c.code, "amountRoundingPrecision": c.rounding_precision}
+                    for c in company.currencies
+                ],
+                "customers": [
+                    {
+                        "id": c.id,
+                        "number": c.number,
+                        "currencyCode": c.currency_code or company.local_currency,
+                        "blocked": c.blocked,
+                    }
+                    for c in company.customers
+                ],
                 "invoices": [
                     {
                         "id": i.id,
@@ -210,6 +304,8 @@ def seed_summary() -> dict[str, Any]:
                         "customerId": numbers[i.customer_number],
                         "status": i.status,
                         "posted": i.posted,
+                        "remainingAmount": i.remaining,
+                        "currencyCode": i.currency_code or company.local_currency,
                     }
                     for i in company.invoices
                 ],

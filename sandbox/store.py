@@ -30,6 +30,8 @@ _ROWVERSION_RE = re.compile(r"^'(\d+);(\d+);00;'$")
 _ROWVERSION_BASE = 120_000_000_000_000_000_000
 
 _SEED_MODIFIED = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
+# The local currency's amount rounding precision (General Ledger Setup).
+LOCAL_PRECISION = Decimal("0.01")
 
 
 class BcError(Exception):
@@ -82,13 +84,34 @@ def parse_if_match(value: str) -> int | None:
 
 
 @dataclass
+class Currency:
+    id: str
+    code: str
+    display_name: str
+    symbol: str
+    decimal_places: str
+    rounding_precision: Decimal
+    rowversion: int
+    modified: dt.datetime = _SEED_MODIFIED
+
+
+@dataclass
 class Customer:
     id: str
     number: str
     name: str
     email: str
     rowversion: int
+    # "" is the local currency, as in the Customer table.
+    currency_code: str = ""
+    blocked: str = " "
     modified: dt.datetime = _SEED_MODIFIED
+
+    @property
+    def blocked_for_payments(self) -> bool:
+        # A payment journal line is refused only for "All"; "Invoice" blocks
+        # invoices (and lines of no document type), "Ship" only shipments.
+        return self.blocked == "All"
 
 
 @dataclass
@@ -101,11 +124,19 @@ class Invoice:
     due_date: str
     status: str
     rowversion: int
+    remaining: Decimal = Decimal(0)
+    currency_code: str = ""
+    external_document_number: str = ""
     modified: dt.datetime = _SEED_MODIFIED
 
     @property
     def posted(self) -> bool:
-        return self.status != "Draft"
+        return self.status not in ("Draft", "In Review", " ")
+
+    @property
+    def open(self) -> bool:
+        """Posted with something left to pay: a payment can be applied to it."""
+        return self.posted and self.remaining != 0
 
 
 @dataclass
@@ -119,6 +150,9 @@ class Payment:
     document_number: str
     amount: Decimal
     rowversion: int
+    # The line's currency ("" local), not shown by the API: it comes from the
+    # customer, or from the invoice the line is applied to.
+    currency_code: str = ""
     applies_to_invoice_id: str = EMPTY_GUID
     applies_to_invoice_number: str = ""
     external_document_number: str = ""
@@ -144,6 +178,8 @@ class Company:
     name: str
     display_name: str
     rowversion: int
+    local_currency: str = "USD"
+    currencies: dict[str, Currency] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     invoices: dict[str, Invoice] = field(default_factory=dict)
     journals: dict[str, Journal] = field(default_factory=dict)
@@ -153,6 +189,15 @@ class Company:
 
     def invoice_by_number(self, number: str) -> Invoice | None:
         return next((i for i in self.invoices.values() if i.number == number), None)
+
+    def currency_code(self, code: str) -> str:
+        """A currency code as the API shows it: the local currency by its code."""
+        return code or self.local_currency
+
+    def rounding_precision(self, code: str) -> Decimal:
+        """The rounding step of an amount in ``code`` ("" local: hundredths)."""
+        currency = self.currencies.get(code)
+        return currency.rounding_precision if currency is not None else LOCAL_PRECISION
 
     def all_payments(self) -> list[Payment]:
         return [p for j in self.journals.values() for p in j.payments.values()]
@@ -176,9 +221,29 @@ class Data:
         counter = iter(range(1, 1_000_000))
         companies: dict[str, Company] = {}
         for sc in seed.COMPANIES:
-            company = Company(sc.id, sc.name, sc.display_name, next(counter))
+            company = Company(
+                sc.id, sc.name, sc.display_name, next(counter), local_currency=sc.local_currency
+            )
+            for cur in sc.currencies:
+                company.currencies[cur.code] = Currency(
+                    cur.id,
+                    cur.code,
+                    cur.name,
+                    cur.symbol,
+                    cur.decimal_places,
+                    cur.rounding_precision,
+                    next(counter),
+                )
             for c in sc.customers:
-                company.customers[c.id] = Customer(c.id, c.number, c.name, c.email, next(counter))
+                company.customers[c.id] = Customer(
+                    c.id,
+                    c.number,
+                    c.name,
+                    c.email,
+                    next(counter),
+                    currency_code=c.currency_code,
+                    blocked=c.blocked,
+                )
             for i in sc.invoices:
                 customer = company.customer_by_number(i.customer_number)
                 assert customer is not None
@@ -191,6 +256,9 @@ class Data:
                     i.due_date,
                     i.status,
                     next(counter),
+                    remaining=i.remaining,
+                    currency_code=i.currency_code,
+                    external_document_number=i.external_document_number,
                 )
             for sj in sc.journals:
                 journal = Journal(sj.id, sj.code, sj.display_name, next(counter))
@@ -208,6 +276,7 @@ class Data:
                         document_number=p.document_number,
                         amount=p.amount,
                         rowversion=next(counter),
+                        currency_code=invoice.currency_code if invoice else customer.currency_code,
                         applies_to_invoice_id=invoice.id if invoice else EMPTY_GUID,
                         applies_to_invoice_number=invoice.number if invoice else "",
                         external_document_number=p.external_document_number,

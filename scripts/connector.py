@@ -33,7 +33,7 @@ from shared.api.labels import property_label
 from shared.api.openapi import model_schemas, parameter_schema, schema_generator
 from shared.api.routes import BULK_REQUESTS, OPERATIONS
 from shared.api.schemas import response_model
-from shared.api.spec import Operation, Parameter
+from shared.api.spec import Lookup, Operation, Parameter
 from shared.payment.fields import ApiVersion
 from shared.payment.models import PATCH_MODELS
 
@@ -96,6 +96,8 @@ def definitions(amount_decimals: int) -> dict[str, Any]:
                 models.append(model)
     generator = schema_generator(amount_decimals, "swagger-2.0")
     schemas = model_schemas(models, generator, REF)
+    if any(op.body_lookups for op in _operations()):
+        schemas[CHANGES_WITH_LOOKUPS] = _with_body_lookups(schemas[PATCH_MODELS[VERSION].__name__])
     return {name: _labelled(schema) for name, schema in sorted(schemas.items())}
 
 
@@ -106,16 +108,21 @@ def _operations() -> Iterator[Operation]:
     return (op for op in OPERATIONS if op.in_connector)
 
 
-def _lookup(parameter: Parameter) -> dict[str, Any]:
-    lookup = parameter.lookup
-    assert lookup is not None
+def _lookup(lookup: Lookup) -> dict[str, Any]:
+    """A dropdown's two spellings: ``x-ms-dynamic-values`` names what feeds the
+    list by parameter name, ``x-ms-dynamic-list`` by reference (``body/...``
+    for a property of the same body)."""
     target = connector_id(lookup.operation_id)
     values: dict[str, Any] = {"operationId": target}
     items: dict[str, Any] = {"operationId": target}
     passed = [(name, name) for name in lookup.parameters] + list(lookup.filters)
-    if passed:
-        values["parameters"] = {name: {"parameter": own} for name, own in passed}
-        items["parameters"] = {name: {"parameterReference": own} for name, own in passed}
+    from_body = list(lookup.body_filters)
+    if passed or from_body:
+        values["parameters"] = {name: {"parameter": own} for name, own in [*passed, *from_body]}
+        items["parameters"] = {
+            **{name: {"parameterReference": own} for name, own in passed},
+            **{name: {"parameterReference": f"body/{own}"} for name, own in from_body},
+        }
     values.update(
         {"value-collection": "value", "value-path": lookup.value_path}
         | {"value-title": lookup.title_path}
@@ -142,7 +149,7 @@ def _parameter(parameter: Parameter, own_id: str, schemas: dict[str, Any]) -> di
         out["x-ms-url-encoding"] = "single"
     # A list never offers itself as its own dropdown.
     if parameter.lookup is not None and parameter.lookup.operation_id != own_id:
-        out.update(_lookup(parameter))
+        out.update(_lookup(parameter.lookup))
     return out
 
 
@@ -157,8 +164,23 @@ _BODIES = {
 RUNNING_DESCRIPTION = "The job is running: its progress; poll Location again after Retry-After"
 
 
+# The update's body in the connector: the patch model with dropdowns on its
+# customer and invoice (a bulk update's changes keep the plain model).
+CHANGES_WITH_LOOKUPS = "CustomerPaymentChangesV2"
+
+
 def _body_model(op: Operation) -> str:
+    if op.body == "patch" and op.body_lookups:
+        return CHANGES_WITH_LOOKUPS
     return (PATCH_MODELS if op.body == "patch" else BULK_REQUESTS)[VERSION].__name__
+
+
+def _with_body_lookups(schema: dict[str, Any]) -> dict[str, Any]:
+    lookups = next((op.body_lookups for op in _operations() if op.body_lookups), ())
+    properties = dict(schema["properties"])
+    for name, lookup in lookups:
+        properties[name] = {**properties[name], **_lookup(lookup)}
+    return {**schema, "title": CHANGES_WITH_LOOKUPS, "properties": properties}
 
 
 def _ref(kind: Any) -> dict[str, str]:

@@ -123,7 +123,20 @@ def lint_definition(doc: dict[str, Any]) -> list[str]:
         for parameter in parameters:
             _lint_parameter(parameter, method, where, add, by_id, doc)
         _lint_responses(op, where, add, problems)
+    _lint_property_lookups(doc, by_id, add)
     return problems + schema_findings(doc)
+
+
+def _lint_property_lookups(
+    doc: dict[str, Any], by_id: dict[Any, tuple[str, dict[str, Any]]], add: Any
+) -> None:
+    """The dropdowns on body properties (the update's customer and invoice)."""
+    for name, schema in (doc.get("definitions") or {}).items():
+        properties = (schema.get("properties") or {}) if isinstance(schema, dict) else {}
+        for prop_name, prop in properties.items():
+            if isinstance(prop, dict):
+                here = f"#/definitions/{name}/properties/{prop_name}"
+                _lint_lookups(prop, here, add, by_id, doc, properties)
 
 
 def _lint_info(doc: dict[str, Any], add: Any) -> None:
@@ -219,8 +232,22 @@ def _lint_parameter(
         problems = list(_unlabelled(parameter.get("schema"), here))
         for problem in problems:
             add(problem)
+    _lint_lookups(parameter, here, add, by_id, doc)
+
+
+def _lint_lookups(
+    node: dict[str, Any],
+    here: str,
+    add: Any,
+    by_id: dict[Any, tuple[str, dict[str, Any]]],
+    doc: dict[str, Any],
+    body: dict[str, Any] | None = None,
+) -> None:
+    """A dropdown names an operation of this connector and passes only parameters
+    it takes; on a body property (``body`` its siblings), it refers only to
+    properties of the same body."""
     for key in ("x-ms-dynamic-values", "x-ms-dynamic-list"):
-        lookup = parameter.get(key)
+        lookup = node.get(key)
         if lookup is None:
             continue
         target = by_id.get(lookup.get("operationId"))
@@ -228,9 +255,17 @@ def _lint_parameter(
             add(f"{here}: {key} names no operation of this connector")
             continue
         target_names = {p.get("name") for p in _parameters(doc, target[0], target[1])}
-        for passed in lookup.get("parameters") or {}:
+        for passed, source in (lookup.get("parameters") or {}).items():
             if passed not in target_names:
                 add(f"{here}: {key} passes {passed}, which its operation does not take")
+            reference = source.get("parameterReference") if isinstance(source, dict) else None
+            if (
+                body is not None
+                and isinstance(reference, str)
+                and reference.startswith("body/")
+                and reference.removeprefix("body/") not in body
+            ):
+                add(f"{here}: {key} refers to {reference}, which the body lacks")
 
 
 def _lint_responses(op: dict[str, Any], where: str, add: Any, problems: list[str]) -> None:

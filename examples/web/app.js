@@ -6,6 +6,8 @@
 // reload. The editable properties and their descriptions come from the proxy's
 // own OpenAPI document, so the page never restates a field rule.
 
+import * as applying from "./apply.js";
+
 const $ = (id) => document.getElementById(id);
 const config = readConfig();
 
@@ -299,6 +301,7 @@ async function loadLine(ids = chosenIds()) {
   current = { ids, line: result.body, etag: result.response.headers.get("ETag") };
   renderLine();
   setStatus(current.etag ? "" : "The proxy's ETag header is not readable from this page.", current.etag ? "" : "error");
+  await applying.refresh();
 }
 
 // The JSON value to send for what the user typed. Amounts go as strings, so no
@@ -390,6 +393,14 @@ async function start() {
     await loadLine();
   });
   $("payment").addEventListener("change", () => loadLine());
+  applying.attach({
+    call, url, lineUrl, config, describeFailure,
+    current: () => current,
+    applied: (result) => {
+      current = { ...current, line: result.body, etag: result.response.headers.get("ETag") };
+      renderLine();
+    },
+  });
 
   await loadSchema();
   await loadCompanies(config.company);

@@ -251,6 +251,12 @@ def _ok_response(op: Operation, version: ApiVersion | None) -> dict[str, Any]:
                 "description": "Send as If-Match to update",
                 "schema": {"type": "string"},
             }
+        if op.body == "patch":
+            headers["x-application-check"] = {
+                "description": "For an update that names a customer or an invoice: passed, "
+                "or not-made; reason=... (Business Central could not be read)",
+                "schema": {"type": "string"},
+            }
         headers["x-request-id"] = {"schema": {"type": "string"}}
         response["headers"] = headers
     model = response_model(op.response, version)
@@ -314,7 +320,19 @@ def _bulk_other_successes(op: Operation, success: dict[str, Any]) -> dict[str, A
         checked = {
             "type": "object",
             "required": ["valid", "total"],
-            "properties": {"valid": {"const": True}, "total": {"type": "integer"}},
+            "properties": {
+                "valid": {"const": True},
+                "total": {"type": "integer"},
+                "applicationCheck": {
+                    "type": "object",
+                    "description": "The updates checked against Business Central: how many, "
+                    "and those whose check could not be made.",
+                    "properties": {
+                        "checked": {"type": "integer"},
+                        "notMade": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            },
         }
         return {
             "200": {

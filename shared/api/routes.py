@@ -22,6 +22,7 @@ from shared.api.spec import (
     Parameter,
 )
 from shared.lines.lists import DEFAULT_TOP, LINE_FILTERS, MAX_TOP
+from shared.lines.suggestions import DEFAULT_SUGGESTIONS, DEFAULT_TOLERANCE, MAX_SUGGESTIONS
 from shared.payment.fields import (
     API_VERSIONS,
     GUID_PATTERN,
@@ -50,6 +51,30 @@ LINES_LOOKUP = Lookup(
     ("companyId", "journalId"),
     title_path="title",
     filters=(("documentNumber", "lineDocumentNumber"),),
+)
+
+CUSTOMERS_LOOKUP = Lookup("listCustomers", ("companyId",), title_path="title")
+CUSTOMER_NUMBERS_LOOKUP = Lookup(
+    "listCustomers", ("companyId",), value_path="number", title_path="title"
+)
+# The invoice dropdowns list the open invoices of the customer chosen above them.
+_CHOSEN_CUSTOMER = (("customerId", "customerId"), ("customerNumber", "customerNumber"))
+INVOICES_LOOKUP = Lookup(
+    "listOpenSalesInvoices", ("companyId",), title_path="title", body_filters=_CHOSEN_CUSTOMER
+)
+INVOICE_NUMBERS_LOOKUP = Lookup(
+    "listOpenSalesInvoices",
+    ("companyId",),
+    value_path="number",
+    title_path="title",
+    body_filters=_CHOSEN_CUSTOMER,
+)
+# The customer and invoice of an update, picked from lookups (connector only).
+BODY_LOOKUPS = (
+    ("customerId", CUSTOMERS_LOOKUP),
+    ("customerNumber", CUSTOMER_NUMBERS_LOOKUP),
+    ("appliesToInvoiceId", INVOICES_LOOKUP),
+    ("appliesToInvoiceNumber", INVOICE_NUMBERS_LOOKUP),
 )
 
 COMPANY_ID = Parameter(
@@ -166,6 +191,109 @@ def filter_parameter(name: str) -> Parameter:
     )
 
 
+PAGE_TOP = Parameter(
+    "top",
+    "query",
+    "Page Size",
+    f"Items per page, 1 to {MAX_TOP} (default {DEFAULT_TOP}).",
+    {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
+    visibility="advanced",
+)
+PAGE_SKIP = Parameter(
+    "skip",
+    "query",
+    "Skip",
+    "Items to pass over before the page starts (0 or more); follow nextLink instead.",
+    {"type": "integer", "minimum": 0, "default": 0},
+    visibility="advanced",
+)
+CUSTOMER_NUMBER = Parameter(
+    "number",
+    "query",
+    "Customer Number",
+    "Only the customer with exactly this number (compared as Business Central stores it).",
+    {"$property": "customerNumber"},
+    visibility="important",
+)
+CUSTOMER_NAME = Parameter(
+    "name",
+    "query",
+    "Name Contains",
+    "Only customers whose name contains this text, compared as Business Central compares "
+    "text: capitals count.",
+    {"$property": "description"},
+    visibility="important",
+)
+INVOICE_CUSTOMER_ID = Parameter(
+    "customerId",
+    "query",
+    "Customer",
+    "Only the open invoices of this customer (its id).",
+    {"$property": "customerId"},
+    visibility="important",
+    lookup=CUSTOMERS_LOOKUP,
+)
+INVOICE_CUSTOMER_NUMBER = Parameter(
+    "customerNumber",
+    "query",
+    "Customer Number",
+    "Only the open invoices of the customer with this number.",
+    {"$property": "customerNumber"},
+    visibility="advanced",
+)
+INVOICE_NUMBER = Parameter(
+    "number",
+    "query",
+    "Invoice Number",
+    "Only the open invoice with exactly this number.",
+    {"$property": "appliesToInvoiceNumber"},
+)
+REMAINING_AMOUNT = Parameter(
+    "remainingAmount",
+    "query",
+    "Remaining Amount",
+    "Only open invoices with exactly this much left to pay, in the invoice's currency "
+    "(an exact decimal, such as 2000.50).",
+    {"$property": "amount"},
+)
+MIN_REMAINING_AMOUNT = Parameter(
+    "minRemainingAmount",
+    "query",
+    "Remaining Amount At Least",
+    "Only open invoices with at least this much left to pay (exact decimal).",
+    {"$property": "amount"},
+    visibility="advanced",
+)
+MAX_REMAINING_AMOUNT = Parameter(
+    "maxRemainingAmount",
+    "query",
+    "Remaining Amount At Most",
+    "Only open invoices with at most this much left to pay (exact decimal).",
+    {"$property": "amount"},
+    visibility="advanced",
+)
+TOLERANCE = Parameter(
+    "tolerance",
+    "query",
+    "Amount Tolerance",
+    "How far an invoice's remaining amount may be from the payment and still count as "
+    f"close, in the same currency (exact decimal, default {DEFAULT_TOLERANCE}).",
+    {"$property": "amount"},
+    visibility="advanced",
+)
+SUGGESTION_TOP = Parameter(
+    "top",
+    "query",
+    "Number of Suggestions",
+    f"At most this many invoices, 1 to {MAX_SUGGESTIONS} (default {DEFAULT_SUGGESTIONS}).",
+    {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_SUGGESTIONS,
+        "default": DEFAULT_SUGGESTIONS,
+    },
+    visibility="advanced",
+)
 IDEMPOTENCY_KEY = Parameter(
     "Idempotency-Key",
     "header",
@@ -242,6 +370,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body="patch",
         visibility="important",
         etag_header=True,
+        body_lookups=BODY_LOOKUPS,
     ),
     Operation(
         "validateCustomerPayment",
@@ -256,6 +385,7 @@ OPERATIONS: tuple[Operation, ...] = (
         VALIDATE_PROBLEMS,
         body="patch",
         visibility="advanced",
+        body_lookups=BODY_LOOKUPS,
     ),
     Operation(
         "listCompanies",
@@ -302,6 +432,66 @@ OPERATIONS: tuple[Operation, ...] = (
         READ_PROBLEMS,
         visibility="important",
         pageable=True,
+    ),
+    Operation(
+        "listCustomers",
+        "GET",
+        documented(paths.CUSTOMERS),
+        "Find customers",
+        "The customers of a company, each with its currency and blocked state: all of "
+        "them, the one with a number, or those whose name contains a text; one page at a time.",
+        (COMPANY_ID, CUSTOMER_NUMBER, CUSTOMER_NAME, PAGE_TOP, PAGE_SKIP, *COMMON_HEADERS),
+        "customers",
+        "One page of customers",
+        READ_PROBLEMS,
+        pageable=True,
+    ),
+    Operation(
+        "listOpenSalesInvoices",
+        "GET",
+        documented(paths.OPEN_INVOICES),
+        "Find open sales invoices",
+        "The posted sales invoices of a company that still have an amount to pay, with that "
+        "remaining amount in exact digits: of one customer, with one number, or with a "
+        "remaining amount; one page at a time.",
+        (
+            COMPANY_ID,
+            INVOICE_CUSTOMER_ID,
+            INVOICE_CUSTOMER_NUMBER,
+            INVOICE_NUMBER,
+            REMAINING_AMOUNT,
+            MIN_REMAINING_AMOUNT,
+            MAX_REMAINING_AMOUNT,
+            PAGE_TOP,
+            PAGE_SKIP,
+            *COMMON_HEADERS,
+        ),
+        "invoices",
+        "One page of open invoices",
+        READ_PROBLEMS,
+        pageable=True,
+    ),
+    Operation(
+        "suggestInvoices",
+        "GET",
+        documented(paths.SUGGESTIONS),
+        "Suggest invoices for a payment line",
+        "The open invoices this payment line most likely pays, best first, each with its "
+        "reasons: the same customer and amount, its number or external document number in "
+        "the line's texts, an amount within the tolerance.",
+        (
+            COMPANY_ID,
+            JOURNAL_ID,
+            PAYMENT_ID,
+            LINE_DOCUMENT_NUMBER,
+            TOLERANCE,
+            SUGGESTION_TOP,
+            *COMMON_HEADERS,
+        ),
+        "suggestions",
+        "The suggested invoices, best first",
+        READ_PROBLEMS,
+        visibility="important",
     ),
     Operation(
         "startBulkPaymentUpdate",

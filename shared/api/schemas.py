@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from shared.api.lookup_schemas import lookup_models
 from shared.api.spec import IF_MATCH_PATTERN, NULLABLE, ResponseKind
 from shared.bulk.jobs import MAX_CLIENT_REF
 from shared.payment.fields import API_VERSIONS, ApiVersion, Guid
@@ -76,6 +77,32 @@ def _line_list(version: ApiVersion) -> type[BaseModel]:
     return model
 
 
+class ApplicationCheck(BaseModel):
+    """The application check of an update that names a customer or an invoice."""
+
+    model_config = ConfigDict(title="ApplicationCheck")
+
+    status: Literal["passed", "failed", "not-made", "not-needed"] = Field(
+        description="passed; failed (the problem says why); not-made (Business Central could "
+        "not be read: the update went ahead unchecked); not-needed (nothing to check)."
+    )
+    reason: str | None = Field(default=None, description="Why the check was not made.")
+    currencyCode: str | None = Field(
+        default=None, description="The line's currency after the update, when the check knows it."
+    )
+
+
+class BulkChecks(BaseModel):
+    """validateOnly: how many updates the application check read for."""
+
+    model_config = ConfigDict(title="BulkApplicationChecks")
+
+    checked: int = Field(description="Updates that name a customer or an invoice.")
+    notMade: list[dict[str, Any]] = Field(
+        description="Those whose check could not be made (index, status, reason)."
+    )
+
+
 def _validation(version: ApiVersion) -> type[BaseModel]:
     model: type[BaseModel] = create_model(
         f"ValidationResult{_version_suffix(version)}",
@@ -84,6 +111,10 @@ def _validation(version: ApiVersion) -> type[BaseModel]:
         changes=(
             PATCH_MODELS[version],
             Field(description="The properties exactly as a PATCH would send them."),
+        ),
+        applicationCheck=(
+            ApplicationCheck,
+            Field(description="What the application check did (not-needed: nothing to check)."),
         ),
     )
     return model
@@ -95,7 +126,15 @@ def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseM
         return CompanyList
     if kind == "journals":
         return JournalList
-    assert version is not None or kind in ("health", "problems", "bulkStatus", "bulkResult")
+    assert version is not None or kind in (
+        "health",
+        "problems",
+        "bulkStatus",
+        "bulkResult",
+        "customers",
+        "invoices",
+        "suggestions",
+    )
     if kind == "line" and version:
         return LINE_MODELS[version]
     if kind == "lines" and version:
@@ -108,7 +147,7 @@ def response_model(kind: ResponseKind, version: ApiVersion | None) -> type[BaseM
         return BulkJobStatus
     if kind == "bulkResult":
         return BulkJobResult
-    return None
+    return lookup_models().get(kind)
 
 
 def bulk_request_model(version: ApiVersion) -> type[BaseModel]:
@@ -189,6 +228,10 @@ class BulkItemResult(BaseModel):
     problem: dict[str, Any] | None = Field(
         default=None, description="The problem a single PATCH would get, when not updated."
     )
+    applicationCheck: ApplicationCheck | None = Field(
+        default=None,
+        description="For an update that names a customer or an invoice: what its check did.",
+    )
 
 
 class BulkCounts(BaseModel):
@@ -237,6 +280,10 @@ class BulkJobResult(BaseModel):
     )
     valid: bool | None = Field(
         default=None, description="validateOnly=true only: every update passed; nothing started."
+    )
+    applicationCheck: BulkChecks | None = Field(
+        default=None,
+        description="validateOnly=true only: the updates checked against Business Central.",
     )
 
 

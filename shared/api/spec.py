@@ -28,6 +28,9 @@ ResponseKind = Literal[
     "bulkAccepted",
     "bulkStatus",
     "bulkResult",
+    "customers",
+    "invoices",
+    "suggestions",
 ]
 
 
@@ -64,6 +67,9 @@ class Lookup:
     # (the list's parameter, the caller's parameter that feeds it): a filter the
     # maker fills in beside the dropdown to reach values beyond the first page.
     filters: tuple[tuple[str, str], ...] = ()
+    # (the list's parameter, a property of the same body): a dropdown inside a
+    # body that narrows by what the maker chose above it (invoices of a customer).
+    body_filters: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,8 @@ class Operation:
     result_description: str = ""
     # Answers 202 with Location and Retry-After (and ``response``) while the work runs.
     running_answer: bool = False
+    # Dropdowns on properties of the body (connector only): property -> its lookup.
+    body_lookups: tuple[tuple[str, Lookup], ...] = ()
 
     @property
     def versioned(self) -> bool:

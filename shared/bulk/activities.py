@@ -1,6 +1,6 @@
 """The bulk job's activities: the only parts of a job that talk to Business
 Central, through the same client, token provider, concurrency limit and
-error mapping as a single PATCH.
+error mapping as a single PATCH, and the same application check.
 
 Durable Functions runs an activity at least once, so each is safe to repeat:
 every operation carries its own If-Match, and an operation whose outcome is
@@ -17,9 +17,10 @@ from typing import Any
 
 from shared.bulk.job import JobSlice
 from shared.bulk.plan import pack_settled
-from shared.payment.settlement import PatchOutcome
+from shared.payment.settlement import PatchOutcome, refused
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact
+from shared.upstream.application import Update, check_budget_s, check_updates, local_step
 from shared.upstream.batch import BatchAnswer, send_batch, settle_operations
 from shared.upstream.refs import ForwardHeaders
 from shared.upstream.retries import Budget
@@ -79,19 +80,47 @@ def _docs_url(work: JobSlice) -> str:
 
 
 async def send_batch_activity(payload: str) -> str:
-    """Send one ``$batch`` of the job's updates; say what became of each."""
+    """Check the updates that name a customer or an invoice (one read for them
+    all), then send the others and the ones that passed in one ``$batch``; say
+    what became of each."""
     work, forward = _read(payload)
-    budget = Budget(current_settings().sync_budget_s)
-    answer = await send_batch(get_runtime().bc, work.updates, work.journal, forward, budget)
+    settings = current_settings()
+    bc = get_runtime().bc
+    journal = work.journal
+    checks = await check_updates(
+        bc,
+        journal.version,
+        journal.company_id,
+        journal.journal_id,
+        [Update(op.index, op.payment_id, op.changes) for op in work.updates],
+        forward,
+        Budget(
+            check_budget_s(
+                settings.sync_budget_s, settings.min_attempt_s, settings.read_back_reserve_s
+            )
+        ),
+        local_precision=local_step(settings.amount_decimals),
+    )
+    # An update the check refuses is not sent: it fails with the check's problem.
+    refused_now = {i: refused(v.problem) for i, v in checks.items() if v.problem is not None}
+    sendable = [op for op in work.updates if op.index not in refused_now]
+    budget = Budget(settings.sync_budget_s)
+    answer = (
+        await send_batch(bc, sendable, journal, forward, budget) if sendable else BatchAnswer({})
+    )
+    answer.settled.update(refused_now)
     log.info(
-        "bulk job %s: batch of %d: %d settled, %d to resend, %d to settle one by one",
+        "bulk job %s: batch of %d: %d checked, %d settled, %d to resend, %d to settle one by one",
         work.job_id,
         len(work.updates),
+        len(checks),
         len(answer.settled),
         len(answer.resend),
         len(answer.unknown),
     )
-    return dumps_exact(answer_json(answer, _docs_url(work), work.job_id)).decode()
+    data = answer_json(answer, _docs_url(work), work.job_id)
+    data["checks"] = {str(index): verdict.as_json() for index, verdict in checks.items()}
+    return dumps_exact(data).decode()
 
 
 async def settle_items_activity(payload: str) -> str:

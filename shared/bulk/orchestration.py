@@ -34,6 +34,8 @@ def item_results(items: Sequence[Operation], plan: JobPlan) -> list[dict[str, An
         result = results.get(item.index) or plan.lost()
         entry: dict[str, Any] = {"id": item.payment_id, "clientRef": item.client_ref}
         entry.update(result)
+        if item.index in plan.checks:
+            entry["applicationCheck"] = plan.checks[item.index]
         merged.append(entry)
     return merged
 

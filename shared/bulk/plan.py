@@ -93,6 +93,8 @@ class JobPlan:
     in_flight: int = 0
     peak: int = 0
     stopped: dict[str, Any] | None = None  # the job-level problem, once one is seen
+    # What the application check said of each update it checked (the latest word).
+    checks: dict[int, dict[str, Any]] = field(default_factory=dict)
     # What the job cost, for its telemetry: steps scheduled, by kind.
     sends: int = 0
     resends: int = 0
@@ -154,6 +156,9 @@ class JobPlan:
         if isinstance(text, str):
             self.packed.append(text)
         self.settled.update(int(i) for i in answer.get("settledIndexes", ()))
+        checks = answer.get("checks")
+        if isinstance(checks, dict):
+            self.checks.update({int(i): dict(c) for i, c in checks.items()})
         stop = answer.get("stopProblem")
         if self.stopped is None and isinstance(stop, dict):
             self.stop(stop)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from shared.bulk.checks import check_all
 from shared.bulk.instances import JobClient
 from shared.bulk.job import Job
 from shared.bulk.jobs import (
@@ -73,7 +74,8 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             journal_id,
         )
         if validate_only:
-            return json_response(200, {"valid": True, "total": len(items)}, request_id)
+            body = await check_all(settings, admitted, items, request.headers, request_id)
+            return json_response(200, body, request_id)
         base = settings.public_base_url
         key = idempotency_key_of(request.headers)
         job_id = job_id_for(secret, admitted.caller, company_id, journal_id, key)

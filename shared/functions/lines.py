@@ -6,7 +6,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared.functions.convert import core_request, http_response
-from shared.lines import lists, single, validate
+from shared.lines import lists, lookups, single, suggestions, validate
 from shared.process import paths
 
 
@@ -38,5 +38,20 @@ def blueprint(auth_level: func.AuthLevel) -> df.Blueprint:
     @bp.route(route=paths.LINES, methods=["GET"], auth_level=auth_level)
     async def list_payments(req: func.HttpRequest) -> func.HttpResponse:
         return http_response(await lists.handle_lines(core_request(req)))
+
+    @bp.function_name("list_customers")
+    @bp.route(route=paths.CUSTOMERS, methods=["GET"], auth_level=auth_level)
+    async def list_customers(req: func.HttpRequest) -> func.HttpResponse:
+        return http_response(await lookups.handle_customers(core_request(req)))
+
+    @bp.function_name("list_open_invoices")
+    @bp.route(route=paths.OPEN_INVOICES, methods=["GET"], auth_level=auth_level)
+    async def list_open_invoices(req: func.HttpRequest) -> func.HttpResponse:
+        return http_response(await lookups.handle_open_invoices(core_request(req)))
+
+    @bp.function_name("suggest_invoices")
+    @bp.route(route=paths.SUGGESTIONS, methods=["GET"], auth_level=auth_level)
+    async def suggest_invoices(req: func.HttpRequest) -> func.HttpResponse:
+        return http_response(await suggestions.handle_suggestions(core_request(req)))
 
     return bp

@@ -35,7 +35,7 @@ class CoreRequest:
 # A cross-origin page may read only the response headers named here. Neither
 # the platform's CORS nor the local host's adds this header, so every answer
 # the core renders carries it, in Azure as locally.
-EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id"
+EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id, x-application-check"
 
 
 @dataclass
@@ -81,6 +81,7 @@ def problem_response(
     out = {"Content-Type": f"{media}; charset=utf-8", "x-request-id": request_id}
     if problem.retry_after is not None:
         out["Retry-After"] = str(problem.retry_after)
+    out.update(problem.headers)
     return CoreResponse(problem.status, dumps_exact(body), out)
 
 

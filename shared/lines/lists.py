@@ -87,8 +87,8 @@ async def handle_lines(request: CoreRequest) -> CoreResponse:
         assert company is not None
         assert journal is not None
         filters = line_filters(version, query)
-        top = _whole_number(query, "top", DEFAULT_TOP, 1, MAX_TOP)
-        skip = _whole_number(query, "skip", 0, 0, MAX_SKIP)
+        top = whole_number(query, "top", DEFAULT_TOP, 1, MAX_TOP)
+        skip = whole_number(query, "skip", 0, 0, MAX_SKIP)
         # One more than asked for says whether another page exists.
         odata = [("$top", str(top + 1))]
         if filters:
@@ -96,7 +96,8 @@ async def handle_lines(request: CoreRequest) -> CoreResponse:
         if skip:
             odata.append(("$skip", str(skip)))
         ref = CollectionRef(version, company, journal, tuple(odata))
-        items, more = await _fetch_page(settings, ref, request.headers, request_id)
+        url = get_runtime().bc.collection_url(ref)
+        items, more = await fetch_page(settings, url, request.headers, request_id)
         page = items[:top]
         lines = [normalize_entity(item)[0] for item in page]
         body: dict[str, Any] = {"value": [{**line, "title": line_title(line)} for line in lines]}
@@ -151,10 +152,22 @@ def lines_path(
     skip: int,
 ) -> str:
     """The proxy path (under the base URL) of one page of a journal's lines."""
-    query = [*filters.items(), ("top", str(top)), ("skip", str(skip))]
-    path = documented(paths.LINES).format(
-        apiVersion=version, companyId=company_id, journalId=journal_id
-    )
+    ids = {"companyId": company_id, "journalId": journal_id}
+    return page_path(paths.LINES, version, ids, filters, top, skip)
+
+
+def page_path(
+    route: str,
+    version: ApiVersion,
+    ids: Mapping[str, str],
+    params: Mapping[str, str],
+    top: int,
+    skip: int,
+) -> str:
+    """The proxy path (under the base URL) of one page of a list or lookup: the
+    same parameters, ``top``, and where the next page starts."""
+    query = [*params.items(), ("top", str(top)), ("skip", str(skip))]
+    path = documented(route).format(apiVersion=version, **ids)
     return path + "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in query)
 
 
@@ -163,7 +176,7 @@ def _allowed(items: list[dict[str, Any]], allowed: frozenset[str] | None) -> lis
     return [item for item in items if allowed is None or str(item.get("id", "")).lower() in allowed]
 
 
-def _whole_number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def whole_number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
@@ -178,16 +191,17 @@ def _whole_number(query: Mapping[str, str], name: str, default: int, low: int, h
 async def _fetch(
     settings: Settings, ref: CollectionRef, headers: Mapping[str, str], request_id: str
 ) -> list[dict[str, Any]]:
-    return (await _fetch_page(settings, ref, headers, request_id))[0]
+    url = get_runtime().bc.collection_url(ref)
+    return (await fetch_page(settings, url, headers, request_id))[0]
 
 
-async def _fetch_page(
-    settings: Settings, ref: CollectionRef, headers: Mapping[str, str], request_id: str
+async def fetch_page(
+    settings: Settings, url: str, headers: Mapping[str, str], request_id: str
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Business Central's ``value`` list, and whether it announced a next page."""
+    """Business Central's ``value`` list at ``url``, and whether it announced a next page."""
     forward: ForwardHeaders = forward_headers(headers, request_id, None)
     bc = get_runtime().bc
-    upstream = await bc.read(bc.collection_url(ref), forward, Budget(settings.sync_budget_s))
+    upstream = await bc.read(url, forward, Budget(settings.sync_budget_s))
     if upstream.status_code != 200:
         raise problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=False)
     data = json_object(upstream) or {}

@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
+from shared.payment.amounts import steps_of_any_currency
 from shared.payment.settlement import (
     PatchOutcome,
     judge_read,
@@ -45,9 +48,14 @@ async def send_patch(
     forward: ForwardHeaders,
     budget: Budget,
     changes: dict[str, Any],
+    amount_steps: Sequence[Decimal] | None = None,
 ) -> PatchOutcome:
-    """Send one update and answer only what Business Central's replies prove."""
-    attempts = _Attempts(bc, ref, forward, budget, changes)
+    """Send one update and answer only what Business Central's replies prove.
+
+    ``amount_steps``: the line's currency's rounding step, when the proxy knows
+    it; else an amount read back is held to any currency's rounding."""
+    steps = amount_steps or steps_of_any_currency(bc.settings.amount_decimals)
+    attempts = _Attempts(bc, ref, forward, budget, changes, steps)
     try:
         return await attempts.run(lost_before=False)
     except Exception:
@@ -69,8 +77,10 @@ class _Attempts:
         forward: ForwardHeaders,
         budget: Budget,
         changes: dict[str, Any],
+        amount_steps: Sequence[Decimal],
     ) -> None:
         self.bc = bc
+        self.amount_steps = amount_steps
         self.ref = ref
         self.forward = forward
         self.budget = budget
@@ -182,7 +192,12 @@ class _Attempts:
         except Problem as problem:
             return unreadable(problem)
         return judge_read(
-            line, etag, self.forward.if_match, self.changes, self.settings.amount_decimals
+            line,
+            etag,
+            self.forward.if_match,
+            self.changes,
+            self.settings.amount_decimals,
+            self.amount_steps,
         )
 
     async def refused_after_loss(self, failure: Problem) -> PatchOutcome:
@@ -216,7 +231,9 @@ class _Attempts:
         return still_unknown(line)
 
     async def confirm(self) -> PatchOutcome:
-        return await confirm_applied(self.bc, self.ref, self.forward, self.budget, self.changes)
+        return await confirm_applied(
+            self.bc, self.ref, self.forward, self.budget, self.changes, self.amount_steps
+        )
 
     async def _read(self) -> tuple[dict[str, Any], str | None]:
         # The read-back may use what is left, the reserve included.

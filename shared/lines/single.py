@@ -18,7 +18,9 @@ from shared.http.messages import (
     json_response,
 )
 from shared.http.parsing import forward_headers, prepare_update
+from shared.lines.checking import check_headers, check_update
 from shared.lines.outcomes import send_patch
+from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream.entities import read_line
 from shared.upstream.refs import PaymentRef
@@ -40,8 +42,10 @@ async def _payment(settings: Settings, request: CoreRequest, request_id: str) ->
     return await _update(settings, ref, request, request_id)
 
 
-def _line_response(line: dict[str, Any], etag: str | None, request_id: str) -> CoreResponse:
-    return json_response(200, line, request_id, **({"ETag": etag} if etag else {}))
+def _line_response(
+    line: dict[str, Any], etag: str | None, request_id: str, extra: Mapping[str, str] = {}
+) -> CoreResponse:
+    return json_response(200, line, request_id, **({"ETag": etag} if etag else {}), **extra)
 
 
 async def _get(
@@ -59,10 +63,21 @@ async def _update(
     if_match, changes = prepare_update(settings, ref, headers, request.body)
     budget = Budget(settings.sync_budget_s)
     forward = forward_headers(headers, request_id, if_match)
-    outcome = await send_patch(get_runtime().bc, ref, forward, budget, changes)
+    # Only an update that names a customer or an invoice costs a read (one request).
+    verdict = await check_update(settings, ref, changes, forward, budget, before_patch=True)
+    named = check_headers(verdict)
+    if verdict is not None and verdict.problem is not None:
+        raise verdict.problem
+    steps = (verdict.precision,) if verdict is not None and verdict.precision else None
+    try:
+        outcome = await send_patch(get_runtime().bc, ref, forward, budget, changes, steps)
+    except Problem as problem:
+        problem.headers.update(named)
+        raise
     if outcome.line is not None:
-        return _line_response(outcome.line, outcome.etag, request_id)
+        return _line_response(outcome.line, outcome.etag, request_id, named)
     assert outcome.problem is not None
+    outcome.problem.headers.update(named)
     raise outcome.problem
 
 

@@ -1,14 +1,19 @@
-"""Validate only: every check a PATCH makes before it would call Business
-Central, and nothing after. No token is fetched and nothing is sent upstream,
-so a flow can test its input without touching the books."""
+"""Validate only: every check a PATCH makes before it would send the update,
+and nothing after. The application check always runs: an update that names a
+customer or an invoice reads them as the PATCH does, and an amount is held
+to the line's currency (read when the update names neither). Nothing is ever
+written, so a flow can test its input without touching the books."""
 
 from __future__ import annotations
 
 from shared.http.admit import admit
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
-from shared.http.parsing import prepare_update
+from shared.http.parsing import forward_headers, prepare_update
+from shared.lines.checking import check_headers, check_update, currency_of_line
+from shared.payment.application import amount_fits
 from shared.process.settings import Settings
+from shared.upstream.retries import Budget
 
 
 async def handle_validate(request: CoreRequest) -> CoreResponse:
@@ -17,6 +22,15 @@ async def handle_validate(request: CoreRequest) -> CoreResponse:
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
         ref = admit(settings, request).line
         _, changes = prepare_update(settings, ref, request.headers, request.body)
-        return json_response(200, {"valid": True, "changes": changes}, request_id)
+        forward = forward_headers(request.headers, request_id, None)
+        budget = Budget(settings.sync_budget_s)
+        verdict = await check_update(settings, ref, changes, forward, budget)
+        if verdict is None and "amount" in changes:
+            verdict = amount_fits(await currency_of_line(settings, ref, forward, budget), changes)
+        if verdict is not None and verdict.problem is not None:
+            raise verdict.problem
+        check = verdict.as_json() if verdict is not None else {"status": "not-needed"}
+        body = {"valid": True, "changes": changes, "applicationCheck": check}
+        return json_response(200, body, request_id, **check_headers(verdict))
 
     return await handle(request, work, name="validate")

@@ -1,6 +1,8 @@
 """The payment line: its field rules and types (``fields``), the per-version
-models and update validation built from them (``models``), and the settlement
-rule that decides what an answer or a read-back proves (``settlement``).
+models and update validation built from them (``models``), the settlement
+rule that decides what an answer or a read-back proves (``settlement``), an
+amount as its currency stores it (``amounts``), the application check's rule
+(``application``) and the ranking of invoices a line may pay (``matching``).
 
 May import: ``shared.process``.
 """

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
+from shared.payment.amounts import held_amount
 from shared.payment.models import stored_form
 from shared.process.problems import Problem, UpstreamError
 
@@ -62,12 +64,13 @@ def judge_read(
     if_match: str | None,
     changes: dict[str, Any],
     amount_decimals: int,
+    amount_steps: Sequence[Decimal] | None = None,
 ) -> PatchOutcome | None:
     """Read before resend, decided on the line read back after an update with
     ``if_match`` was lost. None means "not applied: send it again"."""
     if same_entity_tag(etag, if_match):
         return None
-    if holds_values(line, changes, amount_decimals=amount_decimals):
+    if holds_values(line, changes, amount_decimals=amount_decimals, amount_steps=amount_steps):
         return refused(Problem("outcome-unknown", OUTCOME_UNKNOWN_DETAIL, current=line))
     return refused(Problem("etag-mismatch", ETAG_MISMATCH_AFTER_LOSS_DETAIL))
 
@@ -109,16 +112,23 @@ def derived_properties(changes: Mapping[str, Any]) -> frozenset[str]:
 
 
 def holds_values(
-    line: Mapping[str, Any], changes: Mapping[str, Any], *, amount_decimals: int = 2
+    line: Mapping[str, Any],
+    changes: Mapping[str, Any],
+    *,
+    amount_decimals: int = 2,
+    amount_steps: Sequence[Decimal] | None = None,
 ) -> bool:
     """Whether a stored line holds an update, every value compared in its
     stored form (``stored_form``: Code fields trimmed and upper-case, GUIDs in
-    any case, amounts rounded to ``amount_decimals``), and properties Business
-    Central derives from others (see ``derived_properties``) not held against
-    the value sent."""
+    any case, amounts rounded to ``amount_decimals`` or, given ``amount_steps``,
+    to the line's currency's step: see ``shared.payment.amounts``), and
+    properties Business Central derives from others (see
+    ``derived_properties``) not held against the value sent."""
     derived = derived_properties(changes)
 
     def same(name: str, value: Any) -> bool:
+        if name == "amount" and amount_steps is not None:
+            return _held_amount(line[name], value, amount_steps)
         stored = stored_form(name, line[name], amount_decimals)
         return bool(stored == stored_form(name, value, amount_decimals))
 
@@ -165,9 +175,21 @@ def same_entity_tag(a: str | None, b: str | None) -> bool:
     return a.removeprefix("W/") == b.removeprefix("W/")
 
 
-def confirmed(line: dict[str, Any], changes: dict[str, Any], amount_decimals: int) -> PatchOutcome:
+def confirmed(
+    line: dict[str, Any],
+    changes: dict[str, Any],
+    amount_decimals: int,
+    amount_steps: Sequence[Decimal] | None = None,
+) -> PatchOutcome:
     """A 2xx whose body could not be read, decided on the line read back: the update,
     if the line holds the values sent; else the line as it is now, outcome unknown."""
-    if holds_values(line, changes, amount_decimals=amount_decimals):
+    if holds_values(line, changes, amount_decimals=amount_decimals, amount_steps=amount_steps):
         return updated(line)
     return refused(Problem("outcome-unknown", UNCONFIRMED_SUCCESS_DETAIL, current=line))
+
+
+def _held_amount(stored: Any, sent: Any, steps: Sequence[Decimal]) -> bool:
+    values = (stored, sent)
+    if not all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in values):
+        return False
+    return held_amount(Decimal(stored), Decimal(sent), steps)

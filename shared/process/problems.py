@@ -33,6 +33,18 @@ _TYPES = (
         "validation-failed", 422, "The request body is not a valid customer payment update"
     ),
     ProblemType("upstream-rejected", 422, "Business Central rejected the update"),
+    # The application check: the customer or invoice an update names does not fit.
+    ProblemType("customer-not-found", 422, "The customer does not exist in Business Central"),
+    ProblemType("customer-blocked", 422, "The customer is blocked for payments"),
+    ProblemType("invoice-not-found", 422, "The sales invoice does not exist in Business Central"),
+    ProblemType("invoice-not-posted", 422, "The sales invoice is not posted"),
+    ProblemType("invoice-fully-paid", 422, "Nothing is left to pay on the sales invoice"),
+    ProblemType("invoice-customer-mismatch", 422, "The sales invoice belongs to another customer"),
+    ProblemType(
+        "invoice-currency-mismatch",
+        422,
+        "The sales invoice is in another currency than the payment",
+    ),
     ProblemType(
         "idempotency-key-reused", 422, "This Idempotency-Key was used for a different request"
     ),
@@ -117,6 +129,8 @@ class Problem(Exception):
         self.retry_after = retry_after
         # The line as it is now, for an outcome the caller must judge itself.
         self.current = current
+        # Headers the answer carries beside Retry-After (what a check could not do).
+        self.headers: dict[str, str] = {}
 
     @property
     def slug(self) -> str:

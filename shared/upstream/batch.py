@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.payment.amounts import steps_of_any_currency
 from shared.payment.fields import ApiVersion
 from shared.payment.settlement import (
     PatchOutcome,
@@ -254,6 +255,8 @@ async def settle_operations(
     answered unknown (a refused resend proves nothing). Each request has a
     budget of its own; an item whose line cannot be read stays unknown."""
     decimals = bc.settings.amount_decimals
+    # A bulk item's currency is not known here: an amount rounded to any reads as held.
+    any_currency = steps_of_any_currency(decimals)
     reads = await read_lines(bc, operations, journal, forward, Budget(budget_s))
     settled: dict[int, PatchOutcome] = {}
     again: list[Operation] = []
@@ -266,7 +269,7 @@ async def settle_operations(
         verdict = (
             None
             if op.if_match == "*"
-            else judge_read(line, etag, op.if_match, op.changes, decimals)
+            else judge_read(line, etag, op.if_match, op.changes, decimals, any_currency)
         )
         if verdict is None:
             again.append(op)

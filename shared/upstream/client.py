@@ -27,7 +27,7 @@ from shared.upstream.errors import (
     problem_from_upstream,
 )
 from shared.upstream.identity import IdentityUnavailable, TokenProvider
-from shared.upstream.refs import CollectionRef, ForwardHeaders, PaymentRef
+from shared.upstream.refs import CollectionRef, CompanySetRef, ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, RetryPolicy, parse_retry_after
 from shared.upstream.statuses import READ_RETRY
 
@@ -88,15 +88,10 @@ class BusinessCentralClient:
         return f"{self.api_root(ref.version)}/{ref.path}"
 
     def collection_url(self, ref: CollectionRef) -> str:
-        url = f"{self.api_root(ref.version)}/companies"
-        if ref.company_id is not None:
-            url += f"({ref.company_id})/customerPaymentJournals"
-        if ref.journal_id is not None:
-            url += f"({ref.journal_id})/customerPayments"
-        if ref.query:
-            # Option names are fixed above; every value is percent-encoded.
-            url += "?" + "&".join(f"{name}={quote(value, safe='')}" for name, value in ref.query)
-        return url
+        return f"{self.api_root(ref.version)}/{ref.path}"
+
+    def company_set_url(self, ref: CompanySetRef) -> str:
+        return f"{self.api_root(ref.version)}/{ref.path}"
 
     def _headers(
         self,

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from shared.payment.amounts import steps_of_any_currency
 from shared.payment.settlement import PatchOutcome, confirmed, unknown
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
@@ -66,12 +68,15 @@ async def confirm_applied(
     forward: ForwardHeaders,
     budget: Budget,
     changes: dict[str, Any],
+    amount_steps: Sequence[Decimal] | None = None,
 ) -> PatchOutcome:
     """Business Central answered 2xx, so the write happened, but its body could
-    not be read: answer with the line if it holds the values sent."""
+    not be read: answer with the line if it holds the values sent (an amount
+    rounded to ``amount_steps``, or to any currency's step when not given)."""
     try:
         # The read-back may use what is left, the reserve included.
         line, _ = await read_line(bc, ref, dataclasses.replace(forward, if_match=None), budget)
     except Problem as problem:
         return unknown(problem.upstream)
-    return confirmed(line, changes, bc.settings.amount_decimals)
+    decimals = bc.settings.amount_decimals
+    return confirmed(line, changes, decimals, amount_steps or steps_of_any_currency(decimals))

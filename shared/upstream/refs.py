@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Literal, TypeAlias
+from urllib.parse import quote
 
 from shared.payment.fields import ApiVersion
 from shared.process.settings import GUID_RE
@@ -54,8 +55,56 @@ class CollectionRef:
             if name not in _ODATA_OPTIONS:
                 raise ValueError(f"unsupported OData option {name!r}")
 
+    @property
+    def path(self) -> str:
+        """The path under the API root, options percent-encoded (option names are
+        fixed above): for a request of its own and for a GET inside a ``$batch``."""
+        path = "companies"
+        if self.company_id is not None:
+            path += f"({self.company_id})/customerPaymentJournals"
+        if self.journal_id is not None:
+            path += f"({self.journal_id})/customerPayments"
+        if self.query:
+            path += "?" + "&".join(f"{n}={quote(v, safe='')}" for n, v in self.query)
+        return path
+
 
 _ODATA_OPTIONS = frozenset({"$filter", "$top", "$skip"})
+# A company's records may also bring a related record along (an invoice's customer).
+_COMPANY_SET_OPTIONS = _ODATA_OPTIONS | {"$expand"}
+
+# The company's records the proxy reads (lookups and the application check).
+CompanySet = Literal["customers", "salesInvoices", "currencies"]
+COMPANY_SETS: tuple[CompanySet, ...] = ("customers", "salesInvoices", "currencies")
+
+
+@dataclass(frozen=True)
+class CompanySetRef:
+    """A company's customers, sales invoices or currencies, with OData options
+    the proxy built itself; the company id is a validated GUID."""
+
+    version: ApiVersion
+    company_id: str
+    entity_set: CompanySet
+    query: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not GUID_RE.match(self.company_id):
+            raise ValueError("company references hold GUIDs only")
+        if self.entity_set not in COMPANY_SETS:
+            raise ValueError(f"unsupported entity set {self.entity_set!r}")
+        for name, _ in self.query:
+            if name not in _COMPANY_SET_OPTIONS:
+                raise ValueError(f"unsupported OData option {name!r}")
+
+    @property
+    def path(self) -> str:
+        """The path under the API root, options percent-encoded: for a request of
+        its own and for a GET inside a ``$batch`` alike."""
+        path = f"companies({self.company_id})/{self.entity_set}"
+        if self.query:
+            path += "?" + "&".join(f"{n}={quote(v, safe='')}" for n, v in self.query)
+        return path
 
 
 # What the allow-lists check: a line, or a collection of a company or journal.

@@ -393,3 +393,49 @@ def test_a_wrong_id_in_the_address_is_named_and_the_lists_offered(
     expect(page.locator("#save")).to_be_visible()
     expect(note).to_be_hidden()
     expect(page.locator("#etag")).to_have_text(stack.proxy_etag())
+
+
+def test_apply_the_suggested_invoice_or_one_chosen_from_the_lookups(
+    stack: Stack, page: Page
+) -> None:
+    company = stack.seed["companies"][0]
+    invoices = {i["number"]: i["id"] for i in company["invoices"]}
+    customers = {c["number"]: c["id"] for c in company["customers"]}
+    # The first line: customer 10000, 2000.50, "Payment for invoice 103001".
+    open_line(page, stack.page_url)
+    suggestions = page.locator("#suggestions li")
+    expect(suggestions.first).to_contain_text("103001")
+    expect(suggestions.first).to_contain_text("Same customer (10000)")
+    expect(suggestions.nth(1)).to_contain_text("103008")
+    # The suggestion is chosen first, and the customer's invoices list it first.
+    expect(page.locator("#apply-customer")).to_have_value(customers["10000"])
+    expect(page.locator("#apply-invoice")).to_have_value(invoices["103001"])
+    expect(page.locator("#apply-invoice option").first).to_contain_text("103001")
+    expect(page.locator("#apply-invoice option").first).to_contain_text("(suggested)")
+    expect(page.locator("#apply-invoice option")).to_have_count(3)  # 10000's open invoices
+
+    # Another open invoice of the customer, from the lookup.
+    page.locator("#apply-invoice").select_option(invoices["103009"])
+    page.locator("#apply").click()
+    status = page.locator("#apply-status")
+    expect(status).to_contain_text("Applied to invoice 103009 (check: passed)")
+    assert stack.stored()["appliesToInvoiceNumber"] == "103009"
+    expect(page.locator("#field-appliesToInvoiceNumber")).to_have_value("103009")
+
+    # The customer's invoice in yen: the application check refuses it, nothing is written.
+    patches = stack.patch_requests_to_bc()
+    page.locator("#apply-invoice").select_option(invoices["103011"])
+    page.locator("#apply").click()
+    expect(status).to_contain_text("Not applied")
+    expect(status).to_contain_text("another currency")
+    assert stack.patch_requests_to_bc() == patches
+    assert stack.stored()["appliesToInvoiceNumber"] == "103009"
+
+    # The second suggestion: another customer's invoice of the same amount.
+    page.locator("#suggestions button").nth(1).click()
+    expect(page.locator("#apply-customer")).to_have_value(customers["20000"])
+    expect(page.locator("#apply-invoice")).to_have_value(invoices["103008"])
+    page.locator("#apply").click()
+    expect(status).to_contain_text("Applied to invoice 103008")
+    stored = stack.stored()
+    assert (stored["customerNumber"], stored["appliesToInvoiceNumber"]) == ("20000", "103008")

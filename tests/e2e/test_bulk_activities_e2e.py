@@ -85,7 +85,9 @@ async def test_one_batch_each_operation_its_own_verdict(sandbox_proxy: Proxy) ->
         [
             item(proxy, 0, line(proxy, 0)["@odata.etag"], amount=Decimal("12.34")),
             item(proxy, 1, stale, amount=Decimal("99")),
-            item(proxy, 2, "*", customerNumber="NO-SUCH-CUSTOMER"),
+            # Line 1's number: Business Central refuses it (an unknown customer would
+            # be refused by the application check before the batch).
+            item(proxy, 2, "*", lineNumber=10000),
         ],
     )
     proxy.sandbox.clear_requests()
@@ -117,7 +119,7 @@ async def test_a_failing_operation_does_not_stop_the_others(sandbox_proxy: Proxy
         proxy,
         [
             item(proxy, 0, "*", comment="first"),
-            item(proxy, 1, "*", customerNumber="NO-SUCH-CUSTOMER"),
+            item(proxy, 1, "*", lineNumber=10000),  # taken: Business Central refuses it
             item(proxy, 2, "*", comment="third"),
         ],
     )

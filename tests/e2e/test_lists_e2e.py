@@ -326,16 +326,19 @@ def _json(value: Any) -> bytes:
 def test_validate_answers_the_changes_and_nothing_reaches_business_central(
     proxy: Proxy, configure: Configure
 ) -> None:
+    # Neither an amount nor a customer or invoice: nothing to check against
+    # Business Central (an amount is held to the line's currency, read below).
     configure(MAX_BODY_BYTES="65536")  # a fresh runtime: no token cached yet
     before = stored_line(proxy.sandbox)
     proxy.sandbox.reset()
     response = validate(
-        proxy, b'{"amount": "12.30", "documentNumber": "o\'brien"}', **{"If-Match": 'W/"x"'}
+        proxy, b'{"comment": "12.30", "documentNumber": "o\'brien"}', **{"If-Match": 'W/"x"'}
     )
     assert response.status_code == 200, response.text
     assert response.json(parse_float=Decimal) == {
         "valid": True,
-        "changes": {"amount": Decimal("12.30"), "documentNumber": "o'brien"},
+        "changes": {"comment": "12.30", "documentNumber": "o'brien"},
+        "applicationCheck": {"status": "not-needed"},
     }
     assert proxy.sandbox.requests() == []
     assert proxy.sandbox.token_requests() == 0
@@ -344,6 +347,25 @@ def test_validate_answers_the_changes_and_nothing_reaches_business_central(
     assert proxy.get().status_code == 200
     assert proxy.sandbox.token_requests() == 1
     assert len(bc_requests(proxy.sandbox)) == 1
+
+
+def test_validate_holds_an_amount_to_the_lines_currency_and_writes_nothing(
+    proxy: Proxy,
+) -> None:
+    before = stored_line(proxy.sandbox)
+    response = validate(proxy, b'{"amount": "12.30"}', **{"If-Match": 'W/"x"'})
+    assert response.status_code == 200, response.text
+    assert response.json(parse_float=Decimal) == {
+        "valid": True,
+        "changes": {"amount": Decimal("12.30")},
+        "applicationCheck": {"status": "passed", "currencyCode": "USD"},
+    }
+    assert response.headers["x-application-check"] == "passed"
+    # Reads only: the line, then its invoice with its currency.
+    sent = bc_requests(proxy.sandbox)
+    assert [r["method"] for r in sent] == ["GET", "POST"]
+    assert all(op["method"] == "GET" for op in sent[1]["body"]["requests"])
+    assert stored_line(proxy.sandbox) == before
 
 
 def test_validate_gives_the_same_problem_as_the_patch(proxy: Proxy) -> None:
@@ -393,7 +415,8 @@ def test_the_v1_journal_alias_works_and_other_sets_do_not(proxy: Proxy) -> None:
     )
     assert len(found(proxy.http.get(alias))) == 3
     assert all("contactId" in line for line in found(proxy.http.get(alias)))
-    other = journals_url(proxy).replace("customerPaymentJournals", "customers")
+    # (customers is a route of its own now, the customer lookup.)
+    other = journals_url(proxy).replace("customerPaymentJournals", "vendorPaymentJournals")
     problem(proxy.http.get(other), 404, "not-found")
     assert all("/customerPaymentJournals(" in r["path"] for r in bc_requests(proxy.sandbox))
 

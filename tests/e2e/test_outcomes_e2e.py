@@ -245,8 +245,11 @@ def test_a_customer_derived_from_the_invoice_is_not_held_against_a_lost_write(
     assert (response.status_code, slug_of(response)) == (409, "outcome-unknown"), response.text
     current = response.json()["current"]
     assert current["customerId"] == invoice["customerId"]
-    sent = [(r["method"], r["processedStatus"]) for r in bc_requests(proxy.sandbox)]
-    assert sent == [("PATCH", 200), ("GET", 200)]
+    requests = bc_requests(proxy.sandbox)
+    sent = [(r["method"], r["processedStatus"]) for r in requests]
+    # The application check's one read (a $batch of GETs), the PATCH, the read-back.
+    assert sent == [("POST", 200), ("PATCH", 200), ("GET", 200)]
+    assert all(op["method"] == "GET" for op in requests[0]["body"]["requests"])
     assert stored_line(proxy.sandbox)["customerId"] == invoice["customerId"]
 
 

@@ -178,8 +178,12 @@ def test_unknown_line_is_not_found(proxy: Proxy) -> None:
 
 
 def test_business_central_refusal_is_upstream_rejected(proxy: Proxy) -> None:
+    # (An unknown customer is caught by the application check before Business
+    # Central; an id and a number of two customers are for Business Central to refuse.)
     before = stored_line(proxy.sandbox)
-    body = problem(proxy.patch({"customerNumber": "NOSUCH"}), 422, "upstream-rejected")
+    customers = {c["number"]: c["id"] for c in proxy.sandbox.seed["companies"][0]["customers"]}
+    mismatch = {"customerNumber": "20000", "customerId": customers["30000"]}
+    body = problem(proxy.patch(mismatch), 422, "upstream-rejected")
     assert body["upstream"]["status"] == 400
     assert body["upstream"]["code"].startswith(("Application_", "BadRequest", "Internal_"))
     assert stored_line(proxy.sandbox) == before

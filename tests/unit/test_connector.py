@@ -123,6 +123,9 @@ def test_the_operations_makers_see(doc: dict[str, Any]) -> None:
         "ListCompanies": "internal",
         "ListCustomerPaymentJournals": "internal",
         "FindCustomerPayments": "important",
+        "ListCustomers": None,
+        "ListOpenSalesInvoices": None,
+        "SuggestInvoices": "important",
         "StartBulkPaymentUpdate": "important",
         "GetBulkPaymentUpdateStatus": "advanced",
     }
@@ -137,9 +140,17 @@ def test_the_operations_makers_see(doc: dict[str, Any]) -> None:
         "/v2.0/companies",
         "/v2.0/companies/{companyId}/customerPaymentJournals",
         LINES,
+        PAYMENT + "/suggestedInvoices",
+        "/v2.0/companies/{companyId}/customers",
+        "/v2.0/companies/{companyId}/openSalesInvoices",
         BULK,
         "/bulkPaymentUpdates/{jobId}",
     }
+    assert ops["SuggestInvoices"]["summary"] == "Suggest invoices for a payment line"
+    assert ops["ListCustomers"]["summary"] == "Find customers"
+    assert ops["ListOpenSalesInvoices"]["summary"] == "Find open sales invoices"
+    for lookup in ("ListCustomers", "ListOpenSalesInvoices"):
+        assert ops[lookup]["x-ms-pageable"] == {"nextLinkName": "nextLink"}
 
 
 def test_update_needs_the_etag_labelled_as_such(doc: dict[str, Any]) -> None:
@@ -151,7 +162,14 @@ def test_update_needs_the_etag_labelled_as_such(doc: dict[str, Any]) -> None:
     assert "overwrite" in etag["description"]
     assert "default" not in etag
     body = param(update, "body")
-    assert body["schema"] == {"$ref": "#/definitions/PaymentPatchV2"}
+    # The patch model, with dropdowns on its customer and invoice.
+    assert body["schema"] == {"$ref": "#/definitions/CustomerPaymentChangesV2"}
+    plain = doc["definitions"]["PaymentPatchV2"]["properties"]
+    changes = doc["definitions"]["CustomerPaymentChangesV2"]["properties"]
+    assert set(changes) == set(plain)
+    for name, prop in changes.items():
+        rules = {k: v for k, v in prop.items() if not k.startswith("x-ms-dynamic")}
+        assert rules == plain[name]
     assert update["responses"]["200"]["headers"]["ETag"]["x-ms-summary"] == "ETag"
 
 
@@ -199,14 +217,29 @@ def test_bulk_start_takes_the_journal_from_dropdowns_and_the_updates_with_their_
         "ETag",
         IF_MATCH_PATTERN,
     )
-    # The changes are the update action's very body, with every rule of it.
-    assert props["changes"]["$ref"] == param(update, "body")["schema"]["$ref"]
+    # The changes have every rule of the update action's body, which adds only its dropdowns.
+    assert props["changes"]["$ref"] == "#/definitions/PaymentPatchV2"
+    body = definition(doc, param(update, "body")["schema"])
+    rules = {
+        name: {key: value for key, value in prop.items() if not key.startswith("x-ms-dynamic")}
+        for name, prop in body["properties"].items()
+    }
+    assert rules == definition(doc, props["changes"])["properties"]
     assert props["clientRef"]["maxLength"] == MAX_CLIENT_REF
     assert all(prop["x-ms-summary"] for prop in props.values())
 
 
 BULK_RESULT = {"jobId", "status", "total", "counts", "items"}
-ITEM_RESULT = {"id", "clientRef", "outcome", "status", "etag", "line", "problem"}
+ITEM_RESULT = {
+    "id",
+    "clientRef",
+    "outcome",
+    "status",
+    "etag",
+    "line",
+    "problem",
+    "applicationCheck",  # for an update that names a customer or an invoice
+}
 
 
 def test_bulk_start_is_asynchronous_and_outputs_the_finished_job(doc: dict[str, Any]) -> None:
@@ -289,6 +322,49 @@ def test_dropdowns_come_from_the_list_operations(doc: dict[str, Any]) -> None:
     # A list does not offer itself: the journal list's company comes from ListCompanies.
     journals = operations(doc)["ListCustomerPaymentJournals"]
     assert param(journals, "companyId")["x-ms-dynamic-values"]["operationId"] == "ListCompanies"
+
+
+def test_the_customer_and_invoice_of_an_update_come_from_dropdowns(doc: dict[str, Any]) -> None:
+    changes = doc["definitions"]["CustomerPaymentChangesV2"]["properties"]
+    company = {"companyId": {"parameter": "companyId"}}
+    expected = {
+        "customerId": ("ListCustomers", "id", company),
+        "customerNumber": ("ListCustomers", "number", company),
+        # The invoice dropdowns list the open invoices of the customer chosen above them.
+        "appliesToInvoiceId": (
+            "ListOpenSalesInvoices",
+            "id",
+            {
+                **company,
+                "customerId": {"parameter": "customerId"},
+                "customerNumber": {"parameter": "customerNumber"},
+            },
+        ),
+    }
+    for name, (target, value, passed) in expected.items():
+        values = changes[name]["x-ms-dynamic-values"]
+        assert (values["operationId"], values["value-path"], values["parameters"]) == (
+            target,
+            value,
+            passed,
+        )
+        assert values["value-title"] == "title"
+    listed = changes["appliesToInvoiceNumber"]["x-ms-dynamic-list"]
+    assert listed["parameters"]["customerId"] == {"parameterReference": "body/customerId"}
+    assert listed["parameters"]["companyId"] == {"parameterReference": "companyId"}
+    # Labelled with number, date and remaining amount (the lookup's title).
+    found = operations(doc)["ListOpenSalesInvoices"]["responses"]["200"]["schema"]
+    item = definition(doc, definition(doc, found)["properties"]["value"]["items"])
+    assert "remaining amount" in item["properties"]["title"]["description"]
+    for operation_id in ("UpdateCustomerPayment", "ValidateCustomerPayment"):
+        body = param(operations(doc)[operation_id], "body")
+        assert body["schema"] == {"$ref": "#/definitions/CustomerPaymentChangesV2"}
+    # A bulk update's changes keep the plain model.
+    bulk_item = doc["definitions"]["BulkPaymentUpdateV2"]["properties"]["changes"]
+    assert bulk_item["$ref"] == "#/definitions/PaymentPatchV2"
+    # The invoice lookup action offers the customer as a dropdown too.
+    invoices = operations(doc)["ListOpenSalesInvoices"]
+    assert param(invoices, "customerId")["x-ms-dynamic-values"]["operationId"] == "ListCustomers"
 
 
 def test_every_call_asks_for_plain_json_problems(doc: dict[str, Any]) -> None:
@@ -519,6 +595,27 @@ RULES: list[tuple[str, Any, str]] = [
             operationId="Nope"
         ),
         "names no operation",
+    ),
+    (
+        "body dropdown target",
+        lambda d: d["definitions"]["CustomerPaymentChangesV2"]["properties"]["customerId"][
+            "x-ms-dynamic-values"
+        ].update(operationId="Nope"),
+        "names no operation",
+    ),
+    (
+        "body dropdown parameter",
+        lambda d: d["definitions"]["CustomerPaymentChangesV2"]["properties"]["appliesToInvoiceId"][
+            "x-ms-dynamic-list"
+        ]["parameters"].update({"nope": {"parameterReference": "x"}}),
+        "passes nope",
+    ),
+    (
+        "body dropdown reference",
+        lambda d: d["definitions"]["CustomerPaymentChangesV2"]["properties"]["appliesToInvoiceId"][
+            "x-ms-dynamic-list"
+        ]["parameters"].update({"customerId": {"parameterReference": "body/nope"}}),
+        "refers to body/nope",
     ),
     ("title", lambda d: d["info"].update(title="Payments API"), "API"),
     ("title length", lambda d: d["info"].update(title="x" * 31), "30 characters"),

@@ -102,6 +102,9 @@ PROTECTED = {
     "list_companies",
     "list_journals",
     "list_payments",
+    "list_customers",
+    "list_open_invoices",
+    "suggest_invoices",
     "bulk_start",
 }
 
@@ -117,8 +120,13 @@ def test_lists_and_validate_are_protected_like_the_payment_route() -> None:
     assert [str(m.value) for m in routes["validate_payment"].methods] == ["POST"]
     assert routes["list_payments"].route == payment_route.removesuffix("/{paymentId}")
     assert routes["list_companies"].route == "{apiVersion}/companies"
-    for name in ("list_companies", "list_journals", "list_payments"):
+    for name in PROTECTED - {"payment", "validate_payment", "bulk_start"}:
         assert [str(m.value) for m in routes[name].methods] == ["GET"]
+    assert routes["suggest_invoices"].route == payment_route + "/suggestedInvoices"
+    assert routes["list_customers"].route == "{apiVersion}/companies/{companyId}/customers"
+    assert routes["list_open_invoices"].route == (
+        "{apiVersion}/companies/{companyId}/openSalesInvoices"
+    )
 
 
 def test_function_json_has_the_function_auth_level() -> None:
@@ -255,7 +263,8 @@ async def test_every_answer_exposes_the_headers_a_browser_page_reads(
     assert [a.status_code for a in answers] == [200, 428, 200, 200, 404]
     for answer in answers:
         exposed = [h.strip() for h in answer.headers["Access-Control-Expose-Headers"].split(",")]
-        assert exposed == ["ETag", "Location", "Retry-After", "x-request-id"]
+        # x-application-check: what the application check of an update did.
+        assert exposed == ["ETag", "Location", "Retry-After", "x-request-id", "x-application-check"]
     assert answers[0].headers["ETag"]
 
 

@@ -31,6 +31,14 @@ CONTRACT_SLUGS = {
     "internal-error": 500,
     "outcome-unknown": 409,
     "idempotency-key-reused": 422,
+    # The application check of an update that names a customer or an invoice.
+    "customer-not-found": 422,
+    "customer-blocked": 422,
+    "invoice-not-found": 422,
+    "invoice-not-posted": 422,
+    "invoice-fully-paid": 422,
+    "invoice-customer-mismatch": 422,
+    "invoice-currency-mismatch": 422,
 }
 
 
