@@ -21,8 +21,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -110,16 +109,19 @@ _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
 )
 
 
-@contextmanager
-def recording(request_id: str, route: str, method: str) -> Iterator[RequestRecord]:
-    """The record of the request being handled, current for every step below it."""
+RecordToken = contextvars.Token["RequestRecord | None"]
+
+
+def begin_record(request_id: str, route: str, method: str) -> tuple[RequestRecord, RecordToken]:
+    """The record of the request being handled, current for every step below it until
+    :func:`end_record` (a pair of calls, not a context manager: one per request)."""
     start_exporting()  # before the request's first call upstream, which is traced
     record = RequestRecord(request_id, route, method.upper())
-    token = _current.set(record)
-    try:
-        yield record
-    finally:
-        _current.reset(token)
+    return record, _current.set(record)
+
+
+def end_record(token: RecordToken) -> None:
+    _current.reset(token)
 
 
 def current() -> RequestRecord | None:
