@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Protocol
 
 from shared.payment.fields import ApiVersion
 from shared.process.settings import GUID_RE
@@ -58,8 +58,15 @@ class CollectionRef:
 _ODATA_OPTIONS = frozenset({"$filter", "$top", "$skip"})
 
 
-# What the allow-lists check: a line, or a collection of a company or journal.
-ScopedRef: TypeAlias = PaymentRef | CollectionRef
+class Scoped(Protocol):
+    """What the allow-lists check: the company and journal a line, a collection or an
+    admitted request is in (either may be absent)."""
+
+    @property
+    def company_id(self) -> str | None: ...
+
+    @property
+    def journal_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
