@@ -119,7 +119,10 @@ UPPER = StoredUpperCase()
 def utf16_length(value: str) -> int:
     """Length as Business Central counts it: AL Text and Code are .NET strings,
     so a character outside the Basic Multilingual Plane takes two units."""
-    return len(value) + sum(1 for char in value if ord(char) > 0xFFFF)
+    if value.isascii():
+        return len(value)
+    # Two bytes a unit; a lone surrogate (possible in a str) is one unit, as before.
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _utf16_max(max_length: int) -> AfterValidator:

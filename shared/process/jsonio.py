@@ -128,7 +128,7 @@ def loads_exact(raw: bytes, *, careful: bool = False) -> Any:
             and digits.count(b".0") <= _MAX_QUICK_DIGIT_RUNS
         )
         value = (_QUICK if quick_ints else _CAREFUL).decode(text)
-        if careful or _SURROGATE_ESCAPE_RE.search(text):
+        if careful or ("\\u" in text and _SURROGATE_ESCAPE_RE.search(text)):
             _check_strings(value)
     except json.JSONDecodeError as exc:
         raise JsonBodyError(
@@ -145,6 +145,11 @@ def format_decimal(value: Decimal) -> str:
     """The JSON text of an exact decimal, keeping its digits (``2000.50`` stays)."""
     if not value.is_finite():
         raise ValueError("only finite decimals can be written as JSON")
+    text = str(value)
+    if "E" not in text:
+        # str() writes plain notation, digit for digit, whenever the exponent is at most
+        # 0 and the number not tiny: every amount. The rest is decided below.
+        return text
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     if -_MAX_PLAIN_EXPONENT <= exponent <= _MAX_PLAIN_EXPONENT:
