@@ -181,19 +181,22 @@ def _join_duplicates(pairs: Sequence[tuple[str, str]], separator: str) -> dict[s
 
 
 def _response_headers(response: func.HttpResponse) -> list[tuple[bytes, bytes]]:
-    headers: list[tuple[str, str]] = [
-        (str(name), str(value))
-        for name, value in response.headers.items()
-        if str(name).lower() not in ("content-length", "transfer-encoding")
-    ]
-    if not any(name.lower() == "content-type" for name, _ in headers):
+    headers: list[tuple[bytes, bytes]] = []
+    typed = False
+    for name, value in response.headers.items():
+        lower = str(name).lower()
+        if lower in ("content-length", "transfer-encoding"):
+            continue
+        typed = typed or lower == "content-type"
+        headers.append((str(name).encode("latin-1"), str(value).encode("latin-1")))
+    if not typed:
         # The same default the Python worker applies before handing the response to the host.
         mimetype, charset = str(response.mimetype), str(response.charset)
         content_type = (
             f"{mimetype}; charset={charset}" if mimetype.startswith("text/") else mimetype
         )
-        headers.append(("Content-Type", content_type))
-    return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+        headers.append((b"Content-Type", content_type.encode("latin-1")))
+    return headers
 
 
 class _FunctionsEndpoint:
@@ -277,7 +280,7 @@ def _to_request(
     ]
     headers = _join_duplicates(header_pairs, ", ")
     query = scope.get("query_string", b"").decode("latin-1")
-    params = _join_duplicates(parse_qsl(query, keep_blank_values=True), ",")
+    params = _join_duplicates(parse_qsl(query, keep_blank_values=True), ",") if query else {}
     host = headers.get("host")
     if host is None:
         server = scope.get("server") or ("127.0.0.1", 80)
