@@ -11,10 +11,10 @@ change in the machine's load touches all of them alike. ``--base-tree`` adds the
 another checkout (e.g. ``git worktree add ../base main``) as a third server.
 
 Prints per server and round: CPU per PATCH of the server's process (user + system, all
-threads), the median and p90 latency the caller saw; then min/median/max over the rounds
-of each, of the CPU ratio to the forwarder (round by round) and of the median latency
-added to the forwarder's. The sandbox's own processing is in every figure's latency, in
-none of the CPU figures.
+threads; and user alone), the median and p90 latency the caller saw; then min/median/max
+over the rounds of each, of the CPU ratio to the forwarder (round by round) and of the
+median latency added to the forwarder's. The sandbox's own processing is in every
+figure's latency, in none of the CPU figures.
 
 ``--profile FILE`` writes a cProfile of each server's event loop thread over one more
 round, to FILE.proxy, FILE.forwarder (and FILE.base); read one with
@@ -74,12 +74,13 @@ def send_patches(http: httpx.Client, url: str, paths: list[str], count: int) -> 
 
 def measure(http: httpx.Client, server: Child, paths: list[str], count: int) -> dict[str, float]:
     send_patches(http, server.url, paths, 20)  # connections, token, caches
-    before = server.cpu()
+    user, system = server.cpu()
     latencies = send_patches(http, server.url, paths, count)
-    cpu = (server.cpu() - before) / count
+    user_after, system_after = server.cpu()
     latencies.sort()
     return {
-        "cpu_ms": cpu * 1000,
+        "cpu_ms": (user_after - user + system_after - system) / count * 1000,
+        "user_ms": (user_after - user) / count * 1000,
         "p50_ms": statistics.median(latencies) * 1000,
         "p90_ms": latencies[int(len(latencies) * 0.9)] * 1000,
     }
@@ -126,7 +127,8 @@ def compare(args: argparse.Namespace) -> None:
                 one = measure(http, child, paths, args.patches)
                 results[name].append(one)
                 print(
-                    f"round {round_ + 1} {name:9} cpu {one['cpu_ms']:6.3f} ms/PATCH  "
+                    f"round {round_ + 1} {name:9} cpu {one['cpu_ms']:6.3f} ms/PATCH "
+                    f"(user {one['user_ms']:6.3f})  "
                     f"p50 {one['p50_ms']:6.3f} ms  p90 {one['p90_ms']:6.3f} ms",
                     flush=True,
                 )
@@ -141,12 +143,15 @@ def compare(args: argparse.Namespace) -> None:
     print(f"over {args.rounds} rounds:")
     for name, figures in results.items():
         print(f"{name:9} cpu per PATCH  {spread([f['cpu_ms'] for f in figures], ' ms')}")
+        print(f"{name:9} user per PATCH {spread([f['user_ms'] for f in figures], ' ms')}")
         print(f"{name:9} p50 latency    {spread([f['p50_ms'] for f in figures], ' ms')}")
         if name == "forwarder":
             continue
         ratios = [f["cpu_ms"] / b["cpu_ms"] for f, b in zip(figures, forwarder, strict=True)]
+        user = [f["user_ms"] / b["user_ms"] for f, b in zip(figures, forwarder, strict=True)]
         added = [f["p50_ms"] - b["p50_ms"] for f, b in zip(figures, forwarder, strict=True)]
         print(f"{name:9} cpu / forwarder {spread(ratios)}")
+        print(f"{name:9} user / forwarder {spread(user)}")
         print(f"{name:9} p50 added      {spread(added, ' ms')}")
 
 

@@ -7,7 +7,7 @@
 Each prints one JSON line (its URL, and the sandbox its settings for a proxy), then
 answers one line per command read from stdin:
 
-* ``cpu``: the process's CPU seconds (user + system, every thread);
+* ``cpu``: the process's CPU seconds, user and system (every thread);
 * ``profile start`` / ``profile stop FILE``: cProfile on the server's event loop thread,
   written to FILE (pstats format);
 * end of input: the server stops and the process ends.
@@ -63,8 +63,10 @@ class Child:
             raise RuntimeError(f"server {self.process.args!r} ended ({self.process.wait()})")
         return answer.strip()
 
-    def cpu(self) -> float:
-        return float(self.ask("cpu"))
+    def cpu(self) -> tuple[float, float]:
+        """User and system CPU seconds the server's process has used so far."""
+        user, system = self.ask("cpu").split()
+        return float(user), float(system)
 
 
 @contextlib.contextmanager
@@ -217,7 +219,8 @@ def _commands(server: Any) -> None:
     for line in sys.stdin:
         words = line.split()
         if words == ["cpu"]:
-            answer = repr(time.process_time())
+            times = os.times()
+            answer = f"{times.user!r} {times.system!r}"
         elif words[:2] == ["profile", "start"]:
             server.loop.call_soon_threadsafe(profiler.enable)
             time.sleep(0.05)
