@@ -24,6 +24,7 @@ _TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2
 _LANGUAGE_RE = re.compile(r"^[A-Za-z0-9 ,;=.*-]{1,200}\Z")
 _LENGTH_RE = re.compile(r"^[0-9]{1,19}\Z")
 _MEDIA_TYPES = ("application/json", "application/merge-patch+json")
+_CHARSET_RE = re.compile(r"(?i)charset\s*=\s*\"?([^\";\s]+)")
 
 PRECONDITION_REQUIRED_DETAIL = (
     "Send If-Match with the line's ETag: GET the payment line first and copy its ETag "
@@ -55,7 +56,7 @@ def forward_headers(
 def check_content_type(headers: Mapping[str, str]) -> None:
     value = headers.get("content-type", "")
     media, _, params = value.partition(";")
-    charset = re.search(r"(?i)charset\s*=\s*\"?([^\";\s]+)", params)
+    charset = _CHARSET_RE.search(params) if params else None
     if media.strip().lower() not in _MEDIA_TYPES or (
         charset and charset.group(1).lower() not in ("utf-8", "utf8")
     ):
