@@ -86,10 +86,13 @@ def fraction_digits(value: Decimal) -> int:
     """Significant digits after the point, without rounding (2000.500 has 1)."""
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    significant = "".join(map(str, digits)).rstrip("0")
-    if not significant:
+    trailing = 0
+    for digit in reversed(digits):
+        if digit:
+            break
+        trailing += 1
+    else:
         return 0  # zero, however written (0.000)
-    trailing = len(digits) - len(significant)
     return max(0, -(exponent + trailing))
 
 

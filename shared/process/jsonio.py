@@ -203,12 +203,12 @@ def _encode_object(value: dict[Any, Any], out: list[str]) -> None:
     for key, item in value.items():
         if not isinstance(key, str):
             raise TypeError("JSON object keys must be strings")
-        out.append(separator + _quote(key) + ":")
-        separator = ","
-        if type(item) is str:
-            out.append(_quote(item))
+        if type(item) is str:  # most values: one piece for the pair
+            out.append(f"{separator}{_quote(key)}:{_quote(item)}")
         else:
+            out.append(f"{separator}{_quote(key)}:")
             _encode(item, out)
+        separator = ","
     out.append("}" if separator == "," else "{}")
 
 
