@@ -169,9 +169,10 @@ def _decoded_segments(raw_path: str) -> list[str]:
 
 def _join_duplicates(pairs: Sequence[tuple[str, str]], separator: str) -> dict[str, str]:
     # Names compare case-insensitively (as in ASP.NET); the first spelling is kept.
-    unique = {name.lower(): (name, value) for name, value in pairs}
-    if len(unique) == len(pairs):  # the usual case: no name repeats
-        return dict(unique.values())
+    plain = dict(pairs)
+    listed = "\n".join(plain)
+    if len(plain) == len(pairs) and listed == listed.lower():
+        return plain  # the usual case (servers pass names in lower case): none repeats
     joined: dict[str, list[str]] = {}
     names: dict[str, str] = {}
     for name, value in pairs:
@@ -275,10 +276,10 @@ class _FunctionsEndpoint:
 def _to_request(
     scope: Scope, raw_path: str, body: bytes, route_params: Mapping[str, str]
 ) -> func.HttpRequest:
-    header_pairs = [
-        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
-    ]
-    headers = _join_duplicates(header_pairs, ", ")
+    headers = _join_duplicates(
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+        ", ",
+    )
     query = scope.get("query_string", b"").decode("latin-1")
     params = _join_duplicates(parse_qsl(query, keep_blank_values=True), ",") if query else {}
     host = headers.get("host")
