@@ -10,6 +10,9 @@ answers one line per command read from stdin:
 * ``cpu``: the process's CPU seconds, user and system (every thread);
 * ``profile start`` / ``profile stop FILE``: cProfile on the server's event loop thread,
   written to FILE (pstats format);
+* ``rss``: the process's peak resident memory so far, in bytes;
+* ``durable``: the proxy's Durable instances (stand-in figures: episodes, the worker's
+  CPU over them, history events and characters, input and output characters), as JSON;
 * end of input: the server stops and the process ends.
 
 ``--tree`` serves the app of another checkout (e.g. a worktree of main), so that two
@@ -114,15 +117,14 @@ def spawn(
 # --- in the child --------------------------------------------------------------------
 
 
-def _proxy_app(tree: Path) -> tuple[Any, Any]:
+def _proxy_app(tree: Path) -> Any:
     import function_app
     from funchost.http import create_local_host
     from shared.upstream import runtime
 
-    host = create_local_host(
+    return create_local_host(
         function_app.app, host_json=tree / "host.json", on_shutdown=[runtime.aclose_runtime]
     )
-    return host, {}
 
 
 class Forwarder:
@@ -185,13 +187,15 @@ class Forwarder:
 def _serve(kind: str, tree: Path) -> None:
     sys.path.insert(0, str(tree))
     os.chdir(tree)
-    from sandbox.serving import serve_in_thread
+    from sandbox.serving import free_port, serve_in_thread
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"port": free_port()}
+    # The app builds absolute URLs (a bulk job's status) from the host name it is served on.
+    os.environ["WEBSITE_HOSTNAME"] = f"127.0.0.1:{options['port']}"
     info: dict[str, Any] = {}
     sandbox_context: Any = contextlib.nullcontext()
     if kind == "proxy":
-        app, options = _proxy_app(tree)
+        app = _proxy_app(tree)
     elif kind == "forwarder":
         app = Forwarder(dict(os.environ))
     else:
@@ -211,14 +215,46 @@ def _serve(kind: str, tree: Path) -> None:
                 info["environment"] = sandbox.environment_variables()
                 info["seed"] = json.loads(json.dumps(sandbox.seed, default=str))
             print(json.dumps(info), flush=True)
-            _commands(server)
+            _commands(server, app)
 
 
-def _commands(server: Any) -> None:
+def _durable_figures(app: Any) -> list[dict[str, Any]]:
+    durable = getattr(getattr(app, "state", None), "durable", None)
+    if durable is None:
+        return []
+    figures = []
+    for view in durable.instances():
+        figures.append(
+            {
+                "id": view.instance_id,
+                "status": str(view.status),
+                "episodes": view.episodes,
+                "replayCpuS": getattr(view, "replay_cpu_s", None),
+                "largestEpisodeChars": getattr(view, "largest_episode_chars", None),
+                "executions": len(view.previous_histories) + 1,
+                "historyEvents": len(view.history),
+                "historyChars": len(json.dumps(view.history, default=str)),
+                "inputChars": len(view.input_text or ""),
+                "outputChars": len(view.output if isinstance(view.output, str) else ""),
+                "activityRuns": dict(view.activity_runs),
+                "seconds": (view.last_updated - view.created).total_seconds(),
+                "lastUpdated": view.last_updated.timestamp(),
+            }
+        )
+    return figures
+
+
+def _commands(server: Any, app: Any) -> None:
+    import resource
+
     profiler = cProfile.Profile()
     for line in sys.stdin:
         words = line.split()
-        if words == ["cpu"]:
+        if words == ["rss"]:
+            answer = str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        elif words == ["durable"]:
+            answer = json.dumps(_durable_figures(app))
+        elif words == ["cpu"]:
             times = os.times()
             answer = f"{times.user!r} {times.system!r}"
         elif words[:2] == ["profile", "start"]:
