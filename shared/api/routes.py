@@ -21,6 +21,7 @@ from shared.api.spec import (
     Operation,
     Parameter,
 )
+from shared.bulk.results import MAX_PAGE
 from shared.lines.lists import DEFAULT_TOP, LINE_FILTERS, MAX_TOP
 from shared.payment.fields import (
     API_VERSIONS,
@@ -210,6 +211,23 @@ JOB_TOKEN = Parameter(
     ),
 )
 
+ITEMS_TOP = Parameter(
+    "top",
+    "query",
+    "Page Size",
+    f"Results per page of a finished job, 1 to {MAX_PAGE} (default {MAX_PAGE}).",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": MAX_PAGE},
+    visibility="advanced",
+)
+ITEMS_SKIP = Parameter(
+    "skip",
+    "query",
+    "Skip",
+    "Results to skip before the page starts (0 or more).",
+    {"type": "integer", "minimum": 0, "default": 0},
+    visibility="advanced",
+)
+
 COMMON_HEADERS = (ACCEPT, ACCEPT_LANGUAGE, REQUEST_ID)
 
 
@@ -328,11 +346,12 @@ OPERATIONS: tuple[Operation, ...] = (
         documented(paths.BULK_STATUS),
         "Get a bulk payment update's status",
         "202 with the progress while the job runs (poll again after Retry-After), 200 with "
-        "every update's result when it is done. The token in the URL is the credential; "
-        "an unknown job and a wrong token get the same 404.",
-        (JOB_ID, JOB_TOKEN, ACCEPT),
+        f"the updates' results when it is done, up to {MAX_PAGE} a page (nextLink "
+        "leads to the next; the counts are always the whole job's). The token in the URL "
+        "is the credential; an unknown job and a wrong token get the same 404.",
+        (JOB_ID, JOB_TOKEN, ITEMS_TOP, ITEMS_SKIP, ACCEPT),
         "bulkStatus",
-        "The job is done: every update's result",
+        "The job is done: the updates' results, a page at a time",
         (400, 404, 500, 502),
         auth="anonymous",
         visibility="advanced",

@@ -2,7 +2,8 @@
 (``jobs``), the typed job (``job``), the start and status use cases
 (``service``) and the Durable client they use (``instances``), the pure plan of
 batches (``plan``), the orchestrator (``orchestration``) and its activities
-(``activities``).
+(``activities``), and a finished job's result, written once and read a page at a
+time (``results``).
 
 May import: ``shared.process``, ``shared.payment``, ``shared.upstream``, ``shared.http``.
 """

@@ -9,13 +9,14 @@ in doubt is settled by reading the line before anything is sent again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from shared.bulk.job import JobSlice
-from shared.bulk.plan import pack_settled
+from shared.bulk.plan import STOP_SLUGS, pack_settled
 from shared.payment.settlement import PatchOutcome
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact
@@ -43,6 +44,14 @@ def settled_json(settled: Mapping[int, PatchOutcome], docs_url: str, job_id: str
     return pack_settled({i: outcome_json(o, docs_url, job_id) for i, o in settled.items()})
 
 
+def answer_text(data: dict[str, Any]) -> str:
+    """An activity's result: what the orchestrator decides on, a line break, then the
+    packed item results. Exact JSON holds no raw line break, so the orchestrator splits
+    the packed part off unread on every replay and reads it once, when the job ends."""
+    packed = str(data.pop("settled"))
+    return dumps_exact(data).decode() + "\n" + packed
+
+
 def answer_json(answer: BatchAnswer, docs_url: str, job_id: str) -> dict[str, Any]:
     return {
         **settled_json(answer.settled, docs_url, job_id),
@@ -67,19 +76,59 @@ def _docs_url(work: JobSlice) -> str:
 
 
 async def send_batch_activity(payload: str) -> str:
-    """Send one ``$batch`` of the job's updates; say what became of each."""
+    """Send the slice's ``$batch`` requests one after another; say what became of each
+    update. A batch Business Central refuses for now, or one that stops the job, ends the
+    step: the updates not sent yet go back to the orchestrator with that batch's, to be
+    sent after the wait (a durable timer, never a sleeping worker) or failed by the stop."""
     work, forward = _read(payload)
-    budget = Budget(current_settings().sync_budget_s)
-    answer = await send_batch(get_runtime().bc, work.updates, work.journal, forward, budget)
-    log.info(
-        "bulk job %s: batch of %d: %d settled, %d to resend, %d to settle one by one",
-        work.job_id,
-        len(work.updates),
-        len(answer.settled),
-        len(answer.resend),
-        len(answer.unknown),
+    budget_s = current_settings().sync_budget_s
+    bc = get_runtime().bc
+    batches = work.batches()
+    answers: list[BatchAnswer] = []
+    for number, operations in enumerate(batches):
+        answer = await send_batch(bc, operations, work.journal, forward, Budget(budget_s))
+        log.info(
+            "bulk job %s: batch of %d: %d settled, %d to resend, %d to settle one by one",
+            work.job_id,
+            len(operations),
+            len(answer.settled),
+            len(answer.resend),
+            len(answer.unknown),
+        )
+        if _ends_step(answer):
+            unsent = tuple(op.index for later in batches[number + 1 :] for op in later)
+            answer = dataclasses.replace(answer, resend=answer.resend + unsent)
+            answers.append(answer)
+            break
+        answers.append(answer)
+    combined = _combined(answers)
+    return answer_text(answer_json(combined, _docs_url(work), work.job_id))
+
+
+def _ends_step(answer: BatchAnswer) -> bool:
+    """Business Central asked for a wait (429/503), or refused the proxy itself."""
+    if answer.retry_after is not None or answer.resend_problem is not None:
+        return True
+    return any(
+        outcome.problem is not None and outcome.problem.slug in STOP_SLUGS
+        for outcome in answer.settled.values()
     )
-    return dumps_exact(answer_json(answer, _docs_url(work), work.job_id)).decode()
+
+
+def _combined(answers: list[BatchAnswer]) -> BatchAnswer:
+    """A step's batches as one answer: the wait (if any) is the last batch's, since a
+    wait ends the step."""
+    last = answers[-1]
+    settled: dict[int, PatchOutcome] = {}
+    for answer in answers:
+        settled.update(answer.settled)
+    return BatchAnswer(
+        settled,
+        resend=tuple(i for answer in answers for i in answer.resend),
+        retry_after=last.retry_after,
+        unknown=tuple(i for answer in answers for i in answer.unknown),
+        resend_problem=last.resend_problem,
+    )
 
 
 async def settle_items_activity(payload: str) -> str:
@@ -89,4 +138,4 @@ async def settle_items_activity(payload: str) -> str:
     bc = get_runtime().bc
     settled = await settle_operations(bc, work.updates, work.journal, forward, budget_s)
     log.info("bulk job %s: settled %d updates one by one", work.job_id, len(settled))
-    return dumps_exact(settled_json(settled, _docs_url(work), work.job_id)).decode()
+    return answer_text(settled_json(settled, _docs_url(work), work.job_id))

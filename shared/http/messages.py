@@ -75,9 +75,16 @@ def new_request_id() -> str:
 
 
 def json_response(status: int, data: Any, request_id: str, **headers: str) -> CoreResponse:
+    return encoded_json_response(status, dumps_exact(data), request_id, **headers)
+
+
+def encoded_json_response(
+    status: int, body: bytes, request_id: str, **headers: str
+) -> CoreResponse:
+    """:func:`json_response` for a body already written as exact JSON."""
     return CoreResponse(
         status,
-        dumps_exact(data),
+        body,
         {"Content-Type": "application/json; charset=utf-8", "x-request-id": request_id, **headers},
     )
 
