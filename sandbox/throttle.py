@@ -1,8 +1,12 @@
-"""Business Central's per-principal concurrency limit.
+"""Business Central's per-principal limits: concurrency and the rate window.
 
 BC online processes at most ``concurrent`` OData requests of one user or
 service principal at once (5); up to ``queue`` more wait their turn (95);
 anything beyond that is refused with 429. A ``$batch`` is one request.
+
+It also admits at most ``requests`` requests of one principal in any sliding
+window of ``window_s`` seconds (6,000 in 5 minutes); beyond, 429 with the
+seconds until the window admits one again (:class:`RateWindow`).
 
 The gate lives on the sandbox's event loop and is never touched from another
 thread, so plain counters and futures are enough. A released slot is handed
@@ -12,13 +16,17 @@ straight to the oldest waiter, which keeps the queue first in, first out.
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 DEFAULT_CONCURRENT = 5
 DEFAULT_QUEUE = 95
+DEFAULT_WINDOW_REQUESTS = 6000
+DEFAULT_WINDOW_S = 300
 
 
 class Throttled(Exception):
@@ -106,3 +114,50 @@ class ConcurrencyGate:
             if not turn.done():
                 self._take(principal)
                 turn.set_result(None)
+
+
+class RateWindow:
+    """Requests admitted per principal in the last ``window_s`` seconds.
+
+    A request the window refuses is not counted (a client that keeps retrying
+    must not push its own wait further out); one it admits is, whatever happens
+    to it next (the concurrency queue may still refuse it). A ``$batch`` is one.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.requests = DEFAULT_WINDOW_REQUESTS
+        self.window_s = DEFAULT_WINDOW_S
+        self.refused = 0
+        self._clock = clock
+        self._admitted: dict[str, deque[float]] = {}
+
+    def set_limits(self, requests: int, window_s: int) -> None:
+        if requests < 1 or window_s < 1:
+            raise ValueError("requests and windowS must be at least 1")
+        self.requests = requests
+        self.window_s = window_s
+
+    def reset(self) -> None:
+        self.set_limits(DEFAULT_WINDOW_REQUESTS, DEFAULT_WINDOW_S)
+        self._admitted.clear()
+        self.refused = 0
+
+    def admit(self, principal_id: str) -> int | None:
+        """None when admitted (and counted); else the whole seconds, at least 1, until
+        the oldest counted request leaves the window, as ``Retry-After`` says them."""
+        now = self._clock()
+        times = self._admitted.setdefault(principal_id, deque())
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if len(times) < self.requests:
+            times.append(now)
+            return None
+        self.refused += 1
+        return max(1, math.ceil(times[-self.requests] + self.window_s - now))
+
+    def in_window(self) -> int:
+        """Requests counted in the current window, over all principals."""
+        now = self._clock()
+        return sum(
+            sum(1 for t in times if t > now - self.window_s) for times in self._admitted.values()
+        )
