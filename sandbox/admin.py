@@ -235,6 +235,9 @@ def admin_routes(state: SandboxState) -> list[Route]:
             }
         )
 
+    async def utilization(request: Request) -> Response:
+        return jsonutil.response(state.gate.utilization())
+
     async def window(request: Request) -> Response:
         return jsonutil.response(
             {"inWindow": state.rate.in_window(), "refused": state.rate.refused}
@@ -263,4 +266,5 @@ def admin_routes(state: SandboxState) -> list[Route]:
         Route("/_sandbox/faults", admin(faults), methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/concurrency", admin(concurrency), methods=["GET"]),
         Route("/_sandbox/window", admin(window), methods=["GET"]),
+        Route("/_sandbox/utilization", admin(utilization), methods=["GET"]),
     ]

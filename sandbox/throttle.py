@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_CONCURRENT = 5
 DEFAULT_QUEUE = 95
@@ -37,16 +38,35 @@ class Throttled(Exception):
 class _Principal:
     active: int = 0
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+    # How long the principal had 0, 1, 2... requests processing at once, since
+    # ``since`` (the last reset), up to ``changed`` (its count's last change).
+    seconds_at: dict[int, float] = field(default_factory=dict)
+    changed: float = 0.0
 
 
 class ConcurrencyGate:
     """Slots per principal, plus the counts the admin API reports."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.concurrent = DEFAULT_CONCURRENT
         self.queue = DEFAULT_QUEUE
         self._principals: dict[str, _Principal] = {}
         self.max_active = 0
+        self._clock = clock
+        self._since = clock()
+
+    def utilization(self) -> dict[str, Any]:
+        """Since the last reset: its seconds, and per principal the seconds it had
+        each number of requests processing at once (how long Business Central ran
+        at its limit for it, for example)."""
+        now = self._clock()
+        principals = {}
+        for name, principal in self._principals.items():
+            seconds = dict(principal.seconds_at)
+            start = max(principal.changed, self._since)
+            seconds[principal.active] = seconds.get(principal.active, 0.0) + now - start
+            principals[name] = {str(n): round(s, 6) for n, s in sorted(seconds.items())}
+        return {"seconds": round(now - self._since, 6), "principals": principals}
 
     @property
     def active(self) -> int:
@@ -69,9 +89,12 @@ class ConcurrencyGate:
             self._hand_over(principal)
 
     def reset(self) -> None:
-        """Default limits; the maximum starts again from what runs now."""
+        """Default limits; the maximum and the utilization start again from what runs now."""
         self.set_limits(DEFAULT_CONCURRENT, DEFAULT_QUEUE)
         self.max_active = self.active
+        self._since = self._clock()
+        for principal in self._principals.values():
+            principal.seconds_at = {}
 
     @asynccontextmanager
     async def slot(self, principal_id: str) -> AsyncIterator[None]:
@@ -79,7 +102,9 @@ class ConcurrencyGate:
 
         Raises :class:`Throttled` at once when the queue is full.
         """
-        principal = self._principals.setdefault(principal_id, _Principal())
+        principal = self._principals.get(principal_id)
+        if principal is None:
+            principal = self._principals[principal_id] = _Principal(changed=self._clock())
         if principal.active < self.concurrent and not principal.waiters:
             self._take(principal)
         elif len(principal.waiters) < self.queue:
@@ -101,12 +126,22 @@ class ConcurrencyGate:
             self._release(principal)
 
     def _take(self, principal: _Principal) -> None:
+        self._account(principal)
         principal.active += 1
         self.max_active = max(self.max_active, self.active)
 
     def _release(self, principal: _Principal) -> None:
+        self._account(principal)
         principal.active -= 1
         self._hand_over(principal)
+
+    def _account(self, principal: _Principal) -> None:
+        """Close the period the principal spent at its current count."""
+        now = self._clock()
+        start = max(principal.changed, self._since)
+        held = principal.seconds_at
+        held[principal.active] = held.get(principal.active, 0.0) + max(0.0, now - start)
+        principal.changed = now
 
     def _hand_over(self, principal: _Principal) -> None:
         while principal.waiters and principal.active < self.concurrent:

@@ -489,3 +489,16 @@ def test_current_lines_show_what_was_changed_in_pages(sandbox, client, http):
 @pytest.mark.parametrize("query", ["top=0", "top=1001", "skip=-1", "top=ten"])
 def test_current_lines_refuse_a_bad_page(sandbox, http, query):
     assert http.get(f"{sandbox.url}/_sandbox/lines?{query}").status_code == 400
+
+
+def test_utilization_reports_seconds_at_each_count_per_principal(sandbox, client, http):
+    sandbox.set_latency(200)
+    assert client.get(sandbox.payment_url()).status_code == 200
+    use = http.get(f"{sandbox.url}/_sandbox/utilization").json()
+    (counts,) = use["principals"].values()
+    assert counts["1"] >= 0.2  # the request held its slot through the latency
+    assert use["seconds"] >= sum(counts.values()) - 0.01
+    sandbox.reset()
+    again = http.get(f"{sandbox.url}/_sandbox/utilization").json()
+    assert again["seconds"] < use["seconds"]
+    assert all(set(c) == {"0"} for c in again["principals"].values())

@@ -140,3 +140,26 @@ def test_a_lowered_rate_limit_waits_for_enough_requests_to_leave():
 def test_impossible_rate_limits_are_refused(requests, window_s):
     with pytest.raises(ValueError, match="at least 1"):
         RateWindow().set_limits(requests, window_s)
+
+
+async def test_utilization_says_how_long_each_number_of_requests_ran_at_once():
+    clock = _Clock()
+    gate = ConcurrencyGate(clock)
+    gate.set_limits(2, 5)
+    release = asyncio.Event()
+    order: list[str] = []
+    first = asyncio.create_task(_hold(gate, "a", order, release))
+    await asyncio.sleep(0)
+    clock.now += 1.0  # one request for a second
+    second = asyncio.create_task(_hold(gate, "b", order, release))
+    await asyncio.sleep(0)
+    clock.now += 3.0  # two (the limit) for three seconds
+    release.set()
+    await asyncio.gather(first, second)
+    clock.now += 0.5  # none for half a second
+    use = gate.utilization()
+    assert use["seconds"] == pytest.approx(4.5)
+    assert use["principals"] == {"p": {"0": 0.5, "1": 1.0, "2": 3.0}}
+    gate.reset()
+    clock.now += 2.0
+    assert gate.utilization() == {"seconds": 2.0, "principals": {"p": {"0": 2.0}}}
