@@ -184,7 +184,7 @@ class Forwarder:
         await send({"type": "http.response.body", "body": response.content})
 
 
-def _serve(kind: str, tree: Path) -> None:
+def _serve(kind: str, tree: Path, log_size: int) -> None:
     sys.path.insert(0, str(tree))
     os.chdir(tree)
     from sandbox.serving import free_port, serve_in_thread
@@ -201,7 +201,7 @@ def _serve(kind: str, tree: Path) -> None:
     else:
         from tests.sandbox_fixtures import start_sandbox
 
-        sandbox_context = start_sandbox()
+        sandbox_context = start_sandbox(max_logged_requests=log_size)
         app = None
     with sandbox_context as sandbox:
         server_context: Any = (
@@ -275,8 +275,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("kind", choices=("proxy", "forwarder", "sandbox"))
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout to serve")
+    parser.add_argument(
+        "--log", type=int, default=10_000, help="sandbox: requests its log keeps (the latest)"
+    )
     args = parser.parse_args()
-    _serve(args.kind, args.tree.resolve())
+    _serve(args.kind, args.tree.resolve(), args.log)
 
 
 if __name__ == "__main__":
