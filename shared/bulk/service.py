@@ -107,11 +107,15 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
         try:
             await jobs.start_new(ORCHESTRATOR, job_id, job.to_json())
         except Exception:
-            # The same key started a moment ago by a concurrent call: Durable
-            # refuses a second start of a running instance. That job is the answer,
-            # and its token is this one: both come from the id.
-            if key is None or await _existing_job(jobs, job_id, digest) is None:
-                raise
+            # Either the same key started it a moment ago by a concurrent call (Durable
+            # refuses a second start of a running instance), or the start's answer was
+            # lost on its way (the host closing a kept-alive connection as the client
+            # reused it). Either way an instance holding these updates is this job, and
+            # its token is this one: both come from the id. With none, the start is
+            # tried once more (a second one of a running instance would be refused).
+            if await _existing_job(jobs, job_id, digest) is None:
+                log.warning("request %s: starting bulk job %s again", request_id, job_id)
+                await jobs.start_new(ORCHESTRATOR, job_id, job.to_json())
         log.info("request %s: bulk job %s started with %d updates", request_id, job_id, len(items))
         return _accepted(base, job_id, token, len(items), request_id)
 
