@@ -131,22 +131,28 @@ IF_MATCH = Parameter(
     ),
     defaulted_by_setting=True,
 )
-TOP = Parameter(
-    "top",
-    "query",
-    "Page Size",
-    f"Lines per page, 1 to {MAX_TOP} (default {DEFAULT_TOP}).",
-    {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
-    visibility="advanced",
-)
-SKIP = Parameter(
-    "skip",
-    "query",
-    "Skip",
-    "Lines to skip before the page starts (0 or more).",
-    {"type": "integer", "minimum": 0, "default": 0},
-    visibility="advanced",
-)
+def _paging(noun: str, default: int, most: int) -> tuple[Parameter, Parameter]:
+    """The ``top`` and ``skip`` of a route that answers a page at a time."""
+    top = Parameter(
+        "top",
+        "query",
+        "Page Size",
+        f"{noun} per page, 1 to {most} (default {default}).",
+        {"type": "integer", "minimum": 1, "maximum": most, "default": default},
+        visibility="advanced",
+    )
+    skip = Parameter(
+        "skip",
+        "query",
+        "Skip",
+        f"{noun} to skip before the page starts (0 or more).",
+        {"type": "integer", "minimum": 0, "default": 0},
+        visibility="advanced",
+    )
+    return top, skip
+
+
+TOP, SKIP = _paging("Lines", DEFAULT_TOP, MAX_TOP)
 _FILTER_LABELS = {
     "documentNumber": "Document Number",
     "externalDocumentNumber": "External Document Number",
@@ -211,22 +217,8 @@ JOB_TOKEN = Parameter(
     ),
 )
 
-ITEMS_TOP = Parameter(
-    "top",
-    "query",
-    "Page Size",
-    f"Results per page of a finished job, 1 to {MAX_PAGE} (default {MAX_PAGE}).",
-    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": MAX_PAGE},
-    visibility="advanced",
-)
-ITEMS_SKIP = Parameter(
-    "skip",
-    "query",
-    "Skip",
-    "Results to skip before the page starts (0 or more).",
-    {"type": "integer", "minimum": 0, "default": 0},
-    visibility="advanced",
-)
+# A finished bulk job's results.
+ITEMS_TOP, ITEMS_SKIP = _paging("Results", MAX_PAGE, MAX_PAGE)
 
 COMMON_HEADERS = (ACCEPT, ACCEPT_LANGUAGE, REQUEST_ID)
 
