@@ -131,6 +131,8 @@ IF_MATCH = Parameter(
     ),
     defaulted_by_setting=True,
 )
+
+
 def _paging(noun: str, default: int, most: int) -> tuple[Parameter, Parameter]:
     """The ``top`` and ``skip`` of a route that answers a page at a time."""
     top = Parameter(
