@@ -36,6 +36,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,7 @@ def run_job(proxy: Child, sandbox: Child, ids: list[str], tag: str) -> dict[str,
             json={"updates": updates},
             headers={"Idempotency-Key": f"{tag}-{uuid.uuid4()}"},
         )
+        accepted_s = time.time() - posted
         if response.status_code != 202:
             raise SystemExit(f"the job did not start: {response.status_code} {response.text[:300]}")
         job_id = response.json()["jobId"]
@@ -131,9 +133,13 @@ def run_job(proxy: Child, sandbox: Child, ids: list[str], tag: str) -> dict[str,
     # The proxy sends a client request id with each request; this bench's own do not.
     sent = [r for r in log if "x-ms-client-request-id" in r["headers"]]
     kinds = Counter("$batch" if r["path"].endswith("$batch") else r["method"] for r in sent)
+    arrivals = sorted(received(r) - posted for r in sent)
     seen = [item["id"] for item in items]
     return {
         "job_s": job_s,
+        "accepted_s": accepted_s,
+        "first_sent_s": arrivals[0] if arrivals else 0.0,
+        "last_sent_s": arrivals[-1] if arrivals else 0.0,
         "bc_requests": len(sent),
         "bc_kinds": dict(kinds),
         "durable": figures,
@@ -145,6 +151,10 @@ def run_job(proxy: Child, sandbox: Child, ids: list[str], tag: str) -> dict[str,
         "counts": answer.get("counts"),
         "whole": sorted(seen) == sorted(ids) and len(seen) == len(set(seen)),
     }
+
+
+def received(entry: dict[str, Any]) -> float:
+    return datetime.fromisoformat(entry["receivedAt"].replace("Z", "+00:00")).timestamp()
 
 
 def fetch_pages(
@@ -196,6 +206,8 @@ def report(name: str, run: dict[str, Any]) -> None:
         f"{name}: job {run['job_s']:.2f} s, sandbox's own {run['own_s']:.2f} s "
         f"({run['job_s'] / run['own_s']:.3f} x); {run['bc_requests']} BC requests "
         f"{run['bc_kinds']}; counts {run['counts']}, every item once: {run['whole']}\n"
+        f"    accepted after {run['accepted_s']:.2f} s; requests reached Business Central from "
+        f"{run['first_sent_s']:.2f} s to {run['last_sent_s']:.2f} s\n"
         f"    orchestration: {d['episodes']} episodes, worker CPU "
         f"{'n/a' if replay is None else f'{replay:.2f} s'}, {d['executions']} execution(s), "
         f"history {d['historyEvents']} events / {d['historyChars'] / 1e6:.2f} M chars, "
