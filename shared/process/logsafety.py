@@ -44,10 +44,7 @@ _SECRET_MARKS = ("bearer", "eyj")
 
 def _could_match(text: str, marks: tuple[str, ...]) -> bool:
     lowered = text.lower()
-    for mark in marks:
-        if mark in lowered:
-            return True
-    return False
+    return any(mark in lowered for mark in marks)
 
 
 def scrub_record(record: logging.LogRecord) -> None:
