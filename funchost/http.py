@@ -35,31 +35,26 @@ sees the request). Without keys every auth level behaves as ``anonymous``.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import inspect
 import json
 import logging
 import os
-import threading
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote
 
 import azure.functions as func
-from azure.functions._abc import TraceContext  # not re-exported by the package
 from azure.functions.decorators.http import HttpTrigger
-from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from funchost.asgi import read_body, send_response, server_origin
+from funchost.asgi import BodyTooLarge, HostApp, read_body, send_response, server_origin
 from funchost.cors import with_cors
 from funchost.durable import DurableStandIn
 from funchost.indexing import indexed_functions
+from funchost.invocation import call_function
 from funchost.keys import FunctionKeys
 from funchost.routes import RouteTemplate
 
@@ -105,6 +100,10 @@ class HttpFunction:
     template: RouteTemplate = field(repr=False, compare=False)
     # Parameters bound to a Durable client (``@app.durable_client_input``).
     client_inputs: tuple[str, ...] = ()
+    # Read off the function once, not on every request: whether it declares a
+    # ``context`` parameter, and whether it is a coroutine function.
+    wants_context: bool = False
+    is_async: bool = True
 
 
 def read_route_prefix(host_json: Path | None) -> str:
@@ -141,6 +140,7 @@ def http_functions(
             None if trigger.methods is None else frozenset(str(m).upper() for m in trigger.methods)
         )
         level = trigger.auth_level if trigger.auth_level is not None else function_app.auth_level
+        target = function.get_user_function()
         found.append(
             HttpFunction(
                 name=name,
@@ -148,71 +148,20 @@ def http_functions(
                 methods=methods,
                 auth_level=str(level).lower(),
                 trigger_arg=str(trigger.name),
-                user_function=function.get_user_function(),
+                user_function=target,
                 template=RouteTemplate.parse(full),
                 client_inputs=tuple(
                     str(b.name)
                     for b in function.get_bindings()
                     if str(getattr(b, "type", "")) == "durableClient"
                 ),
+                wants_context="context" in inspect.signature(target).parameters
+                and str(trigger.name) != "context",
+                is_async=inspect.iscoroutinefunction(target),
             )
         )
     # sorted() is stable: equal precedence keeps the order of registration.
     return sorted(found, key=lambda f: f.template.precedence)
-
-
-# --- invocation context -------------------------------------------------------
-
-
-class _TraceContext(TraceContext):
-    def __init__(self, trace_parent: str, trace_state: str) -> None:
-        self._parent, self._state = trace_parent, trace_state
-
-    @property
-    def trace_parent(self) -> str:
-        return self._parent
-
-    @property
-    def trace_state(self) -> str:
-        return self._state
-
-    @property
-    def attributes(self) -> dict[str, str]:
-        return {}
-
-
-class _Context(func.Context):
-    """What a function declaring a ``context`` parameter receives."""
-
-    def __init__(self, function_name: str, trace: _TraceContext) -> None:
-        self._invocation_id = str(uuid.uuid4())
-        self._function_name = function_name
-        self._trace = trace
-        self._local = threading.local()
-
-    @property
-    def invocation_id(self) -> str:
-        return self._invocation_id
-
-    @property
-    def thread_local_storage(self) -> Any:
-        return self._local
-
-    @property
-    def function_name(self) -> str:
-        return self._function_name
-
-    @property
-    def function_directory(self) -> str:
-        return str(Path.cwd())
-
-    @property
-    def trace_context(self) -> _TraceContext:
-        return self._trace
-
-    @property
-    def retry_context(self) -> Any:
-        return None  # HTTP triggers have no retry policy
 
 
 # --- the ASGI app -------------------------------------------------------------
@@ -229,6 +178,10 @@ def _decoded_segments(raw_path: str) -> list[str]:
 
 def _join_duplicates(pairs: Sequence[tuple[str, str]], separator: str) -> dict[str, str]:
     # Names compare case-insensitively (as in ASP.NET); the first spelling is kept.
+    plain = dict(pairs)
+    listed = "\n".join(plain)
+    if len(plain) == len(pairs) and listed == listed.lower():
+        return plain  # the usual case (servers pass names in lower case): none repeats
     joined: dict[str, list[str]] = {}
     names: dict[str, str] = {}
     for name, value in pairs:
@@ -238,19 +191,22 @@ def _join_duplicates(pairs: Sequence[tuple[str, str]], separator: str) -> dict[s
 
 
 def _response_headers(response: func.HttpResponse) -> list[tuple[bytes, bytes]]:
-    headers: list[tuple[str, str]] = [
-        (str(name), str(value))
-        for name, value in response.headers.items()
-        if str(name).lower() not in ("content-length", "transfer-encoding")
-    ]
-    if not any(name.lower() == "content-type" for name, _ in headers):
+    headers: list[tuple[bytes, bytes]] = []
+    typed = False
+    for name, value in response.headers.items():
+        lower = str(name).lower()
+        if lower in ("content-length", "transfer-encoding"):
+            continue
+        typed = typed or lower == "content-type"
+        headers.append((str(name).encode("latin-1"), str(value).encode("latin-1")))
+    if not typed:
         # The same default the Python worker applies before handing the response to the host.
         mimetype, charset = str(response.mimetype), str(response.charset)
         content_type = (
             f"{mimetype}; charset={charset}" if mimetype.startswith("text/") else mimetype
         )
-        headers.append(("Content-Type", content_type))
-    return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+        headers.append((b"Content-Type", content_type.encode("latin-1")))
+    return headers
 
 
 def home_page(functions: Sequence[HttpFunction], prefix: str) -> bytes:
@@ -279,20 +235,33 @@ class _FunctionsEndpoint:
         durable: DurableExtension | None = None,
         keys: Sequence[str] = (),
         home: bytes | None = None,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         self._functions = list(functions)
         self._durable = durable
         self._keys = FunctionKeys(keys)
         self._home = home  # None: the home page is turned off
+        self._max_request_bytes = max_request_bytes
+        # The functions a path of so many segments can match, in matching order.
+        self._by_length: dict[int, list[HttpFunction]] = {}
+
+    def _candidates(self, length: int) -> list[HttpFunction]:
+        found = self._by_length.get(length)
+        if found is None:
+            found = [f for f in self._functions if f.template.can_match(length)]
+            if length <= 64:  # a bound on what is kept, whatever paths arrive
+                self._by_length[length] = found
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else quote(scope["path"])
         path = path.split("?", 1)[0]
         segments = _decoded_segments(path)
+        folded = [segment.casefold() for segment in segments]
         method = str(scope["method"]).upper()
-        for function in self._functions:
-            route_params = function.template.match(segments)
+        for function in self._candidates(len(segments)):
+            route_params = function.template.match(segments, folded)
             if route_params is None:
                 continue
             if function.methods is not None and method not in function.methods:
@@ -300,7 +269,11 @@ class _FunctionsEndpoint:
             if not self._keys.admits(function.auth_level, scope):
                 await send_response(send, scope, 401, [], b"")
                 return
-            body = await read_body(receive)
+            try:
+                body = await read_body(receive, self._max_request_bytes)
+            except BodyTooLarge:
+                await send_response(send, scope, 413, [], b"")
+                return
             if body is None:
                 return
             request = _to_request(scope, path, body, route_params)
@@ -324,7 +297,7 @@ class _FunctionsEndpoint:
             if function.client_inputs and self._durable is not None:
                 binding = self._durable.client_binding(server_origin(scope))
                 extra = dict.fromkeys(function.client_inputs, binding)
-            result = await _call(function, request, extra)
+            result = await call_function(function, request, extra)
             if isinstance(result, func.HttpResponse):
                 status, headers, body = (
                     int(result.status_code),
@@ -343,32 +316,15 @@ class _FunctionsEndpoint:
         await send_response(send, scope, status, headers, body)
 
 
-async def _call(
-    function: HttpFunction, request: func.HttpRequest, extra: Mapping[str, Any] | None = None
-) -> Any:
-    target = function.user_function
-    kwargs: dict[str, Any] = {function.trigger_arg: request, **(extra or {})}
-    if "context" in inspect.signature(target).parameters and function.trigger_arg != "context":
-        trace = _TraceContext(
-            request.headers.get("traceparent", ""), request.headers.get("tracestate", "")
-        )
-        kwargs["context"] = _Context(function.name, trace)
-    if inspect.iscoroutinefunction(target):
-        return await target(**kwargs)
-    # The Python worker runs synchronous functions on a thread pool.
-    result = await asyncio.to_thread(target, **kwargs)
-    return await result if inspect.isawaitable(result) else result
-
-
 def _to_request(
     scope: Scope, raw_path: str, body: bytes, route_params: Mapping[str, str]
 ) -> func.HttpRequest:
-    header_pairs = [
-        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
-    ]
-    headers = _join_duplicates(header_pairs, ", ")
+    headers = _join_duplicates(
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+        ", ",
+    )
     query = scope.get("query_string", b"").decode("latin-1")
-    params = _join_duplicates(parse_qsl(query, keep_blank_values=True), ",")
+    params = _join_duplicates(parse_qsl(query, keep_blank_values=True), ",") if query else {}
     host = headers.get("host")
     if host is None:
         server = scope.get("server") or ("127.0.0.1", 80)
@@ -392,7 +348,8 @@ def create_local_host(
     durable: DurableExtension | None = None,
     cors_origins: Sequence[str] = (),
     function_keys: Sequence[str] = (),
-) -> Starlette:
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> HostApp:
     """An ASGI app serving ``function_app``'s HTTP functions like the Functions host.
 
     ``on_shutdown`` callbacks are awaited in order when the server stops (ASGI
@@ -408,6 +365,8 @@ def create_local_host(
 
     ``function_keys``: keys that open the ``function`` and ``admin`` level routes, as
     the host's keys do in Azure; empty, no key is asked for (Core Tools' behaviour).
+    A body over ``max_request_bytes`` is answered 413 with no body, as the host does
+    over 100 MB, and never reaches a function.
     """
     if durable is None:
         indexed = indexed_functions(function_app)
@@ -418,26 +377,25 @@ def create_local_host(
     functions = http_functions(function_app, host_json=host_json, indexed=indexed)
     callbacks = tuple(on_shutdown) + ((durable.shutdown,) if durable is not None else ())
 
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def startup() -> None:
         if durable is not None:
             await durable.startup()
-        yield
+
+    async def shutdown() -> None:
         for callback in callbacks:
             try:
                 await callback()
             except Exception:
                 logger.exception("shutdown callback %r failed", callback)
 
-    app = Starlette(lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
-    # Every path goes to the function router, whatever it contains: Starlette's
-    # own path patterns would not match a path with an encoded line break.
+    # Every path goes to the function router, whatever it contains (a path with an
+    # encoded line break too).
     home_off = os.environ.get(DISABLE_HOMEPAGE, "").strip().lower() == "true"
     home = None if home_off else home_page(functions, read_route_prefix(host_json))
-    endpoint = _FunctionsEndpoint(functions, durable, function_keys, home)
+    endpoint = _FunctionsEndpoint(functions, durable, function_keys, home, max_request_bytes)
     served = with_cors(endpoint, cors_origins, (f.methods for f in functions))
     # The webhook API is for the SDK's client, not for browsers: no CORS there.
-    app.router.default = durable.webhooks(served) if durable is not None else served
+    app = HostApp(durable.webhooks(served) if durable is not None else served, startup, shutdown)
     app.state.functions = functions
     app.state.durable = durable
     app.state.checks_keys = bool(function_keys)

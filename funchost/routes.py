@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class RouteTemplateError(ValueError):
@@ -27,6 +27,11 @@ _LITERAL, _PARAMETER, _CATCH_ALL = 1, 3, 5
 class _Segment:
     text: str  # the literal, or the parameter's name
     kind: int  # _LITERAL, _PARAMETER or _CATCH_ALL
+
+    @property
+    def folded(self) -> str:
+        """A literal as it is compared (case-insensitively)."""
+        return self.text.casefold()
 
 
 def _parse_segment(text: str, template: str) -> _Segment:
@@ -50,6 +55,13 @@ class RouteTemplate:
 
     text: str
     segments: tuple[_Segment, ...]
+    # Per segment: the folded literal, or None for a parameter (worked out once,
+    # not on every request).
+    _literals: tuple[str | None, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        literals = tuple(s.folded if s.kind == _LITERAL else None for s in self.segments)
+        object.__setattr__(self, "_literals", literals)
 
     @classmethod
     def parse(cls, text: str) -> RouteTemplate:
@@ -66,8 +78,25 @@ class RouteTemplate:
     def precedence(self) -> tuple[int, ...]:
         return tuple(segment.kind for segment in self.segments)
 
-    def match(self, path_segments: Sequence[str]) -> dict[str, str] | None:
-        """Route values for decoded path segments, or None when it does not match."""
+    @property
+    def catch_all(self) -> bool:
+        return bool(self.segments) and self.segments[-1].kind == _CATCH_ALL
+
+    def can_match(self, length: int) -> bool:
+        """Whether a path of ``length`` segments can match (a catch-all may be empty)."""
+        fixed = len(self.segments) - self.catch_all
+        return length >= fixed if self.catch_all else length == fixed
+
+    def match(
+        self, path_segments: Sequence[str], folded: Sequence[str] | None = None
+    ) -> dict[str, str] | None:
+        """Route values for decoded path segments, or None when it does not match.
+
+        ``folded``: the same segments casefolded, when the caller has them already
+        (one request is matched against several templates).
+        """
+        if folded is None:
+            folded = [value.casefold() for value in path_segments]
         values: dict[str, str] = {}
         for index, segment in enumerate(self.segments):
             if segment.kind == _CATCH_ALL:
@@ -77,12 +106,13 @@ class RouteTemplate:
                 return values
             if index >= len(path_segments):
                 return None
-            value = path_segments[index]
-            if segment.kind == _PARAMETER:
+            literal = self._literals[index]
+            if literal is None:
+                value = path_segments[index]
                 if value == "":
                     return None
                 values[segment.text] = value
-            elif value.casefold() != segment.text.casefold():
+            elif folded[index] != literal:
                 return None
         if len(path_segments) > len(self.segments):
             return None

@@ -1,6 +1,6 @@
 """The sandbox's admin API under ``/_sandbox/`` (loopback clients only): seed,
 reset, request log, latency, limits, $batch mode, payment lines, identity
-settings, fault rules and concurrency counts (see the README's table)."""
+settings, fault rules, concurrency and rate window counts (see the README's table)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ from sandbox.faults import FaultRule, RuleError
 from sandbox.identity import issuer_url
 from sandbox.state import Latency, SandboxState
 from sandbox.store import BcError
-from sandbox.throttle import DEFAULT_CONCURRENT, DEFAULT_QUEUE
+from sandbox.throttle import (
+    DEFAULT_CONCURRENT,
+    DEFAULT_QUEUE,
+    DEFAULT_WINDOW_REQUESTS,
+    DEFAULT_WINDOW_S,
+)
 
 # GET /_sandbox/lines pages: lines per page by default, and at most.
 DEFAULT_LINES_PAGE = 100
@@ -110,10 +115,23 @@ def admin_routes(state: SandboxState) -> list[Route]:
         if request.method == "POST":
             values = _int_settings(
                 await _admin_body(request),
-                {"concurrent": (DEFAULT_CONCURRENT, 1), "queue": (DEFAULT_QUEUE, 0)},
+                {
+                    "concurrent": (DEFAULT_CONCURRENT, 1),
+                    "queue": (DEFAULT_QUEUE, 0),
+                    "requests": (DEFAULT_WINDOW_REQUESTS, 1),
+                    "windowS": (DEFAULT_WINDOW_S, 1),
+                },
             )
             state.gate.set_limits(values["concurrent"], values["queue"])
-        return jsonutil.response({"concurrent": state.gate.concurrent, "queue": state.gate.queue})
+            state.rate.set_limits(values["requests"], values["windowS"])
+        return jsonutil.response(
+            {
+                "concurrent": state.gate.concurrent,
+                "queue": state.gate.queue,
+                "requests": state.rate.requests,
+                "windowS": state.rate.window_s,
+            }
+        )
 
     async def batch(request: Request) -> Response:
         if request.method == "POST":
@@ -217,6 +235,14 @@ def admin_routes(state: SandboxState) -> list[Route]:
             }
         )
 
+    async def utilization(request: Request) -> Response:
+        return jsonutil.response(state.gate.utilization())
+
+    async def window(request: Request) -> Response:
+        return jsonutil.response(
+            {"inWindow": state.rate.in_window(), "refused": state.rate.refused}
+        )
+
     def admin(handler: AdminHandler) -> AdminHandler:
         async def answer(request: Request) -> Response:
             try:
@@ -239,4 +265,6 @@ def admin_routes(state: SandboxState) -> list[Route]:
         Route("/_sandbox/identity/token", admin(identity_token), methods=["POST"]),
         Route("/_sandbox/faults", admin(faults), methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/concurrency", admin(concurrency), methods=["GET"]),
+        Route("/_sandbox/window", admin(window), methods=["GET"]),
+        Route("/_sandbox/utilization", admin(utilization), methods=["GET"]),
     ]

@@ -11,11 +11,13 @@ A Business Central request goes through these steps:
 2. a fault rule that answers (``status``, ``rawBody``) or drops it before
    processing takes it here: Business Central never sees it, so it takes no
    concurrency slot (it is still delayed by the latency setting);
-3. otherwise it waits for one of its principal's slots (the token's ``oid``;
-   :mod:`sandbox.throttle`), or gets 429 ``Application_TooManyRequests``
-   when the queue is full (logged with ``processedStatus`` 429: Business
+3. otherwise its principal (the token's ``oid``; :mod:`sandbox.throttle`)
+   must be within its rate window (else 429 ``Application_TooManyRequests``
+   with ``Retry-After``: the seconds until the window admits one again), then
+   it waits for one of the principal's slots, or gets the same 429 when the
+   queue is full (either logged with ``processedStatus`` 429: Business
    Central, not a rule, refused it); a request whose token is refused is
-   answered 401 without a slot, as there is no principal to count it against;
+   answered 401 without counting or a slot, as there is no principal;
 4. Business Central's logic runs, then the answer waits out the latency in
    force at that moment (``ms``, plus ``perBatchOperationMs`` per ``$batch``
    operation run, plus a rule's ``delayMs``) while still holding the slot;
@@ -90,6 +92,15 @@ def _bc_endpoint(state: SandboxState) -> Callable[[Request], Awaitable[Response]
             entry["delayedMs"] = state.latency.ms + rule_delay_ms
             return await fault_answer(rule, state.latency.ms + rule_delay_ms)
         principal = _principal(state, request)
+        wait_s = state.rate.admit(principal) if principal is not None else None
+        if wait_s is not None:
+            # Over the principal's rate window: refused before processing, like a full queue.
+            result = _rate_limited(state, wait_s)
+            entry["processedStatus"] = result.status
+            entry["delayedMs"] = state.latency.ms + rule_delay_ms
+            if entry["delayedMs"]:
+                await asyncio.sleep(entry["delayedMs"] / 1000)
+            return deliver(rule, _bc_response(result))
         try:
             async with _slot(state, principal):
                 result = _bc_process(state, request, body, authenticated=principal is not None)
@@ -146,6 +157,18 @@ def _throttled() -> BcResult:
             "user was reached. Please retry later.",
         ),
         {"Retry-After": str(THROTTLED_RETRY_AFTER_S)},
+    )
+
+
+def _rate_limited(state: SandboxState, wait_s: int) -> BcResult:
+    return BcResult(
+        429,
+        error_body(
+            "Application_TooManyRequests",
+            f"Too many requests: this user sent more than {state.rate.requests} requests in "
+            f"{state.rate.window_s} seconds. Please retry after {wait_s} seconds.",
+        ),
+        {"Retry-After": str(wait_s)},
     )
 
 

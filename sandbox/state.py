@@ -1,6 +1,6 @@
 """Everything the sandbox's admin API can inspect or change, in one place:
 the data, the emulated Business Central over it, the token issuer, fault
-rules, latency, the request log and the per-principal concurrency gate."""
+rules, latency, the request log, the per-principal concurrency gate and rate window."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sandbox.calls import BcResult
 from sandbox.faults import FaultRules
 from sandbox.requestlog import MAX_ENTRIES, RequestLog
 from sandbox.store import Data
-from sandbox.throttle import ConcurrencyGate
+from sandbox.throttle import ConcurrencyGate, RateWindow
 from sandbox.tokens import TokenIssuer
 
 DEFAULT_TOKEN_LIFETIME_S = 3600
@@ -41,6 +41,7 @@ class SandboxState:
         self.requests = RequestLog(max_logged_requests)
         self.token_requests = 0
         self.gate = ConcurrencyGate()
+        self.rate = RateWindow()
         # How a failing $batch operation affects the rest (see sandbox.batch).
         self.stop_batch_on_error = False
 
@@ -57,4 +58,5 @@ class SandboxState:
         self.token_requests = 0
         self.tokens.lifetime_s = DEFAULT_TOKEN_LIFETIME_S
         self.gate.reset()
+        self.rate.reset()
         self.stop_batch_on_error = False

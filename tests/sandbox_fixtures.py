@@ -130,9 +130,16 @@ class RunningSandbox:
         """Delay every Business Central answer ``ms``, a $batch also per operation."""
         self._admin("POST", "latency", {"ms": ms, "perBatchOperationMs": per_batch_operation_ms})
 
-    def set_limits(self, concurrent: int = 5, queue: int = 95) -> None:
-        """Per-principal limits: requests processed at once, and how many may wait."""
-        self._admin("POST", "limits", {"concurrent": concurrent, "queue": queue})
+    def set_limits(
+        self, concurrent: int = 5, queue: int = 95, requests: int = 6000, window_s: int = 300
+    ) -> None:
+        """Per-principal limits: requests processed at once, how many may wait, and how
+        many are admitted in any window of ``window_s`` seconds."""
+        self._admin(
+            "POST",
+            "limits",
+            {"concurrent": concurrent, "queue": queue, "requests": requests, "windowS": window_s},
+        )
 
     def set_batch_on_error(self, mode: str) -> None:
         """``"continue"`` (default) or ``"stop"``: what a failing $batch operation does."""
@@ -171,6 +178,11 @@ class RunningSandbox:
     def concurrency(self) -> dict[str, int]:
         """``current`` (holding a slot now), ``max`` (since the reset), ``queued`` (waiting)."""
         return dict(self._admin("GET", "concurrency"))
+
+    def rate_window(self) -> dict[str, int]:
+        """``inWindow`` (requests counted in the current window, every principal) and
+        ``refused`` (requests the window turned away since the reset)."""
+        return dict(self._admin("GET", "window"))
 
     def wait_for_concurrency(self, timeout_s: float = 10, **expected: int) -> dict[str, int]:
         """Poll until the concurrency counts include ``expected`` (e.g. current=2, queued=1)."""

@@ -93,6 +93,9 @@ class Instance:
     inbox: deque[tuple[dict[str, Any], Work | None]] = field(default_factory=deque)
     draining: bool = False
     episodes: int = 0
+    # The worker's CPU over all episodes, and the largest body one was handed.
+    replay_cpu_s: float = 0.0
+    largest_episode_chars: int = 0
     activity_runs: Counter[str] = field(default_factory=Counter)
 
     def view(self) -> InstanceView:
@@ -113,6 +116,8 @@ class Instance:
             history=[dict(e) for e in self.history],
             previous_histories=[[dict(e) for e in h] for h in self.previous_histories],
             episodes=self.episodes,
+            replay_cpu_s=self.replay_cpu_s,
+            largest_episode_chars=self.largest_episode_chars,
             activity_runs=Counter(self.activity_runs),
             pending_timers=timers,
         )
@@ -136,6 +141,8 @@ class InstanceView:
     episodes: int
     activity_runs: Counter[str]
     pending_timers: list[datetime]
+    replay_cpu_s: float = 0.0
+    largest_episode_chars: int = 0
 
     def events(self, kind: EventType) -> list[dict[str, Any]]:
         """This execution's history events of one type."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -92,8 +93,16 @@ class Replayer:
         body = protocol.orchestrator_body(
             instance_id=instance.instance_id, history=history, input_text=instance.input_text
         )
+        instance.largest_episode_chars = max(instance.largest_episode_chars, len(body))
+        # What the worker spends on an episode (the SDK reading the history, the
+        # orchestrator's replay); the history's JSON is the host's work, not counted.
+        cpu_before = time.thread_time()
         try:
-            state = protocol.parse_state(orchestrator.handle(func.OrchestrationContext(body)))
+            try:
+                answer = orchestrator.handle(func.OrchestrationContext(body))
+            finally:
+                instance.replay_cpu_s += time.thread_time() - cpu_before
+            state = protocol.parse_state(answer)
         except Exception as exc:
             error, failed_state = protocol.split_failure(str(exc))
             if failed_state is not None:

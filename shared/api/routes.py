@@ -21,6 +21,7 @@ from shared.api.spec import (
     Operation,
     Parameter,
 )
+from shared.bulk.results import MAX_PAGE
 from shared.lines.lists import DEFAULT_TOP, LINE_FILTERS, MAX_TOP
 from shared.lines.suggestions import DEFAULT_SUGGESTIONS, DEFAULT_TOLERANCE, MAX_SUGGESTIONS
 from shared.payment.fields import (
@@ -155,22 +156,30 @@ IF_MATCH = Parameter(
     ),
     defaulted_by_setting=True,
 )
-TOP = Parameter(
-    "top",
-    "query",
-    "Page Size",
-    f"Lines per page, 1 to {MAX_TOP} (default {DEFAULT_TOP}).",
-    {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
-    visibility="advanced",
-)
-SKIP = Parameter(
-    "skip",
-    "query",
-    "Skip",
-    "Lines to skip before the page starts (0 or more).",
-    {"type": "integer", "minimum": 0, "default": 0},
-    visibility="advanced",
-)
+
+
+def _paging(noun: str, default: int, most: int) -> tuple[Parameter, Parameter]:
+    """The ``top`` and ``skip`` of a route that answers a page at a time."""
+    top = Parameter(
+        "top",
+        "query",
+        "Page Size",
+        f"{noun} per page, 1 to {most} (default {default}).",
+        {"type": "integer", "minimum": 1, "maximum": most, "default": default},
+        visibility="advanced",
+    )
+    skip = Parameter(
+        "skip",
+        "query",
+        "Skip",
+        f"{noun} to skip before the page starts (0 or more).",
+        {"type": "integer", "minimum": 0, "default": 0},
+        visibility="advanced",
+    )
+    return top, skip
+
+
+TOP, SKIP = _paging("Lines", DEFAULT_TOP, MAX_TOP)
 _FILTER_LABELS = {
     "documentNumber": "Document Number",
     "externalDocumentNumber": "External Document Number",
@@ -337,6 +346,9 @@ JOB_TOKEN = Parameter(
         "It is the job's only credential: keep it out of logs and messages."
     ),
 )
+
+# A finished bulk job's results.
+ITEMS_TOP, ITEMS_SKIP = _paging("Results", MAX_PAGE, MAX_PAGE)
 
 COMMON_HEADERS = (ACCEPT, ACCEPT_LANGUAGE, REQUEST_ID)
 
@@ -518,11 +530,12 @@ OPERATIONS: tuple[Operation, ...] = (
         documented(paths.BULK_STATUS),
         "Get a bulk payment update's status",
         "202 with the progress while the job runs (poll again after Retry-After), 200 with "
-        "every update's result when it is done. The token in the URL is the credential; "
-        "an unknown job and a wrong token get the same 404.",
-        (JOB_ID, JOB_TOKEN, ACCEPT),
+        f"the updates' results when it is done, up to {MAX_PAGE} a page (nextLink "
+        "leads to the next; the counts are always the whole job's). The token in the URL "
+        "is the credential; an unknown job and a wrong token get the same 404.",
+        (JOB_ID, JOB_TOKEN, ITEMS_TOP, ITEMS_SKIP, ACCEPT),
         "bulkStatus",
-        "The job is done: every update's result",
+        "The job is done: the updates' results, a page at a time",
         (400, 404, 500, 502),
         auth="anonymous",
         visibility="advanced",

@@ -257,7 +257,13 @@ class BulkJobStatus(BaseModel):
         default=None, description="How many ended each way (when done)."
     )
     items: list[BulkItemResult] | None = Field(
-        default=None, description="One per update, in request order (when done)."
+        default=None,
+        description="One per update, in request order, a page at a time (when done).",
+    )
+    nextLink: str | None = Field(
+        default=None,
+        description="Absolute URL of the next page of results; absent on the last page.",
+        json_schema_extra={"format": "uri"},
     )
 
 
@@ -276,7 +282,12 @@ class BulkJobResult(BaseModel):
     total: int = Field(description="How many updates the job holds.")
     counts: BulkCounts | None = Field(default=None, description="How many ended each way.")
     items: list[BulkItemResult] | None = Field(
-        default=None, description="One per update, in request order."
+        default=None, description="One per update, in request order (the first page)."
+    )
+    nextLink: str | None = Field(
+        default=None,
+        description="Absolute URL of the next page of results; absent on the last page.",
+        json_schema_extra={"format": "uri"},
     )
     valid: bool | None = Field(
         default=None, description="validateOnly=true only: every update passed; nothing started."

@@ -9,6 +9,7 @@ in doubt is settled by reading the line before anything is sent again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.bulk.job import JobSlice
-from shared.bulk.plan import pack_settled
+from shared.bulk.plan import STOP_SLUGS, pack_settled
 from shared.payment.settlement import PatchOutcome, refused
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact
@@ -56,6 +57,14 @@ def settled_json(settled: Mapping[int, PatchOutcome], docs_url: str, job_id: str
     return pack_settled({i: outcome_json(o, docs_url, job_id) for i, o in settled.items()})
 
 
+def answer_text(data: dict[str, Any]) -> str:
+    """An activity's result: what the orchestrator decides on, a line break, then the
+    packed item results. Exact JSON holds no raw line break, so the orchestrator splits
+    the packed part off unread on every replay and reads it once, when the job ends."""
+    packed = str(data.pop("settled"))
+    return dumps_exact(data).decode() + "\n" + packed
+
+
 def answer_json(answer: BatchAnswer, docs_url: str, job_id: str) -> dict[str, Any]:
     return {
         **settled_json(answer.settled, docs_url, job_id),
@@ -80,47 +89,88 @@ def _docs_url(work: JobSlice) -> str:
 
 
 async def send_batch_activity(payload: str) -> str:
-    """Check the updates that name a customer or an invoice (one read for them
-    all), then send the others and the ones that passed in one ``$batch``; say
-    what became of each."""
+    """Send the slice's ``$batch`` requests one after another; say what became of each
+    update. Before each batch, the updates that name a customer or an invoice are
+    checked (one read for them all) and the ones refused are not sent. A batch
+    Business Central refuses for now, or one that stops the job, ends the step: the
+    updates not sent yet go back to the orchestrator with that batch's, to be sent
+    after the wait (a durable timer, never a sleeping worker) or failed by the stop."""
     work, forward = _read(payload)
     settings = current_settings()
     bc = get_runtime().bc
     journal = work.journal
-    checks = await check_updates(
-        bc,
-        journal.version,
-        journal.company_id,
-        journal.journal_id,
-        [Update(op.index, op.payment_id, op.changes) for op in work.updates],
-        forward,
-        Budget(
-            check_budget_s(
-                settings.sync_budget_s, settings.min_attempt_s, settings.read_back_reserve_s
-            )
-        ),
-        local_precision=local_step(settings.amount_decimals),
+    batches = work.batches()
+    answers: list[BatchAnswer] = []
+    checks: dict[str, Any] = {}
+    for number, operations in enumerate(batches):
+        verdicts = await check_updates(
+            bc,
+            journal.version,
+            journal.company_id,
+            journal.journal_id,
+            [Update(op.index, op.payment_id, op.changes) for op in operations],
+            forward,
+            Budget(
+                check_budget_s(
+                    settings.sync_budget_s, settings.min_attempt_s, settings.read_back_reserve_s
+                )
+            ),
+            local_precision=local_step(settings.amount_decimals),
+        )
+        checks.update((str(index), verdict.as_json()) for index, verdict in verdicts.items())
+        # An update the check refuses is not sent: it fails with the check's problem.
+        refused_now = {i: refused(v.problem) for i, v in verdicts.items() if v.problem is not None}
+        sendable = [op for op in operations if op.index not in refused_now]
+        budget = Budget(settings.sync_budget_s)
+        answer = BatchAnswer({})
+        if sendable:
+            answer = await send_batch(bc, sendable, journal, forward, budget)
+        answer.settled.update(refused_now)
+        log.info(
+            "bulk job %s: batch of %d: %d checked, %d settled, %d to resend, "
+            "%d to settle one by one",
+            work.job_id,
+            len(operations),
+            len(verdicts),
+            len(answer.settled),
+            len(answer.resend),
+            len(answer.unknown),
+        )
+        if _ends_step(answer):
+            unsent = tuple(op.index for later in batches[number + 1 :] for op in later)
+            answer = dataclasses.replace(answer, resend=answer.resend + unsent)
+            answers.append(answer)
+            break
+        answers.append(answer)
+    data = answer_json(_combined(answers), _docs_url(work), work.job_id)
+    data["checks"] = checks
+    return answer_text(data)
+
+
+def _ends_step(answer: BatchAnswer) -> bool:
+    """Business Central asked for a wait (429/503), or refused the proxy itself."""
+    if answer.retry_after is not None or answer.resend_problem is not None:
+        return True
+    return any(
+        outcome.problem is not None and outcome.problem.slug in STOP_SLUGS
+        for outcome in answer.settled.values()
     )
-    # An update the check refuses is not sent: it fails with the check's problem.
-    refused_now = {i: refused(v.problem) for i, v in checks.items() if v.problem is not None}
-    sendable = [op for op in work.updates if op.index not in refused_now]
-    budget = Budget(settings.sync_budget_s)
-    answer = (
-        await send_batch(bc, sendable, journal, forward, budget) if sendable else BatchAnswer({})
+
+
+def _combined(answers: list[BatchAnswer]) -> BatchAnswer:
+    """A step's batches as one answer: the wait (if any) is the last batch's, since a
+    wait ends the step."""
+    last = answers[-1]
+    settled: dict[int, PatchOutcome] = {}
+    for answer in answers:
+        settled.update(answer.settled)
+    return BatchAnswer(
+        settled,
+        resend=tuple(i for answer in answers for i in answer.resend),
+        retry_after=last.retry_after,
+        unknown=tuple(i for answer in answers for i in answer.unknown),
+        resend_problem=last.resend_problem,
     )
-    answer.settled.update(refused_now)
-    log.info(
-        "bulk job %s: batch of %d: %d checked, %d settled, %d to resend, %d to settle one by one",
-        work.job_id,
-        len(work.updates),
-        len(checks),
-        len(answer.settled),
-        len(answer.resend),
-        len(answer.unknown),
-    )
-    data = answer_json(answer, _docs_url(work), work.job_id)
-    data["checks"] = {str(index): verdict.as_json() for index, verdict in checks.items()}
-    return dumps_exact(data).decode()
 
 
 async def settle_items_activity(payload: str) -> str:
@@ -130,4 +180,4 @@ async def settle_items_activity(payload: str) -> str:
     bc = get_runtime().bc
     settled = await settle_operations(bc, work.updates, work.journal, forward, budget_s)
     log.info("bulk job %s: settled %d updates one by one", work.job_id, len(settled))
-    return dumps_exact(settled_json(settled, _docs_url(work), work.job_id)).decode()
+    return answer_text(settled_json(settled, _docs_url(work), work.job_id))

@@ -104,10 +104,18 @@ class JobPlan:
 
     @classmethod
     def start(
-        cls, total: int, batch_size: int, max_in_flight: int, docs_url: str = "", job_id: str = ""
+        cls,
+        total: int,
+        batch_size: int,
+        max_in_flight: int,
+        docs_url: str = "",
+        job_id: str = "",
+        batches_per_step: int = 1,
     ) -> JobPlan:
+        """A send step per ``batches_per_step`` batches (its activity sends them in turn)."""
         plan = cls(total, max_in_flight, docs_url, job_id)
-        plan.ready.extend(Step("send", batch) for batch in chunk(range(total), batch_size))
+        step_size = batch_size * batches_per_step
+        plan.ready.extend(Step("send", indexes) for indexes in chunk(range(total), step_size))
         return plan
 
     @property

@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.bulk.checks import check_all
 from shared.bulk.instances import JobClient
-from shared.bulk.job import Job
+from shared.bulk.job import Job, batches_per_step
 from shared.bulk.jobs import (
     JOB_ID_RE,
     body_hash,
@@ -27,9 +27,16 @@ from shared.bulk.jobs import (
 )
 from shared.bulk.orchestration import ORCHESTRATOR
 from shared.bulk.plan import JobPlan
+from shared.bulk.results import MAX_PAGE, JobResult
 from shared.http.admit import admit, check_query_names
 from shared.http.handling import handle
-from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.messages import (
+    CoreRequest,
+    CoreResponse,
+    encoded_json_response,
+    json_response,
+)
+from shared.http.parsing import whole_number_parameter
 from shared.process import paths
 from shared.process.cpuwork import run_cpu_bound
 from shared.process.jsonio import JsonBodyError, loads_exact
@@ -42,6 +49,8 @@ log = logging.getLogger(__name__)
 POLL_AFTER_S = 2
 _RUNNING = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 _NO_SUCH_JOB = "No such bulk job, or the token in the URL is not this job's."
+# A finished job's items come a page at a time (shared.bulk.results).
+PAGING = ("top", "skip")
 
 
 # --- start ---------------------------------------------------------------------------
@@ -99,15 +108,22 @@ async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreRespon
             token_hash=token_hash(token),
             batch_size=settings.bulk_batch_size,
             max_concurrency=settings.bulk_max_concurrency,
+            batches_per_step=batches_per_step(
+                len(texts), settings.bulk_batch_size, settings.bulk_max_concurrency
+            ),
         )
         try:
             await jobs.start_new(ORCHESTRATOR, job_id, job.to_json())
         except Exception:
-            # The same key started a moment ago by a concurrent call: Durable
-            # refuses a second start of a running instance. That job is the answer,
-            # and its token is this one: both come from the id.
-            if key is None or await _existing_job(jobs, job_id, digest) is None:
-                raise
+            # Either the same key started it a moment ago by a concurrent call (Durable
+            # refuses a second start of a running instance), or the start's answer was
+            # lost on its way (the host closing a kept-alive connection as the client
+            # reused it). Either way an instance holding these updates is this job, and
+            # its token is this one: both come from the id. With none, the start is
+            # tried once more (a second one of a running instance would be refused).
+            if await _existing_job(jobs, job_id, digest) is None:
+                log.warning("request %s: starting bulk job %s again", request_id, job_id)
+                await jobs.start_new(ORCHESTRATOR, job_id, job.to_json())
         log.info("request %s: bulk job %s started with %d updates", request_id, job_id, len(items))
         return _accepted(base, job_id, token, len(items), request_id)
 
@@ -160,13 +176,16 @@ def _job_status(status: Any) -> str:
     runtime, result = _runtime_and_result(status)
     if runtime in _RUNNING:
         return "Running"
-    return str(result["status"]) if result is not None and "status" in result else "Failed"
+    return str(result.head.get("status") or "Failed") if result is not None else "Failed"
 
 
-def _runtime_and_result(status: Any) -> tuple[Any, dict[str, Any] | None]:
+def _runtime_and_result(status: Any) -> tuple[Any, JobResult | None]:
     """The instance's runtime status, and the job's result once it completed."""
     runtime = getattr(status.runtime_status, "value", status.runtime_status)
-    return runtime, _exact_object(status.output) if runtime == "Completed" else None
+    if runtime != "Completed":
+        return runtime, None
+    text = _exact_text(status.output)
+    return runtime, JobResult.read(text) if text is not None else None
 
 
 def _accepted(
@@ -187,6 +206,17 @@ def _poll_again(url: str, body: dict[str, Any], request_id: str) -> CoreResponse
 def status_url(base: str, job_id: str, token: str) -> str:
     # The token is URL-safe base64: nothing to escape.
     return f"{base}/{paths.BULK_JOBS}/{job_id}?token={token}"
+
+
+def _exact_text(raw: Any) -> str | None:
+    """An instance's output as the exact JSON text this app wrote (see
+    :func:`_exact_object` for the one more level a status may wrap it in)."""
+    if isinstance(raw, str) and raw.startswith('"'):
+        try:
+            raw = loads_exact(raw.encode())
+        except JsonBodyError:
+            return None
+    return raw if isinstance(raw, str) else None
 
 
 def _exact_object(raw: Any) -> dict[str, Any] | None:
@@ -219,7 +249,7 @@ async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreRespo
     caller check: flows poll Location without credentials)."""
 
     async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        check_query_names(request.query, ("token",))
+        check_query_names(request.query, ("token", *PAGING))
         secret = job_secret(settings)
         job_id = request.route_params.get("jobId", "")
         token = request.query.get("token", "")
@@ -236,7 +266,9 @@ async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreRespo
         known = _token_hash_of(status)
         if known is not None and not token_matches(token, known):
             raise Problem("not-found", _NO_SUCH_JOB)
-        return await _status_response(settings, jobs, job_id, status, token, request_id)
+        return await _status_response(
+            settings, jobs, job_id, status, token, request.query, request_id
+        )
 
     return await handle(request, work, name="bulk status")
 
@@ -254,6 +286,7 @@ async def _status_response(
     job_id: str,
     status: Any,
     token: str,
+    request_query: Mapping[str, str],
     request_id: str,
 ) -> CoreResponse:
     runtime, result = _runtime_and_result(status)
@@ -274,9 +307,28 @@ async def _status_response(
         job = _job_input(await jobs.get_status(job_id, show_input=True))
         if job is None:
             raise Problem("not-found", _NO_SUCH_JOB)
-        result = _stopped_job(job)
-    result.pop("peakBatchesInFlight", None)
-    return json_response(200, result, request_id)
+        result = JobResult.of(_stopped_job(job))
+    return _result_page(settings, result, job_id, token, request_query, request_id)
+
+
+def _result_page(
+    settings: Settings,
+    result: JobResult,
+    job_id: str,
+    token: str,
+    query: Mapping[str, str],
+    request_id: str,
+) -> CoreResponse:
+    """One page of a finished job's items (``top``, at most 1000, from ``skip``): the
+    counts and total always of the whole job, ``nextLink`` while more items follow."""
+    top = whole_number_parameter(query, "top", MAX_PAGE, 1, MAX_PAGE)
+    skip = whole_number_parameter(query, "skip", 0, 0)
+    result.head.pop("peakBatchesInFlight", None)
+    extra: dict[str, Any] = {}
+    if skip + top < len(result.items):
+        url = status_url(settings.public_base_url, job_id, token)
+        extra["nextLink"] = f"{url}&top={top}&skip={skip + top}"
+    return encoded_json_response(200, result.page(skip, top, extra), request_id)
 
 
 def _stopped_job(job: Job) -> dict[str, Any]:

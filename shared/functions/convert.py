@@ -8,12 +8,13 @@ from shared.http.messages import CoreRequest, CoreResponse, lower_headers
 
 
 def core_request(req: func.HttpRequest) -> CoreRequest:
+    # route_params and params are read-only views already: no copy needed.
     return CoreRequest(
         method=req.method,
-        route_params=dict(req.route_params),
+        route_params=req.route_params,
         headers=lower_headers(req.headers),
         body=req.get_body() or b"",
-        query=dict(req.params),
+        query=req.params,
     )
 
 

@@ -68,7 +68,7 @@ def admit(
         params[name].lower() if name in params else None for name in _ID_NAMES
     )
     admitted = Admitted(cast(ApiVersion, params["apiVersion"]), company, journal, payment, caller)
-    check_scope(settings, admitted.collection)
+    check_scope(settings, admitted)  # its ids are checked: no reference to build for this
     return admitted
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.process.telemetry import note_caller
-from shared.upstream.refs import ScopedRef
+from shared.upstream.refs import Scoped
 
 # Claim types as App Service Authentication writes them for Entra tokens (after
 # its default claim mapping): the calling application is "appid" (v1.0 tokens)
@@ -115,7 +115,7 @@ def check_caller(settings: Settings, headers: Mapping[str, str]) -> str:
     return "entra:" + ",".join(sorted(ids)) if ids else KEY_HOLDER
 
 
-def check_scope(settings: Settings, ref: ScopedRef) -> None:
+def check_scope(settings: Settings, ref: Scoped) -> None:
     """403 for companies and journals outside the allow-lists (a reference
     without a journal, such as a company's journal list, checks the company)."""
     companies = settings.allowed_company_ids

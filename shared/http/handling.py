@@ -47,7 +47,8 @@ async def handle(request: CoreRequest, use_case: UseCase, *, name: str) -> CoreR
     request_id = request_id_of(headers)
     docs_url: str | None = None
     # One record per request, filled on the way down, written once (shared.process.telemetry).
-    with telemetry.recording(request_id, name, request.method) as record:
+    record, token = telemetry.begin_record(request_id, name, request.method)
+    try:
         failure: Problem | None = None
         try:
             settings = settings_or_problem(request_id)
@@ -61,4 +62,6 @@ async def handle(request: CoreRequest, use_case: UseCase, *, name: str) -> CoreR
             failure = Problem("internal-error", INTERNAL_ERROR_DETAIL)
             response = problem_response(failure, request_id, headers, docs_url)
         telemetry.emit(record, response.status, failure)
+    finally:
+        telemetry.end_record(token)
     return response

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,15 +59,32 @@ def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def request_id_of(headers: Mapping[str, str]) -> str:
     for name in ("x-request-id", "x-ms-client-request-id"):
         value = headers.get(name, "")
-        if _REQUEST_ID_RE.match(value):
+        if value and _REQUEST_ID_RE.match(value):
             return value
-    return str(uuid.uuid4())
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A random (version 4) UUID as ``str(uuid.uuid4())`` writes it, without the UUID
+    object's arithmetic (most requests come without an id of their own)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def json_response(status: int, data: Any, request_id: str, **headers: str) -> CoreResponse:
+    return encoded_json_response(status, dumps_exact(data), request_id, **headers)
+
+
+def encoded_json_response(
+    status: int, body: bytes, request_id: str, **headers: str
+) -> CoreResponse:
+    """:func:`json_response` for a body already written as exact JSON."""
     return CoreResponse(
         status,
-        dumps_exact(data),
+        body,
         {"Content-Type": "application/json; charset=utf-8", "x-request-id": request_id, **headers},
     )
 

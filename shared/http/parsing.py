@@ -26,6 +26,10 @@ _TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2
 _LANGUAGE_RE = re.compile(r"^[A-Za-z0-9 ,;=.*-]{1,200}\Z")
 _LENGTH_RE = re.compile(r"^[0-9]{1,19}\Z")
 _MEDIA_TYPES = ("application/json", "application/merge-patch+json")
+_CHARSET_RE = re.compile(r"(?i)charset\s*=\s*\"?([^\";\s]+)")
+_WHOLE_NUMBER_RE = re.compile(r"^[0-9]{1,10}\Z")
+# The most a page may skip (OData's $skip is a 32-bit integer).
+MAX_SKIP = 2147483647
 
 PRECONDITION_REQUIRED_DETAIL = (
     "Send If-Match with the line's ETag: GET the payment line first and copy its ETag "
@@ -60,7 +64,7 @@ def forward_headers(
 def check_content_type(headers: Mapping[str, str]) -> None:
     value = headers.get("content-type", "")
     media, _, params = value.partition(";")
-    charset = re.search(r"(?i)charset\s*=\s*\"?([^\";\s]+)", params)
+    charset = _CHARSET_RE.search(params) if params else None
     if media.strip().lower() not in _MEDIA_TYPES or (
         charset and charset.group(1).lower() not in ("utf-8", "utf8")
     ):
@@ -268,3 +272,19 @@ def prepare_update(
     assert checked.changes is not None
     assert if_match is not None
     return if_match, checked.changes
+
+
+def whole_number_parameter(
+    query: Mapping[str, str], name: str, default: int, low: int, high: int = MAX_SKIP
+) -> int:
+    """A paging parameter such as ``top`` or ``skip``: ``default`` when absent, else a
+    whole number from ``low`` to ``high``, or 400 naming it."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not _WHOLE_NUMBER_RE.match(raw) or not low <= int(raw) <= high:
+        rule = f"from {low} to {high}" if high < MAX_SKIP else f"{low} or more"
+        raise Problem(
+            "invalid-query-parameter", f"The query parameter {name} must be a whole number {rule}."
+        )
+    return int(raw)

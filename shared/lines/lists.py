@@ -8,7 +8,6 @@ to Business Central is built here with string literals quoted as OData wants.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, cast
@@ -17,7 +16,7 @@ from urllib.parse import quote
 from shared.http.admit import admit
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
-from shared.http.parsing import forward_headers
+from shared.http.parsing import forward_headers, whole_number_parameter
 from shared.payment.fields import ApiVersion
 from shared.payment.models import stored_form, validate_update
 from shared.process import paths
@@ -40,10 +39,8 @@ LINE_FILTERS = (
 )
 DEFAULT_TOP = 100
 MAX_TOP = 1000
-MAX_SKIP = 2147483647
 PAGING = ("top", "skip")
 COMPANY_PROPERTIES = ("id", "name", "displayName")
-_WHOLE_NUMBER_RE = re.compile(r"^[0-9]{1,10}\Z")
 _NOT_A_LIST_DETAIL = "Business Central answered with a body that is not a list"
 
 
@@ -87,8 +84,8 @@ async def handle_lines(request: CoreRequest) -> CoreResponse:
         assert company is not None
         assert journal is not None
         filters = line_filters(version, query)
-        top = whole_number(query, "top", DEFAULT_TOP, 1, MAX_TOP)
-        skip = whole_number(query, "skip", 0, 0, MAX_SKIP)
+        top = whole_number_parameter(query, "top", DEFAULT_TOP, 1, MAX_TOP)
+        skip = whole_number_parameter(query, "skip", 0, 0)
         # One more than asked for says whether another page exists.
         odata = [("$top", str(top + 1))]
         if filters:
@@ -174,18 +171,6 @@ def page_path(
 def _allowed(items: list[dict[str, Any]], allowed: frozenset[str] | None) -> list[dict[str, Any]]:
     """The items an allow-list lets through (all when it is unset)."""
     return [item for item in items if allowed is None or str(item.get("id", "")).lower() in allowed]
-
-
-def whole_number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if not _WHOLE_NUMBER_RE.match(raw) or not low <= int(raw) <= high:
-        rule = f"from {low} to {high}" if high < MAX_SKIP else f"{low} or more"
-        raise Problem(
-            "invalid-query-parameter", f"The query parameter {name} must be a whole number {rule}."
-        )
-    return int(raw)
 
 
 async def _fetch(

@@ -20,14 +20,13 @@ from typing import Any
 from shared.http.admit import admit
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.parsing import whole_number_parameter
 from shared.lines.lists import (
     DEFAULT_TOP,
-    MAX_SKIP,
     MAX_TOP,
     PAGING,
     fetch_page,
     page_path,
-    whole_number,
 )
 from shared.payment.fields import ApiVersion
 from shared.payment.models import validate_update
@@ -213,8 +212,8 @@ async def _page(
     title: Callable[[Mapping[str, Any]], str],
     keep: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> CoreResponse:
-    top = whole_number(request.query, "top", DEFAULT_TOP, 1, MAX_TOP)
-    skip = whole_number(request.query, "skip", 0, 0, MAX_SKIP)
+    top = whole_number_parameter(request.query, "top", DEFAULT_TOP, 1, MAX_TOP)
+    skip = whole_number_parameter(request.query, "skip", 0, 0)
     # One more than asked for says whether another page exists; a filter the
     # proxy applies itself reads further.
     wanted = max(top + 1, AMOUNT_SCAN + 1) if keep is not None else top + 1

@@ -17,8 +17,7 @@ from typing import Any
 from shared.http.admit import admit
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
-from shared.http.parsing import forward_headers
-from shared.lines.lists import whole_number
+from shared.http.parsing import forward_headers, whole_number_parameter
 from shared.lines.lookups import decimal_value, invoice_title
 from shared.payment.fields import ApiVersion
 from shared.payment.matching import MAX_TOKEN, rank, text_tokens
@@ -55,7 +54,7 @@ async def handle_suggestions(request: CoreRequest) -> CoreResponse:
             raise Problem(
                 "invalid-query-parameter", "The query parameter tolerance must be 0 or more."
             )
-        top = whole_number(query, "top", DEFAULT_SUGGESTIONS, 1, MAX_SUGGESTIONS)
+        top = whole_number_parameter(query, "top", DEFAULT_SUGGESTIONS, 1, MAX_SUGGESTIONS)
         forward = forward_headers(request.headers, request_id, None)
         budget = Budget(settings.sync_budget_s)
         bc = get_runtime().bc

@@ -86,10 +86,13 @@ def fraction_digits(value: Decimal) -> int:
     """Significant digits after the point, without rounding (2000.500 has 1)."""
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    significant = "".join(map(str, digits)).rstrip("0")
-    if not significant:
+    trailing = 0
+    for digit in reversed(digits):
+        if digit:
+            break
+        trailing += 1
+    else:
         return 0  # zero, however written (0.000)
-    trailing = len(digits) - len(significant)
     return max(0, -(exponent + trailing))
 
 
@@ -129,7 +132,10 @@ def code_stored(value: str) -> str:
 def utf16_length(value: str) -> int:
     """Length as Business Central counts it: AL Text and Code are .NET strings,
     so a character outside the Basic Multilingual Plane takes two units."""
-    return len(value) + sum(1 for char in value if ord(char) > 0xFFFF)
+    if value.isascii():
+        return len(value)
+    # Two bytes a unit; a lone surrogate (possible in a str) is one unit, as before.
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _utf16_limits(min_length: int, max_length: int, *, code: bool) -> AfterValidator:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -91,6 +91,23 @@ def _check_strings(value: Any) -> None:
             stack.extend(item)
 
 
+def _int_hook(text: str) -> int | Decimal:
+    return _parse_int(text)  # looked up on each call, so a test can count the calls
+
+
+# Built once: json.loads with hooks would build a decoder (and its scanner) per call.
+# A decoder keeps no state between documents, so threads can share one.
+_QUICK = json.JSONDecoder(
+    parse_float=_parse_float, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates
+)
+_CAREFUL = json.JSONDecoder(
+    parse_float=_parse_float,
+    parse_int=_int_hook,
+    parse_constant=_reject_constant,
+    object_pairs_hook=_no_duplicates,
+)
+
+
 def loads_exact(raw: bytes, *, careful: bool = False) -> Any:
     """Parse UTF-8 JSON strictly: exact decimals, no duplicates, no NaN.
 
@@ -110,14 +127,8 @@ def loads_exact(raw: bytes, *, careful: bool = False) -> Any:
             and _LONG_DIGIT_RUN not in digits
             and digits.count(b".0") <= _MAX_QUICK_DIGIT_RUNS
         )
-        value = json.loads(
-            text,
-            parse_float=_parse_float,
-            parse_int=None if quick_ints else _parse_int,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_no_duplicates,
-        )
-        if careful or _SURROGATE_ESCAPE_RE.search(text):
+        value = (_QUICK if quick_ints else _CAREFUL).decode(text)
+        if careful or ("\\u" in text and _SURROGATE_ESCAPE_RE.search(text)):
             _check_strings(value)
     except json.JSONDecodeError as exc:
         raise JsonBodyError(
@@ -134,6 +145,11 @@ def format_decimal(value: Decimal) -> str:
     """The JSON text of an exact decimal, keeping its digits (``2000.50`` stays)."""
     if not value.is_finite():
         raise ValueError("only finite decimals can be written as JSON")
+    text = str(value)
+    if "E" not in text:
+        # str() writes plain notation, digit for digit, whenever the exponent is at most
+        # 0 and the number not tiny: every amount. The rest is decided below.
+        return text
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     if -_MAX_PLAIN_EXPONENT <= exponent <= _MAX_PLAIN_EXPONENT:
@@ -141,38 +157,59 @@ def format_decimal(value: Decimal) -> str:
     return str(value)
 
 
+# The C function json.dumps(..., ensure_ascii=False) quotes every string with.
+_quote: Callable[[str], str] = json.encoder.encode_basestring
+
+
 def _encode(value: Any, out: list[str]) -> None:
-    if value is None or isinstance(value, bool | str):
-        out.append(json.dumps(value, ensure_ascii=False))
+    # The exact types first (one comparison each); subclasses take the checks below.
+    kind = type(value)
+    if kind is str:
+        out.append(_quote(value))
+    elif kind is dict:
+        _encode_object(value, out)
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is Decimal:
+        out.append(format_decimal(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_quote(value))
     elif isinstance(value, int):
-        out.append(str(value))
+        out.append(int.__repr__(value))
     elif isinstance(value, Decimal):
         out.append(format_decimal(value))
     elif isinstance(value, dict):
-        out.append("{")
-        _join(((k, v) for k, v in value.items()), out, mapping=True)
-        out.append("}")
+        _encode_object(value, out)
     elif isinstance(value, list | tuple):
         out.append("[")
-        _join(((None, v) for v in value), out, mapping=False)
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _encode(item, out)
         out.append("]")
     else:
         # A float here would mean a number was read without Decimal somewhere.
         raise TypeError(f"cannot write {type(value).__name__} as exact JSON")
 
 
-def _join(items: Iterable[tuple[Any, Any]], out: list[str], *, mapping: bool) -> None:
-    first = True
-    for key, item in items:
-        if not first:
-            out.append(",")
-        first = False
-        if mapping:
-            if not isinstance(key, str):
-                raise TypeError("JSON object keys must be strings")
-            out.append(json.dumps(key, ensure_ascii=False))
-            out.append(":")
-        _encode(item, out)
+def _encode_object(value: dict[Any, Any], out: list[str]) -> None:
+    separator = "{"
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError("JSON object keys must be strings")
+        if type(item) is str:  # most values: one piece for the pair
+            out.append(f"{separator}{_quote(key)}:{_quote(item)}")
+        else:
+            out.append(f"{separator}{_quote(key)}:")
+            _encode(item, out)
+        separator = ","
+    out.append("}" if separator == "," else "{}")
 
 
 def dumps_exact(value: Any) -> bytes:

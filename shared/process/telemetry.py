@@ -21,8 +21,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -93,16 +92,22 @@ class RequestRecord:
             "request_id": self.request_id,
             "route": self.route,
             "method": self.method,
-            "status": self.status,
-            "problem": self.problem,
-            "bc_status": self.bc_status,
-            "bc_correlation_id": self.bc_correlation_id,
-            "attempts": self.attempts,
-            "wait_ms": round(self.wait_s * 1000),
-            "duration_ms": None if self.duration_ms is None else round(self.duration_ms),
-            "caller_id": self.caller_id,
         }
-        return {name: value for name, value in values.items() if value is not None}
+        for name, value in (
+            ("status", self.status),
+            ("problem", self.problem),
+            ("bc_status", self.bc_status),
+            ("bc_correlation_id", self.bc_correlation_id),
+        ):
+            if value is not None:
+                values[name] = value
+        values["attempts"] = self.attempts
+        values["wait_ms"] = round(self.wait_s * 1000)
+        if self.duration_ms is not None:
+            values["duration_ms"] = round(self.duration_ms)
+        if self.caller_id is not None:
+            values["caller_id"] = self.caller_id
+        return values
 
 
 _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
@@ -110,16 +115,19 @@ _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
 )
 
 
-@contextmanager
-def recording(request_id: str, route: str, method: str) -> Iterator[RequestRecord]:
-    """The record of the request being handled, current for every step below it."""
+RecordToken = contextvars.Token["RequestRecord | None"]
+
+
+def begin_record(request_id: str, route: str, method: str) -> tuple[RequestRecord, RecordToken]:
+    """The record of the request being handled, current for every step below it until
+    :func:`end_record` (a pair of calls, not a context manager: one per request)."""
     start_exporting()  # before the request's first call upstream, which is traced
     record = RequestRecord(request_id, route, method.upper())
-    token = _current.set(record)
-    try:
-        yield record
-    finally:
-        _current.reset(token)
+    return record, _current.set(record)
+
+
+def end_record(token: RecordToken) -> None:
+    _current.reset(token)
 
 
 def current() -> RequestRecord | None:
@@ -158,18 +166,34 @@ def emit(record: RequestRecord, status: int, problem: Problem | None = None) -> 
         record.bc_status = problem.upstream.status
         record.bc_correlation_id = problem.upstream.correlation_id or record.bc_correlation_id
     record.duration_ms = (time.monotonic() - record.started) * 1000
-    _requests_log.info(
+    if not _requests_log.isEnabledFor(logging.INFO):
+        return
+    # Built and handed over as Logger.info would, minus its walk up the stack to find
+    # the caller: one per request, and the caller is always this function.
+    line = _requests_log.makeRecord(
+        REQUESTS_LOGGER,
+        logging.INFO,
+        __file__,
+        _EMIT_LINE,
         "request %s: %s %s answered %s%s%s after %d attempt(s) in %.0f ms",
-        record.request_id,
-        record.method,
-        record.route,
-        status,
-        f" {record.problem}" if record.problem else "",
-        f" (Business Central {record.bc_status})" if record.bc_status is not None else "",
-        record.attempts,
-        record.duration_ms,
-        extra=record.fields(),
+        (
+            record.request_id,
+            record.method,
+            record.route,
+            status,
+            f" {record.problem}" if record.problem else "",
+            f" (Business Central {record.bc_status})" if record.bc_status is not None else "",
+            record.attempts,
+            record.duration_ms,
+        ),
+        None,
+        "emit",
+        record.fields(),
     )
+    _requests_log.handle(line)
+
+
+_EMIT_LINE = emit.__code__.co_firstlineno
 
 
 def emit_job_progress(

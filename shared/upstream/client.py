@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 
-from shared.payment.fields import ApiVersion
+from shared.payment.fields import API_VERSIONS, ApiVersion
 from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
 from shared.process.problems import Problem
 from shared.process.settings import Settings
@@ -47,10 +47,46 @@ def http_client(
         pool=settings.sync_budget_s,
     )
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    # Never follow redirects: the proxy talks to one URL and nothing else.
-    return httpx.AsyncClient(
-        timeout=timeout, limits=limits, follow_redirects=False, transport=transport
+    # Never follow redirects: the proxy talks to one URL and nothing else. Every request
+    # asks for JSON: said once here rather than in each request's own headers.
+    return _CookielessClient(
+        timeout=timeout,
+        limits=limits,
+        follow_redirects=False,
+        transport=transport,
+        headers={"Accept": "application/json"},
     )
+
+
+class _NoCookies(httpx.Cookies):
+    """A cookie store that keeps nothing and sends nothing."""
+
+    def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
+        raise TypeError("the Business Central client keeps no cookies")
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """An httpx client that keeps no cookie: one client serves every caller, so a
+    cookie Business Central (or anything in front of it) set on one caller's request
+    must not ride along on the next one's; and reading each answer's cookies (httpx
+    builds urllib request and message objects for it) cost a quarter of the client's
+    work per request."""
+
+    _none = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._none
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("the Business Central client keeps no cookies")
 
 
 class BusinessCentralClient:
@@ -73,16 +109,20 @@ class BusinessCentralClient:
         self._tokens = tokens
         self.policy = policy or RetryPolicy()
         self._slots = asyncio.Semaphore(settings.bc_max_concurrency)
+        # Settings do not change for a client's life: each version's root is built once.
+        tenant = quote(settings.bc_tenant_id, safe="")
+        environment = quote(settings.bc_environment, safe="")
+        self._roots = {
+            version: f"{settings.bc_base_url}/v2.0/{tenant}/{environment}/api/{version}"
+            for version in API_VERSIONS
+        }
 
     @property
     def settings(self) -> Settings:
         return self._settings
 
     def api_root(self, version: ApiVersion) -> str:
-        s = self._settings
-        tenant = quote(s.bc_tenant_id, safe="")
-        environment = quote(s.bc_environment, safe="")
-        return f"{s.bc_base_url}/v2.0/{tenant}/{environment}/api/{version}"
+        return self._roots[version]
 
     def payment_url(self, ref: PaymentRef) -> str:
         return f"{self.api_root(ref.version)}/{ref.path}"
@@ -102,7 +142,6 @@ class BusinessCentralClient:
     ) -> dict[str, str]:
         headers = {
             "Authorization": f"Bearer {token}",
-            "Accept": "application/json",
             "x-ms-client-request-id": forward.request_id,
         }
         if forward.if_match is not None:
@@ -138,7 +177,7 @@ class BusinessCentralClient:
         """
         refreshed = False
         while True:
-            token = await self._token(budget, reserve)
+            token = self._tokens.cached() or await self._token(budget, reserve)
             response = await self._send(
                 method, url, forward, budget, token, body, extra_headers, reserve, min_time
             )
@@ -152,9 +191,7 @@ class BusinessCentralClient:
             return response
 
     async def _token(self, budget: Budget, reserve: float) -> str:
-        cached = self._tokens.cached()
-        if cached is not None:
-            return cached
+        """A new token (none is cached), fetched within what the budget leaves."""
         left = budget.remaining() - reserve
         if left <= 0:
             raise NotSent(_identity_problem(), "no time left for a token")
@@ -197,12 +234,14 @@ class BusinessCentralClient:
         await self._acquire_slot(budget, reserve, min_time)
         try:
             left = max(0.001, budget.remaining() - reserve)
-            timeout = httpx.Timeout(
-                connect=min(self._settings.bc_connect_timeout_s, left),
-                read=min(self._settings.bc_read_timeout_s, left),
-                write=min(self._settings.bc_read_timeout_s, left),
-                pool=left,
-            )
+            # httpx's per-phase timeouts, as the "timeout" extension it reads them from
+            # (what build_request makes of an httpx.Timeout, without building two).
+            timeout = {
+                "connect": min(self._settings.bc_connect_timeout_s, left),
+                "read": min(self._settings.bc_read_timeout_s, left),
+                "write": min(self._settings.bc_read_timeout_s, left),
+                "pool": left,
+            }
             # httpx's timeouts are per phase and per read; the attempt as a whole
             # (connect, send, every read of the body) ends before the reserve.
             deadline = asyncio.get_running_loop().time() + left
@@ -211,31 +250,37 @@ class BusinessCentralClient:
                 url,
                 headers=self._headers(token, forward, body is not None, extra_headers),
                 content=body,
-                timeout=timeout,
+                extensions={"timeout": timeout},
             )
+            response: httpx.Response | None = None
             try:
-                async with asyncio.timeout_at(deadline):
-                    response = await self._http.send(request, stream=True)
-            except TimeoutError:
-                raise httpx.ReadTimeout("no answer before the attempt's deadline") from None
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await response.aread()
-            except (httpx.HTTPError, TimeoutError) as exc:
-                # The status line arrived (so did the verdict); only the body is
-                # unreadable: undecodable, or cut mid-stream. Keep the status, drop
-                # the body: a 2xx then reads as "applied, body unreadable", which
-                # the caller settles by reading the line, never by sending again.
-                log.warning(
-                    "request %s: %s answer %s with an unreadable body (%s)",
-                    forward.request_id,
-                    method,
-                    response.status_code,
-                    type(exc).__name__,
-                )
-                return _without_body(response)
+                try:
+                    # One deadline for the status line and the body alike.
+                    async with asyncio.timeout_at(deadline):
+                        response = await self._http.send(request, stream=True)
+                        await response.aread()
+                except (httpx.HTTPError, TimeoutError) as exc:
+                    if response is None:
+                        if isinstance(exc, TimeoutError):
+                            raise httpx.ReadTimeout(
+                                "no answer before the attempt's deadline"
+                            ) from None
+                        raise
+                    # The status line arrived (so did the verdict); only the body is
+                    # unreadable: undecodable, cut mid-stream or late. Keep the status,
+                    # drop the body: a 2xx then reads as "applied, body unreadable",
+                    # which the caller settles by reading the line, never by sending again.
+                    log.warning(
+                        "request %s: %s answer %s with an unreadable body (%s)",
+                        forward.request_id,
+                        method,
+                        response.status_code,
+                        type(exc).__name__,
+                    )
+                    return _without_body(response)
             finally:
-                await response.aclose()
+                if response is not None:
+                    await response.aclose()
             return response
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing was sent: safe to retry, and certainly not applied.

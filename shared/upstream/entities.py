@@ -20,6 +20,8 @@ from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget
 
 NOT_A_LINE_DETAIL = "Business Central answered with a body that is not a payment line"
+# What an entity Business Central answers with carries besides its properties.
+_USUAL_ANNOTATIONS = ("@odata.context", "@odata.etag")
 
 
 def normalize_entity(
@@ -29,7 +31,12 @@ def normalize_entity(
     etag = data.get("@odata.etag")
     if not isinstance(etag, str):
         etag = etag_header
-    line = {key: value for key, value in data.items() if not key.startswith("@odata.")}
+    line = dict(data)
+    for name in _USUAL_ANNOTATIONS:
+        line.pop(name, None)
+    # Any other annotation is rare: one search over all the names finds whether there is one.
+    if "@odata." in "\n".join(line):
+        line = {key: value for key, value in line.items() if not key.startswith("@odata.")}
     if etag is not None:
         line["etag"] = etag
     return line, etag

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol
 from urllib.parse import quote
 
 from shared.payment.fields import ApiVersion
@@ -107,8 +107,15 @@ class CompanySetRef:
         return path
 
 
-# What the allow-lists check: a line, or a collection of a company or journal.
-ScopedRef: TypeAlias = PaymentRef | CollectionRef
+class Scoped(Protocol):
+    """What the allow-lists check: the company and journal a line, a collection or an
+    admitted request is in (either may be absent)."""
+
+    @property
+    def company_id(self) -> str | None: ...
+
+    @property
+    def journal_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,11 @@ def build_runtime(
 
 def get_runtime() -> Runtime:
     loop = asyncio.get_running_loop()
-    _forget_closed_loops()
     settings = current_settings()
     runtime = _runtimes.get(loop)
     if runtime is None or runtime.settings is not settings:
+        # Only when a runtime is made: a lookup that finds one needs no sweep.
+        _forget_closed_loops()
         if runtime is not None:
             # Settings were re-read (tests): finish with the old clients quietly.
             _background_close(runtime)

@@ -63,9 +63,11 @@ def item(proxy: Proxy, index: int, if_match: str, **changes: Any) -> dict[str, A
 
 
 async def run(activity: Any, text: str) -> dict[str, Any]:
-    result: dict[str, Any] = loads_exact((await activity(text)).encode())
-    # Item results travel packed as one exact JSON text (see pack_settled).
-    result["settled"] = loads_exact(result["settled"].encode())
+    # What the orchestrator decides on, a line break, then the item results packed as
+    # one exact JSON text (see answer_text and pack_settled).
+    head, _, packed = (await activity(text)).partition("\n")
+    result: dict[str, Any] = loads_exact(head.encode())
+    result["settled"] = loads_exact(packed.encode())
     assert sorted(int(i) for i in result["settled"]) == result["settledIndexes"]
     return result
 

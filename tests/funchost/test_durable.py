@@ -11,6 +11,7 @@ records, one new event per episode, exactly as the extension's protocol does.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -332,6 +333,11 @@ async def test_sequence_completes_with_output_and_history(durable: DurableStandI
     assert kinds.count(EventType.ORCHESTRATOR_COMPLETED) == 4
     assert kinds[-1] == EventType.EXECUTION_COMPLETED
     assert durable.activity_runs == {"double": 2, "shout": 1}
+    # What the worker spent replaying, and the largest body an episode was handed (the
+    # last: the history only grows).
+    assert view.episodes == 4
+    assert view.replay_cpu_s > 0
+    assert view.largest_episode_chars > len(json.dumps(view.history[:-4]))
 
 
 async def test_task_all_runs_activities_concurrently_and_keeps_order(

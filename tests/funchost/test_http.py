@@ -325,6 +325,37 @@ def test_request_body_bytes_arrive_unchanged(client: httpx.Client) -> None:
     assert client.get("/api/any").json()["body"] == ""
 
 
+def test_a_body_over_the_host_limit_is_an_empty_413_and_never_reaches_the_function() -> None:
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+    calls: list[int] = []
+
+    @app.route(route="sink", methods=["POST"])
+    async def sink(req: func.HttpRequest) -> func.HttpResponse:
+        calls.append(len(req.get_body()))
+        return func.HttpResponse("taken")
+
+    with (
+        serve_in_thread(create_local_host(app, max_request_bytes=100_000)) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        at_limit = http.post("/api/sink", content=b"x" * 100_000)
+        over = http.post("/api/sink", content=b"x" * 100_001)
+    assert (at_limit.status_code, at_limit.text) == (200, "taken")
+    assert (over.status_code, over.content) == (413, b"")
+    assert calls == [100_000]
+
+
+def test_the_functions_a_path_can_match_are_worked_out_by_its_length() -> None:
+    functions = http_functions(routing_app())
+    by_route = {f.template.text: f.template for f in functions}
+    # A catch-all may capture nothing; a fixed route takes exactly its segments.
+    assert by_route["api/items/{*rest}"].can_match(2)
+    assert by_route["api/items/{*rest}"].can_match(9)
+    assert not by_route["api/items/{*rest}"].can_match(1)
+    assert by_route["api/items/{id}"].can_match(3)
+    assert not by_route["api/items/{id}"].can_match(4)
+
+
 # --- response conversion and invocation --------------------------------------
 
 

@@ -74,10 +74,17 @@ def test_reset_restores_data_and_clears_every_setting_and_counter(sandbox, clien
     admin = f"{sandbox.url}/_sandbox"
     assert http.get(f"{admin}/faults").json() == {"rules": []}
     assert http.get(f"{admin}/latency").json() == {"ms": 0, "perBatchOperationMs": 0}
-    assert http.get(f"{admin}/limits").json() == {"concurrent": 5, "queue": 95}
+    assert http.get(f"{admin}/limits").json() == {
+        "concurrent": 5,
+        "queue": 95,
+        "requests": 6000,
+        "windowS": 300,
+    }
     assert http.get(f"{admin}/batch").json() == {"onError": "continue"}
     assert sandbox.token_requests() == 0
     assert sandbox.concurrency() == {"current": 0, "max": 1, "queued": 0}
+    # The window holds the two requests since the reset; the reset cleared the rest.
+    assert sandbox.rate_window() == {"inWindow": 2, "refused": 0}
 
 
 # --- request log ---------------------------------------------------------------------
@@ -147,7 +154,12 @@ def test_clearing_the_request_log_keeps_data_faults_and_limits(sandbox, client, 
     assert sandbox.requests() == []
     assert exact(client.get(url))["amount"] == 3
     assert len(sandbox.faults()) == 1
-    assert http.get(f"{sandbox.url}/_sandbox/limits").json() == {"concurrent": 2, "queue": 1}
+    assert http.get(f"{sandbox.url}/_sandbox/limits").json() == {
+        "concurrent": 2,
+        "queue": 1,
+        "requests": 6000,
+        "windowS": 300,
+    }
     assert http.get(f"{sandbox.url}/_sandbox/latency").json()["ms"] == 10
     sandbox.clear_requests()
     client.get(url)
@@ -470,7 +482,12 @@ def test_an_empty_setting_restores_every_default(sandbox, http):
     assert answer.json() == {"ms": 0, "perBatchOperationMs": 0}
     limits = http.post(f"{admin}/limits", json={"concurrent": 2})
     assert limits.json()["concurrent"] == 2
-    assert http.post(f"{admin}/limits", json={}).json() == {"concurrent": 5, "queue": 95}
+    assert http.post(f"{admin}/limits", json={}).json() == {
+        "concurrent": 5,
+        "queue": 95,
+        "requests": 6000,
+        "windowS": 300,
+    }
 
 
 def test_current_lines_show_what_was_changed_in_pages(sandbox, client, http):
@@ -499,3 +516,16 @@ def test_current_lines_show_what_was_changed_in_pages(sandbox, client, http):
 @pytest.mark.parametrize("query", ["top=0", "top=1001", "skip=-1", "top=ten"])
 def test_current_lines_refuse_a_bad_page(sandbox, http, query):
     assert http.get(f"{sandbox.url}/_sandbox/lines?{query}").status_code == 400
+
+
+def test_utilization_reports_seconds_at_each_count_per_principal(sandbox, client, http):
+    sandbox.set_latency(200)
+    assert client.get(sandbox.payment_url()).status_code == 200
+    use = http.get(f"{sandbox.url}/_sandbox/utilization").json()
+    (counts,) = use["principals"].values()
+    assert counts["1"] >= 0.2  # the request held its slot through the latency
+    assert use["seconds"] >= sum(counts.values()) - 0.01
+    sandbox.reset()
+    again = http.get(f"{sandbox.url}/_sandbox/utilization").json()
+    assert again["seconds"] < use["seconds"]
+    assert all(set(c) == {"0"} for c in again["principals"].values())

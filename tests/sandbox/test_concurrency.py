@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
@@ -39,22 +40,46 @@ def _companies(sandbox: RunningSandbox, client: httpx.Client) -> Callable[[], ht
 
 def test_limits_have_business_centrals_defaults_and_can_be_set(sandbox, http):
     url = f"{sandbox.url}/_sandbox/limits"
-    assert http.get(url).json() == {"concurrent": 5, "queue": 95}
-    assert http.post(url, json={"concurrent": 2}).json() == {"concurrent": 2, "queue": 95}
-    assert http.post(url, json={"queue": 0}).json() == {"concurrent": 5, "queue": 0}
+    window = {"requests": 6000, "windowS": 300}
+    assert http.get(url).json() == {"concurrent": 5, "queue": 95, **window}
+    assert http.post(url, json={"concurrent": 2}).json() == {
+        "concurrent": 2,
+        "queue": 95,
+        **window,
+    }
+    assert http.post(url, json={"queue": 0}).json() == {"concurrent": 5, "queue": 0, **window}
     sandbox.set_limits(concurrent=1, queue=3)
-    assert http.get(url).json() == {"concurrent": 1, "queue": 3}
+    assert http.get(url).json() == {"concurrent": 1, "queue": 3, **window}
+    assert http.post(url, json={"requests": 10, "windowS": 60}).json() == {
+        "concurrent": 5,
+        "queue": 95,
+        "requests": 10,
+        "windowS": 60,
+    }
     sandbox.reset()
-    assert http.get(url).json() == {"concurrent": 5, "queue": 95}
+    assert http.get(url).json() == {"concurrent": 5, "queue": 95, **window}
 
 
 @pytest.mark.parametrize(
-    "body", [{"concurrent": 0}, {"queue": -1}, {"concurrent": "5"}, {"concurent": 5}]
+    "body",
+    [
+        {"concurrent": 0},
+        {"queue": -1},
+        {"concurrent": "5"},
+        {"concurent": 5},
+        {"requests": 0},
+        {"windowS": 0},
+    ],
 )
 def test_bad_limits_are_refused(sandbox, http, body):
     url = f"{sandbox.url}/_sandbox/limits"
     assert http.post(url, json=body).status_code == 400
-    assert http.get(url).json() == {"concurrent": 5, "queue": 95}
+    assert http.get(url).json() == {
+        "concurrent": 5,
+        "queue": 95,
+        "requests": 6000,
+        "windowS": 300,
+    }
 
 
 def test_requests_beyond_the_limit_wait_in_the_queue(sandbox, wide_client, pool):
@@ -161,3 +186,26 @@ async def test_an_async_client_sees_the_same_limit(sandbox):
         await sandbox.wait_for_concurrency_async(current=2)
         bc_error(await client.get(url), 429, "Application_TooManyRequests")
         assert [r.status_code for r in await asyncio.gather(*held)] == [200, 200]
+
+
+def test_the_rate_window_refuses_with_the_wait_business_central_names(sandbox, wide_client, http):
+    sandbox.set_limits(requests=3, window_s=2)
+    companies = _companies(sandbox, wide_client)
+    assert [companies().status_code for _ in range(3)] == [200, 200, 200]
+    refused = companies()
+    assert refused.status_code == 429
+    message = bc_error(refused, 429, "Application_TooManyRequests")
+    assert "more than 3 requests in 2 seconds" in message
+    wait = int(refused.headers["retry-after"])
+    assert 1 <= wait <= 2
+    # Refused before processing, and not counted: the window still holds the three.
+    assert sandbox.requests()[-1]["processedStatus"] == 429
+    assert sandbox.rate_window() == {"inWindow": 3, "refused": 1}
+    assert sandbox.concurrency()["max"] == 1
+    # Another principal (the user-assigned identity) has a window of its own.
+    other = http.get(
+        f"{sandbox.api_url()}/companies", headers=sandbox.auth_headers(USER_ASSIGNED_CLIENT_ID)
+    )
+    assert other.status_code == 200
+    time.sleep(wait)
+    assert companies().status_code == 200

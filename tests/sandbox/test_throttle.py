@@ -1,4 +1,5 @@
-"""The concurrency gate on its own: order of the queue, cancelled waiters, limits."""
+"""The concurrency gate and the rate window on their own: order of the queue, cancelled
+waiters, limits, the sliding window and the wait it names."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from sandbox.throttle import ConcurrencyGate, Throttled
+from sandbox.throttle import ConcurrencyGate, RateWindow, Throttled
 
 
 async def _hold(gate: ConcurrencyGate, who: str, order: list[str], release: asyncio.Event) -> None:
@@ -89,3 +90,76 @@ async def test_a_full_queue_refuses_at_once_and_principals_are_separate():
 def test_impossible_limits_are_refused(concurrent, queue):
     with pytest.raises(ValueError, match="at least"):
         ConcurrencyGate().set_limits(concurrent, queue)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_rate_window_admits_its_count_then_says_when_it_admits_again():
+    clock = _Clock()
+    window = RateWindow(clock)
+    window.set_limits(3, 10)
+    for step in (0.0, 2.5, 4.0):
+        clock.now = 1000.0 + step
+        assert window.admit("p") is None
+    clock.now = 1004.2
+    # The first request leaves the window at 1010: 5.8 s from now, said as 6.
+    assert window.admit("p") == 6
+    assert window.admit("other") is None  # principals are counted apart
+    clock.now = 1009.9
+    assert window.admit("p") == 1  # never less than a second
+    assert window.refused == 2
+    clock.now = 1010.0
+    assert window.admit("p") is None  # the first one left; refusals were not counted
+    assert window.in_window() == 4  # 3 of p (2.5, 4.0, 10.0) and 1 of other
+    clock.now = 1012.6
+    assert window.admit("p") is None
+
+
+def test_a_lowered_rate_limit_waits_for_enough_requests_to_leave():
+    clock = _Clock()
+    window = RateWindow(clock)
+    window.set_limits(4, 10)
+    for step in range(4):
+        clock.now = 1000.0 + step
+        assert window.admit("p") is None
+    window.set_limits(2, 10)
+    # Below 2 counted means three must leave: the third, counted at 1002, leaves at 1012.
+    assert window.admit("p") == 9
+    window.reset()
+    assert (window.requests, window.window_s, window.refused) == (6000, 300, 0)
+    assert window.admit("p") is None
+
+
+@pytest.mark.parametrize(("requests", "window_s"), [(0, 300), (6000, 0)])
+def test_impossible_rate_limits_are_refused(requests, window_s):
+    with pytest.raises(ValueError, match="at least 1"):
+        RateWindow().set_limits(requests, window_s)
+
+
+async def test_utilization_says_how_long_each_number_of_requests_ran_at_once():
+    clock = _Clock()
+    gate = ConcurrencyGate(clock)
+    gate.set_limits(2, 5)
+    release = asyncio.Event()
+    order: list[str] = []
+    first = asyncio.create_task(_hold(gate, "a", order, release))
+    await asyncio.sleep(0)
+    clock.now += 1.0  # one request for a second
+    second = asyncio.create_task(_hold(gate, "b", order, release))
+    await asyncio.sleep(0)
+    clock.now += 3.0  # two (the limit) for three seconds
+    release.set()
+    await asyncio.gather(first, second)
+    clock.now += 0.5  # none for half a second
+    use = gate.utilization()
+    assert use["seconds"] == pytest.approx(4.5)
+    assert use["principals"] == {"p": {"0": 0.5, "1": 1.0, "2": 3.0}}
+    gate.reset()
+    clock.now += 2.0
+    assert gate.utilization() == {"seconds": 2.0, "principals": {"p": {"0": 2.0}}}

@@ -376,3 +376,51 @@ async def test_polls_of_a_running_job_do_not_read_its_input(jobs: RecordingJobs)
     wrong = await handle_bulk_status(status_request(job_id, "x" + token), jobs)
     assert wrong.status == 404
     assert jobs.inputs_read == 0
+
+
+@dataclass
+class FlakyJobs(RecordingJobs):
+    """The first start fails on the way: before Durable got it, or after it started
+    the instance (its answer lost)."""
+
+    started_before_failing: bool = False
+    failures: int = 1
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any | None = None,
+    ) -> str:
+        if self.failures:
+            self.failures -= 1
+            if self.started_before_failing:
+                await super().start_new(orchestration_function_name, instance_id, client_input)
+            raise ConnectionResetError("Server disconnected")
+        if instance_id in self.instances:
+            raise RuntimeError("an orchestration with this id is already running")
+        return await super().start_new(orchestration_function_name, instance_id, client_input)
+
+
+@pytest.mark.parametrize("started_before_failing", [False, True])
+async def test_a_start_whose_answer_is_lost_starts_the_job_exactly_once(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, started_before_failing: bool
+) -> None:
+    monkeypatch.setenv("WEBSITE_HOSTNAME", HOST)
+    jobs = FlakyJobs(started_before_failing=started_before_failing)
+    response = await handle_bulk_start(start_request(updates()), jobs)
+    assert response.status == 202, response.body
+    job_id = body(response)["jobId"]
+    assert jobs.started == [(ORCHESTRATOR, job_id)]
+    assert job_id in response.headers["Location"]
+
+
+async def test_a_start_that_fails_twice_is_an_internal_error_and_starts_nothing(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBSITE_HOSTNAME", HOST)
+    jobs = FlakyJobs(failures=2)
+    response = await handle_bulk_start(start_request(updates()), jobs)
+    assert response.status == 500
+    assert body(response)["type"].endswith("#internal-error")
+    assert jobs.started == []

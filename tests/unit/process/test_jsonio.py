@@ -138,3 +138,48 @@ def test_json_documents_read_as_the_careful_way_does(text: str) -> None:
 @given(st.text(alphabet='{}[]":,0123456789-.eE\\ud8Ac ', max_size=60))
 def test_near_json_reads_as_the_careful_way_does(text: str) -> None:
     same(text.encode("utf-8"))
+
+
+_PLAIN_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@FAST
+@given(_PLAIN_VALUES)
+def test_written_as_compact_json_writes_what_has_no_decimal(value: Any) -> None:
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert jsonio.dumps_exact(value) == expected
+
+
+def test_decimals_keep_their_digits_and_a_float_is_refused() -> None:
+    value = {"amount": Decimal("2000.50"), "tiny": Decimal("1E-70"), "rows": [(1, Decimal("-0"))]}
+    assert jsonio.dumps_exact(value) == b'{"amount":2000.50,"tiny":1E-70,"rows":[[1,-0]]}'
+    with pytest.raises(TypeError, match="float"):
+        jsonio.dumps_exact({"amount": 1.5})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        jsonio.dumps_exact({1: "x"})
+
+
+def _plain_or_scientific(value: Decimal) -> str:
+    """How a decimal was always written: plain for exponents up to 64 either way."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return format(value, "f") if -64 <= exponent <= 64 else str(value)
+
+
+@FAST
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False)
+    | st.builds(
+        lambda digits, exponent: Decimal(f"{digits}E{exponent}"),
+        st.integers(-(10**40), 10**40),
+        st.integers(-90, 90),
+    )
+)
+def test_a_decimal_is_written_as_it_always_was(value: Decimal) -> None:
+    assert jsonio.format_decimal(value) == _plain_or_scientific(value)
