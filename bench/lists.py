@@ -91,6 +91,7 @@ def main() -> int:
 
     from funchost.http import create_local_host
     from sandbox.serving import BackgroundServer
+    from shared.process.settings import reset_settings
     from shared.upstream import runtime
 
     with start_sandbox() as sandbox:
@@ -102,7 +103,7 @@ def main() -> int:
         )
         server = BackgroundServer(host).start()
         os.environ["WEBSITE_HOSTNAME"] = server.url.removeprefix("http://")
-        runtime.reset_settings()
+        reset_settings()
         try:
             run(sandbox, server.url, args)
         finally:

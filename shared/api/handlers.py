@@ -18,8 +18,7 @@ from shared.http.messages import (
 from shared.process import paths
 from shared.process.paths import API_PREFIX, documented
 from shared.process.problems import Problem
-from shared.process.settings import Settings, SettingsError
-from shared.upstream.runtime import current_settings
+from shared.process.settings import Settings, SettingsError, current_settings
 
 
 def handle_openapi(request: CoreRequest) -> CoreResponse:

@@ -24,12 +24,9 @@ from shared.api.spec import (
 from shared.bulk.results import MAX_PAGE
 from shared.lines.lists import DEFAULT_TOP, LINE_FILTERS, MAX_TOP
 from shared.lines.suggestions import DEFAULT_SUGGESTIONS, DEFAULT_TOLERANCE, MAX_SUGGESTIONS
-from shared.payment.fields import (
-    API_VERSIONS,
-    GUID_PATTERN,
-    ApiVersion,
-)
+from shared.payment.fields import API_VERSIONS, ApiVersion
 from shared.process import paths
+from shared.process.guids import GUID_PATTERN
 from shared.process.paths import documented
 
 # --- response models (documented, not validated: Business Central's data passes through) --

@@ -18,14 +18,15 @@ from typing import Any
 
 from shared.bulk.job import JobSlice
 from shared.bulk.plan import STOP_SLUGS, pack_settled
+from shared.payment.refs import ForwardHeaders
 from shared.payment.settlement import PatchOutcome, refused
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact
+from shared.process.settings import current_settings
 from shared.upstream.application import Update, check_budget_s, check_updates, local_step
 from shared.upstream.batch import BatchAnswer, send_batch, settle_operations
-from shared.upstream.refs import ForwardHeaders
 from shared.upstream.retries import Budget
-from shared.upstream.runtime import current_settings, get_runtime
+from shared.upstream.runtime import get_runtime
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,9 @@ from shared.http.parsing import (
     parse_body,
 )
 from shared.payment.fields import CONTROL_RE, ApiVersion, shown
+from shared.process.guids import GUID_RE
 from shared.process.problems import MAX_ERRORS, FieldError, Problem
-from shared.process.settings import GUID_RE, Settings
+from shared.process.settings import Settings
 from shared.upstream.batch import Operation
 
 MAX_CLIENT_REF = 100

@@ -3,5 +3,5 @@ admission every route's request passes (``admit``: route, caller, query, ids,
 scope), header and body parsing (``parsing``), caller checks (``callers``), and
 the handler frame that renders every problem (``handling``).
 
-May import: ``shared.process``, ``shared.payment``, ``shared.upstream``.
+May import: ``shared.process``, ``shared.payment``.
 """

@@ -16,10 +16,11 @@ from typing import cast
 from shared.http.callers import check_caller, check_scope
 from shared.http.messages import CoreRequest
 from shared.payment.fields import API_VERSIONS, ApiVersion, shown
+from shared.payment.refs import CollectionRef, PaymentRef
+from shared.process.guids import GUID_RE
 from shared.process.paths import JOURNAL_SETS
 from shared.process.problems import Problem
-from shared.process.settings import GUID_RE, Settings
-from shared.upstream.refs import CollectionRef, PaymentRef
+from shared.process.settings import Settings
 
 # The function key may always come as ?code=; the Functions host reads it first.
 FUNCTION_KEY_PARAMETER = "code"

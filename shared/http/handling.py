@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable
 from shared.http.messages import CoreRequest, CoreResponse, problem_response, request_id_of
 from shared.process import telemetry
 from shared.process.problems import Problem
-from shared.process.settings import Settings, SettingsError
-from shared.upstream.runtime import current_settings
+from shared.process.settings import Settings, SettingsError, current_settings
 
 log = logging.getLogger(__name__)
 

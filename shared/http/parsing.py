@@ -13,11 +13,11 @@ from typing import Any, NamedTuple
 from shared.payment.echoes import ECHOED, ETAG, in_body_order, nothing_to_update, set_aside
 from shared.payment.fields import ApiVersion
 from shared.payment.models import validate_update
+from shared.payment.refs import ForwardHeaders, PaymentRef
 from shared.payment.settlement import same_entity_tag
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import FieldError, Problem
 from shared.process.settings import Settings
-from shared.upstream.refs import ForwardHeaders, PaymentRef
 
 # \Z rather than $: "$" also matches before a trailing newline.
 _ENTITY_TAG_RE = re.compile(r'^(W/)?"[\x21\x23-\x7e]*"\Z')

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.payment.application import Verdict, not_made, touches
+from shared.payment.refs import CompanySet, CompanySetRef, ForwardHeaders, PaymentRef
 from shared.payment.settlement import EMPTY_GUID
 from shared.process.problems import Problem
 from shared.process.settings import Settings
@@ -24,7 +25,6 @@ from shared.upstream import odata
 from shared.upstream.application import Update, check_budget_s, check_updates, local_step
 from shared.upstream.entities import read_line
 from shared.upstream.reads import Read, read_together
-from shared.upstream.refs import CompanySet, CompanySetRef, ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 

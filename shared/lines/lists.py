@@ -19,13 +19,13 @@ from shared.http.messages import CoreRequest, CoreResponse, json_response
 from shared.http.parsing import forward_headers, whole_number_parameter
 from shared.payment.fields import ApiVersion
 from shared.payment.models import stored_form, validate_update
+from shared.payment.refs import CollectionRef, ForwardHeaders
 from shared.process import paths
 from shared.process.paths import documented
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream.entities import json_object, normalize_entity
 from shared.upstream.errors import problem_from_upstream
-from shared.upstream.refs import CollectionRef, ForwardHeaders
 from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 

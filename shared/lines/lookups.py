@@ -30,12 +30,12 @@ from shared.lines.lists import (
 )
 from shared.payment.fields import ApiVersion
 from shared.payment.models import validate_update
+from shared.payment.refs import CompanySetRef
 from shared.process import paths
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream import odata
 from shared.upstream.entities import normalize_entity
-from shared.upstream.refs import CompanySetRef
 from shared.upstream.runtime import get_runtime
 
 # Query parameter -> the payment property whose rule checks its value.

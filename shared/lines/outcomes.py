@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.payment.amounts import steps_of_any_currency
+from shared.payment.refs import ForwardHeaders, PaymentRef
 from shared.payment.settlement import (
     PatchOutcome,
     judge_read,
@@ -31,7 +32,6 @@ from shared.process.telemetry import note_wait
 from shared.upstream.client import BusinessCentralClient, log_attempt
 from shared.upstream.entities import confirm_applied, normalize_line, read_line
 from shared.upstream.errors import NotSent, OutcomeLost, final_problem, problem_from_upstream
-from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
 from shared.upstream.statuses import Proof, proves
 

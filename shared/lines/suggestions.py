@@ -21,13 +21,14 @@ from shared.http.parsing import forward_headers, whole_number_parameter
 from shared.lines.lookups import decimal_value, invoice_title
 from shared.payment.fields import ApiVersion
 from shared.payment.matching import MAX_TOKEN, rank, text_tokens
+from shared.payment.refs import CompanySetRef
 from shared.payment.settlement import EMPTY_GUID
+from shared.process.guids import GUID_RE
 from shared.process.problems import Problem
-from shared.process.settings import GUID_RE, Settings
+from shared.process.settings import Settings
 from shared.upstream import odata
 from shared.upstream.entities import normalize_entity, read_line
 from shared.upstream.reads import Read, read_together
-from shared.upstream.refs import CompanySetRef
 from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 

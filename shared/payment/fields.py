@@ -20,10 +20,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.process.guids import GUID_PATTERN
+
 ApiVersion = Literal["v2.0", "v1.0"]
 API_VERSIONS: tuple[ApiVersion, ...] = ("v2.0", "v1.0")
 
-GUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TEXT_PATTERN = r"^[^\x00-\x1F\x7F]*$"
 # The JSON number grammar: a numeric string is accepted only if it would also

@@ -1,6 +1,6 @@
-"""Business Central: the addresses the proxy may reach (``refs``), the client and
-its concurrency slots (``client``), the managed identity's tokens (``identity``),
-retries and budgets (``retries``), what each status proves (``statuses``),
+"""Business Central: the client and its concurrency slots (``client``), the
+managed identity's tokens (``identity``), retries and budgets (``retries``),
+what each status proves (``statuses``),
 error mapping (``errors``), lines read and confirmed (``entities``),
 ``$batch`` (``batch``), several reads in one request (``reads``), the
 application check's reads (``application``), the ``$filter`` text the proxy

@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.payment.amounts import steps_of_any_currency
 from shared.payment.fields import ApiVersion
+from shared.payment.refs import ForwardHeaders, PaymentRef
 from shared.payment.settlement import (
     PatchOutcome,
     judge_read,
@@ -29,7 +30,6 @@ from shared.process.problems import Problem
 from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import confirm_applied, json_object, normalize_entity
 from shared.upstream.errors import NotSent, OutcomeLost, problem_from_upstream
-from shared.upstream.refs import ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, parse_retry_after
 from shared.upstream.statuses import Proof, batch_proves, proves
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from shared.payment.fields import API_VERSIONS, ApiVersion
+from shared.payment.refs import CollectionRef, CompanySetRef, ForwardHeaders, PaymentRef
 from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
 from shared.process.problems import Problem
 from shared.process.settings import Settings
@@ -27,7 +28,6 @@ from shared.upstream.errors import (
     problem_from_upstream,
 )
 from shared.upstream.identity import IdentityUnavailable, TokenProvider
-from shared.upstream.refs import CollectionRef, CompanySetRef, ForwardHeaders, PaymentRef
 from shared.upstream.retries import Budget, RetryPolicy, parse_retry_after
 from shared.upstream.statuses import READ_RETRY
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
+from shared.process.guids import GUID
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.logsafety import redact
 from shared.process.problems import Problem, UpstreamError
@@ -56,9 +57,7 @@ def final_problem(failure: Problem, wait: float) -> Problem:
     return failure
 
 
-_CORRELATION_RE = re.compile(
-    r"\s*CorrelationId:\s*([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.?\s*$"
-)
+_CORRELATION_RE = re.compile(rf"\s*CorrelationId:\s*({GUID})\.?\s*$")
 
 
 _MAX_UPSTREAM_MESSAGE = 1000

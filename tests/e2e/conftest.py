@@ -25,6 +25,7 @@ from funchost.durable import DurableStandIn, VirtualClock
 from funchost.http import create_local_host
 from sandbox.serving import BackgroundServer
 from shared.process import telemetry
+from shared.process.settings import reset_settings
 from shared.upstream import runtime as runtime_module
 from tests.proxy_env import SETTING_NAMES
 from tests.sandbox_fixtures import RunningSandbox, start_sandbox
@@ -167,7 +168,7 @@ def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
     for name in SETTING_NAMES:
         os.environ.pop(name, None)
     os.environ.update(e2e_sandbox.environment_variables())
-    runtime_module.reset_settings()
+    reset_settings()
     stand_in = DurableStandIn(function_app.app, clock=VirtualClock())
     host = create_local_host(
         function_app.app,
@@ -177,7 +178,7 @@ def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
     )
     server = BackgroundServer(host).start()
     os.environ["WEBSITE_HOSTNAME"] = server.url.removeprefix("http://")
-    runtime_module.reset_settings()
+    reset_settings()
     with httpx.Client(timeout=60) as http:
         yield Proxy(server, e2e_sandbox, http, stand_in)
     server.stop()
@@ -186,7 +187,7 @@ def e2e_proxy(e2e_sandbox: RunningSandbox) -> Iterator[Proxy]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    runtime_module.reset_settings()
+    reset_settings()
 
 
 @pytest.fixture
@@ -211,7 +212,7 @@ def proxy(e2e_proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
     """The proxy with default settings, over a freshly reset sandbox."""
     e2e_proxy.sandbox.reset()
     yield e2e_proxy
-    runtime_module.reset_settings()
+    reset_settings()
 
 
 @pytest.fixture
@@ -221,7 +222,7 @@ def configure(proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> Configure:
     def apply(**values: str) -> None:
         for name, value in values.items():
             monkeypatch.setenv(name, value)
-        runtime_module.reset_settings()
+        reset_settings()
 
     return apply
 

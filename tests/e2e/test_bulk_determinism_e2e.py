@@ -17,6 +17,7 @@ from funchost.durable import DurableStandIn, NonDeterministicOrchestrationError,
 from shared.bulk import activities as bulk_activities
 from shared.bulk.orchestration import ORCHESTRATOR, SEND_ACTIVITY, SETTLE_ACTIVITY, orchestrate
 from shared.process.jsonio import dumps_exact, loads_exact
+from shared.process.settings import current_settings
 from shared.upstream import runtime as runtime_module
 from tests.e2e.conftest import Configure, Proxy
 
@@ -36,7 +37,7 @@ class _SettingsOnEveryReplay:
 
     def get_input(self) -> str:
         job = loads_exact(str(self._context.get_input()).encode())
-        job["batchSize"] = runtime_module.current_settings().bulk_batch_size
+        job["batchSize"] = current_settings().bulk_batch_size
         return dumps_exact(job).decode()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.upstream import runtime as runtime_module
+from shared.process.settings import reset_settings
 from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
 
 pytestmark = pytest.mark.e2e
@@ -275,7 +275,7 @@ def test_entra_callers_need_a_principal(configure: Configure, proxy: Proxy) -> N
 
 
 def test_many_cold_concurrent_patches_fetch_one_token(proxy: Proxy) -> None:
-    runtime_module.reset_settings()  # the next request builds a cold runtime
+    reset_settings()  # the next request builds a cold runtime
     proxy.sandbox.reset()
     lines = [proxy.payment_url(company=c, line=n) for c in (0, 1) for n in range(3)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:

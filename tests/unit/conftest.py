@@ -19,7 +19,7 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from shared.http.messages import CoreRequest
-from shared.process.settings import Settings
+from shared.process.settings import Settings, current_settings, reset_settings
 from shared.upstream import runtime as runtime_module
 from tests.proxy_env import IDENTITY_NAMES, SETTING_NAMES
 
@@ -147,9 +147,9 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         monkeypatch.delenv(name, raising=False)
     for name, value in BASE_ENV.items():
         monkeypatch.setenv(name, value)
-    runtime_module.reset_settings()
+    reset_settings()
     yield BASE_ENV
-    runtime_module.reset_settings()
+    reset_settings()
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ async def bc(
 
 def _install(fake: FakeBusinessCentral, credential: CountingCredential) -> runtime_module.Runtime:
     runtime = runtime_module.build_runtime(
-        runtime_module.current_settings(),
+        current_settings(),
         transport=httpx.MockTransport(fake),
         credentials=lambda: credential,
     )
@@ -192,7 +192,7 @@ async def reconfigure(
     async def apply(**values: str) -> None:
         for name, value in values.items():
             monkeypatch.setenv(name, value)
-        runtime_module.reset_settings()
+        reset_settings()
         installed.append(_install(bc, credential))
 
     yield apply

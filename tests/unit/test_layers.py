@@ -11,6 +11,17 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PACKAGES = sorted(p.name for p in SHARED.iterdir() if (p / "__init__.py").is_file())
+# Top to bottom. A package imports only packages of the layers below its own, so the
+# packages of one layer never import each other: the HTTP edge callers reach and
+# Business Central behind it are siblings, as are the capabilities.
+LAYERS = (
+    ("functions",),
+    ("api",),
+    ("lines", "bulk"),
+    ("http", "upstream"),
+    ("payment",),
+    ("process",),
+)
 
 
 def allowed(package: str) -> set[str]:
@@ -59,6 +70,14 @@ def test_a_package_imports_only_what_it_says(package: str) -> None:
     assert may <= set(PACKAGES) - {package}
     for module, names in imported(package).items():
         assert names <= may, f"shared/{module} imports {sorted(names - may)}"
+
+
+def test_a_package_imports_only_the_layers_below_its_own() -> None:
+    layer = {package: n for n, names in enumerate(LAYERS) for package in names}
+    assert sorted(layer) == PACKAGES
+    for package in PACKAGES:
+        for other in allowed(package):
+            assert layer[other] > layer[package], f"shared/{package} may not import {other}"
 
 
 def test_the_packages_import_in_one_direction() -> None:

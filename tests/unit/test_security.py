@@ -24,8 +24,7 @@ from shared.payment.models import validate_update
 from shared.process import logsafety
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
-from shared.process.settings import SettingsError, startup_check
-from shared.upstream import runtime as runtime_module
+from shared.process.settings import SettingsError, reset_settings, startup_check
 from tests.unit.conftest import (
     BASE_ENV,
     COMPANY,
@@ -245,7 +244,7 @@ async def test_entra_mode_without_caller_list_or_role_refuses_everything(
 ) -> None:
     # Closed by default: a valid Entra token of any app in the tenant is not enough.
     monkeypatch.setenv("CALLER_AUTH", "entra")
-    runtime_module.reset_settings()
+    reset_settings()
     headers = {} if header is None else {"x-ms-client-principal": header}
     request = get_request(headers) if method == "GET" else comment_patch(headers)
     response = await handle_payment(request)

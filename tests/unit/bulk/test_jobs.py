@@ -24,10 +24,10 @@ from shared.bulk.jobs import (
     token_matches,
 )
 from shared.http.parsing import prepare_update
+from shared.payment.refs import PaymentRef
 from shared.process.jsonio import dumps_exact
 from shared.process.problems import Problem
 from shared.upstream.batch import Operation
-from shared.upstream.refs import PaymentRef
 from tests.unit.conftest import COMPANY, ETAG, JOURNAL, settings_with
 
 JSON = {"content-type": "application/json"}

@@ -12,7 +12,7 @@ import pytest
 
 from shared.http.messages import CoreRequest, CoreResponse
 from shared.lines.single import handle_payment
-from shared.upstream import runtime as runtime_module
+from shared.process.settings import reset_settings
 from tests.unit.conftest import (
     COMPANY,
     ETAG,
@@ -371,7 +371,7 @@ async def test_missing_tenant_is_proxy_misconfigured(
 ) -> None:
     monkeypatch.delenv("BC_TENANT_ID")
     monkeypatch.setenv("AMOUNT_DECIMALS", "secret-looking-value")
-    runtime_module.reset_settings()
+    reset_settings()
     response = await handle_payment(patch_request({"comment": "x"}))
     body = problem(response)
     assert (response.status, slug(response)) == (500, "proxy-misconfigured")

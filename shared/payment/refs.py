@@ -1,4 +1,8 @@
-"""(to be described)"""
+"""Where a payment line, the collections that hold it and the records it names
+live in Business Central: addresses built from checked ids only, each path
+written once (for a request of its own and for an operation inside a
+``$batch`` alike), and the caller's headers that travel with a request to
+them (:class:`ForwardHeaders`)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Literal, Protocol
 from urllib.parse import quote
 
 from shared.payment.fields import ApiVersion
-from shared.process.settings import GUID_RE
+from shared.process.guids import GUID_RE
 
 
 @dataclass(frozen=True)
