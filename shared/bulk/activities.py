@@ -24,8 +24,8 @@ from shared.process import telemetry
 from shared.process.jsonio import dumps_exact
 from shared.process.settings import current_settings
 from shared.upstream.application import Update, check_budget_s, check_updates, local_step
+from shared.upstream.attempts import Budget
 from shared.upstream.batch import BatchAnswer, send_batch, settle_operations
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from shared.http.parsing import forward_headers
 from shared.process.problems import FieldError
 from shared.process.settings import Settings
 from shared.upstream.application import Update, check_updates, local_step
+from shared.upstream.attempts import Budget
 from shared.upstream.batch import Operation
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 
 

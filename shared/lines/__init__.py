@@ -1,7 +1,6 @@
 """One payment line at a time: read and update it (``single``), check an update
 without making it (``validate``), the application check of one update
-(``checking``), send a PATCH and earn its answer (``outcomes``), the lists
-that find a line (``lists``), the customer and open-invoice lookups
+(``checking``), the lists that find a line (``lists``), the customer and open-invoice lookups
 (``lookups``) and the invoices suggested for a line (``suggestions``).
 
 May import: ``shared.process``, ``shared.payment``, ``shared.upstream``, ``shared.http``.

@@ -23,9 +23,9 @@ from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream import odata
 from shared.upstream.application import Update, check_budget_s, check_updates, local_step
+from shared.upstream.attempts import Budget
 from shared.upstream.entities import read_line
 from shared.upstream.reads import Read, read_together
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 
 CHECK_HEADER = "x-application-check"

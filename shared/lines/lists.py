@@ -24,9 +24,9 @@ from shared.process import paths
 from shared.process.paths import documented
 from shared.process.problems import Problem
 from shared.process.settings import Settings
+from shared.upstream.attempts import Budget
 from shared.upstream.entities import json_object, normalize_entity
 from shared.upstream.errors import problem_from_upstream
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 
 # Exact-match filters on payment lines: each is an editable property, so its

@@ -19,12 +19,12 @@ from shared.http.messages import (
 )
 from shared.http.parsing import forward_headers, prepare_update
 from shared.lines.checking import check_headers, check_update
-from shared.lines.outcomes import send_patch
 from shared.payment.refs import PaymentRef
 from shared.process.problems import Problem
 from shared.process.settings import Settings
+from shared.upstream.attempts import Budget
 from shared.upstream.entities import read_line
-from shared.upstream.retries import Budget
+from shared.upstream.patch import send_patch
 from shared.upstream.runtime import get_runtime
 
 log = logging.getLogger(__name__)

@@ -27,9 +27,9 @@ from shared.process.guids import GUID_RE
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream import odata
+from shared.upstream.attempts import Budget
 from shared.upstream.entities import normalize_entity, read_line
 from shared.upstream.reads import Read, read_together
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 
 DEFAULT_TOLERANCE = Decimal(1)

@@ -13,7 +13,7 @@ from shared.http.parsing import forward_headers, prepare_update
 from shared.lines.checking import check_headers, check_update, currency_of_line
 from shared.payment.application import amount_fits
 from shared.process.settings import Settings
-from shared.upstream.retries import Budget
+from shared.upstream.attempts import Budget
 
 
 async def handle_validate(request: CoreRequest) -> CoreResponse:

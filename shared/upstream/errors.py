@@ -9,7 +9,6 @@ from shared.process.guids import GUID
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.logsafety import redact
 from shared.process.problems import Problem, UpstreamError
-from shared.upstream.retries import retry_after_header
 
 
 class NotSent(Exception):
@@ -38,23 +37,16 @@ NO_TIME_DETAIL = (
 )
 
 
-def _no_time(reason: str) -> NotSent:
+def no_time(reason: str) -> NotSent:
     return NotSent(Problem("upstream-throttled", NO_TIME_DETAIL), reason)
 
 
-def _identity_problem() -> Problem:
+def identity_problem() -> Problem:
     return Problem(
         "identity-unavailable",
         "The proxy could not obtain a token from its managed identity. Check that the "
         "function app has a managed identity and that AZURE_CLIENT_ID names it.",
     )
-
-
-def final_problem(failure: Problem, wait: float) -> Problem:
-    """The answer when no further attempt fits: with Retry-After where waiting helps."""
-    if failure.status in (429, 503) or failure.slug == "identity-unavailable":
-        failure.retry_after = retry_after_header(wait)
-    return failure
 
 
 _CORRELATION_RE = re.compile(rf"\s*CorrelationId:\s*({GUID})\.?\s*$")

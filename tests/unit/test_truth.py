@@ -211,12 +211,12 @@ async def test_an_unexpected_exception_is_an_internal_error_problem(
 async def test_an_exception_after_the_patch_was_sent_is_an_unknown_outcome(
     bc: FakeBusinessCentral, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.lines import outcomes
+    from shared.upstream import patch
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("bug while reading the answer")
 
-    monkeypatch.setattr(outcomes, "normalize_line", broken)
+    monkeypatch.setattr(patch, "normalize_line", broken)
     response = await service.handle_payment(comment_patch())
     assert response.status == 504
     assert b"upstream-timeout" in response.body

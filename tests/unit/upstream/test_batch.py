@@ -13,8 +13,8 @@ import httpx
 
 from shared.payment.refs import ForwardHeaders
 from shared.process.jsonio import dumps_exact
+from shared.upstream.attempts import Budget
 from shared.upstream.batch import Journal, Operation, send_batch, settle_operations
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 from tests.unit.conftest import (
     COMPANY,

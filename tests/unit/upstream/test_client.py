@@ -12,9 +12,9 @@ import pytest
 from shared.payment.refs import ForwardHeaders
 from shared.process.settings import current_settings
 from shared.upstream import runtime as runtime_module
+from shared.upstream.attempts import Budget
 from shared.upstream.client import http_client
 from shared.upstream.errors import OutcomeLost
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
 from tests.unit.conftest import CountingCredential, FakeBusinessCentral, bc_line, settings_with
 

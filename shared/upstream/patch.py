@@ -1,9 +1,11 @@
-"""What the answer to an update proves, and how the proxy earns it.
+"""One PATCH of a payment line, and the answer it earns: sent, retried while
+the budget allows, and, when Business Central's answer is lost, settled by
+reading the line before anything is sent again.
 
-One PATCH is sent, retried and, when Business Central's answer is lost,
-settled by reading the line before anything is sent again. The rules are the
-contract's "Outcomes" section; the bulk path settles a lost batch with the
-same judgments (``judge_read``, ``still_unknown``, ``unreadable``).
+What each answer proves is ``attempts``; what a read-back proves is
+``shared.payment.settlement``. The rules are the contract's "Outcomes"
+section; a ``$batch`` (``batch``) settles a lost batch with the same judgments
+(``judge_read``, ``still_unknown``, ``unreadable``).
 """
 
 from __future__ import annotations
@@ -29,17 +31,20 @@ from shared.payment.settlement import (
 from shared.process.jsonio import dumps_exact
 from shared.process.problems import Problem
 from shared.process.telemetry import note_wait
-from shared.upstream.client import BusinessCentralClient, log_attempt
+from shared.upstream.attempts import (
+    NOT_SENT_RETRY,
+    Budget,
+    Proof,
+    final_problem,
+    log_attempt,
+    parse_retry_after,
+    proves,
+)
+from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import confirm_applied, normalize_line, read_line
-from shared.upstream.errors import NotSent, OutcomeLost, final_problem, problem_from_upstream
-from shared.upstream.retries import Budget, parse_retry_after
-from shared.upstream.statuses import Proof, proves
+from shared.upstream.errors import NotSent, OutcomeLost, problem_from_upstream
 
 log = logging.getLogger(__name__)
-
-_RETRY_NOT_SENT = frozenset({"upstream-unavailable", "identity-unavailable"})
-# How late a retry's wake-up may be (event loop and scheduler) and still start.
-_WAKE_UP_MARGIN_S = 0.1
 
 
 async def send_patch(
@@ -93,15 +98,6 @@ class _Attempts:
     def sent(self) -> bool:
         return self.in_flight or self.reached
 
-    def _fits(self, wait: float) -> bool:
-        """Whether another attempt can start after ``wait`` and still leave
-        its own minimum and the read-back reserve. A sleep ends a little after
-        its time: without room for that, a retry decided here could find too
-        little time left when it starts and be answered as if throttled."""
-        s = self.settings
-        needed = wait + _WAKE_UP_MARGIN_S + s.read_back_reserve_s + s.min_attempt_s
-        return wait <= self.bc.policy.max_wait_s and needed <= self.budget.remaining()
-
     async def run(self, *, lost_before: bool) -> PatchOutcome:
         """Send until an answer settles the update or the budget ends.
 
@@ -133,7 +129,7 @@ class _Attempts:
                 outcome: object = exc.reason
                 answer: Any = None
                 failure = exc.problem
-                retryable = exc.problem.slug in _RETRY_NOT_SENT
+                retryable = exc.problem.slug in NOT_SENT_RETRY
             except OutcomeLost as exc:
                 self.in_flight, self.reached = False, True
                 self._log(attempt, exc.reason)
@@ -172,7 +168,9 @@ class _Attempts:
                         return await self.refused_after_loss(failure)
                     return refused(failure)
             wait = self.bc.policy.wait(attempt, retry_after)
-            if not retryable or not self._fits(wait):
+            # Another attempt keeps its own minimum and the read-back reserve.
+            needed = s.read_back_reserve_s + s.min_attempt_s
+            if not retryable or not self.budget.fits(wait, self.bc.policy, needed):
                 if not logged:
                     self._log(attempt, outcome, answer)
                 if lost_before:
