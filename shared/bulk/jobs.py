@@ -13,14 +13,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from shared.http.parsing import (
-    check_body_size,
-    check_content_type,
-    check_update,
-    if_match_problem,
-    is_entity_tag_or_star,
-    parse_body,
-)
+from shared.http.parsing import check_body_size, check_content_type, check_update, parse_body
+from shared.http.preconditions import sent_if_match, unnamed_version
 from shared.payment.fields import CONTROL_RE, ApiVersion, shown
 from shared.process.guids import GUID_RE
 from shared.process.problems import MAX_ERRORS, FieldError, Problem
@@ -146,11 +140,11 @@ def _parse_item(
 
     given = raw.get("ifMatch")
     if_match: str | None = None
-    if isinstance(given, str) and is_entity_tag_or_star(given.strip()):
-        if_match = given.strip()
-    elif given is not None:
-        detail = if_match_problem(given if isinstance(given, str) else "", "ifMatch")
-        errors.append(FieldError(f"{where}.ifMatch", "invalid_if_match", detail))
+    if given is not None:
+        try:
+            if_match = sent_if_match(given, "ifMatch")
+        except Problem as problem:
+            errors.append(FieldError(f"{where}.ifMatch", "invalid_if_match", problem.detail))
 
     changes = raw.get("changes")
     validated: dict[str, Any] | None = None
@@ -180,8 +174,9 @@ def _parse_item(
             for error in checked.errors
         ]
     if given is None and not echoed_etag:
-        if_match = settings.if_match_default
-        if if_match is None:
+        try:
+            if_match = unnamed_version(settings.if_match_default)
+        except Problem:
             errors.append(
                 FieldError(
                     f"{where}.ifMatch",

@@ -43,7 +43,7 @@ def check_budget(settings: Settings, budget: Budget) -> Budget:
     return Budget(seconds, budget.clock)
 
 
-async def check_update(
+async def check_application(
     settings: Settings,
     ref: PaymentRef,
     changes: Mapping[str, Any],

@@ -18,7 +18,7 @@ from shared.http.messages import (
     json_response,
 )
 from shared.http.parsing import forward_headers, prepare_update
-from shared.lines.checking import check_headers, check_update
+from shared.lines.checking import check_application, check_headers
 from shared.payment.refs import PaymentRef
 from shared.process.problems import Problem
 from shared.process.settings import Settings
@@ -64,7 +64,7 @@ async def _update(
     budget = Budget(settings.sync_budget_s)
     forward = forward_headers(headers, request_id, if_match)
     # Only an update that names a customer or an invoice costs a read (one request).
-    verdict = await check_update(settings, ref, changes, forward, budget, before_patch=True)
+    verdict = await check_application(settings, ref, changes, forward, budget, before_patch=True)
     named = check_headers(verdict)
     if verdict is not None and verdict.problem is not None:
         raise verdict.problem

@@ -10,7 +10,7 @@ from shared.http.admit import admit
 from shared.http.handling import handle
 from shared.http.messages import CoreRequest, CoreResponse, json_response
 from shared.http.parsing import forward_headers, prepare_update
-from shared.lines.checking import check_headers, check_update, currency_of_line
+from shared.lines.checking import check_application, check_headers, currency_of_line
 from shared.payment.application import amount_fits
 from shared.process.settings import Settings
 from shared.upstream.attempts import Budget
@@ -24,7 +24,7 @@ async def handle_validate(request: CoreRequest) -> CoreResponse:
         _, changes = prepare_update(settings, ref, request.headers, request.body)
         forward = forward_headers(request.headers, request_id, None)
         budget = Budget(settings.sync_budget_s)
-        verdict = await check_update(settings, ref, changes, forward, budget)
+        verdict = await check_application(settings, ref, changes, forward, budget)
         if verdict is None and "amount" in changes:
             verdict = amount_fits(await currency_of_line(settings, ref, forward, budget), changes)
         if verdict is not None and verdict.problem is not None:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from shared.http.parsing import check_update, if_match_problem
+from shared.http.parsing import check_update
+from shared.http.preconditions import Where, if_match_problem
 from shared.payment.echoes import ECHOED, READ_ALONG, set_aside
 from shared.payment.models import READ_ONLY_PROPERTIES
 from tests.unit.conftest import ETAG, JOURNAL, PAYMENT
@@ -113,7 +114,7 @@ def test_odata_and_unknown_properties_are_not_echoes() -> None:
 
 
 @pytest.mark.parametrize("name", ["If-Match", "ifMatch"])
-def test_if_match_copied_out_of_json_names_the_mistake(name: str) -> None:
+def test_if_match_copied_out_of_json_names_the_mistake(name: Where) -> None:
     assert "keeps the backslashes" in if_match_problem('W/\\"JzE5OzEn\\"', name)
     assert "keeps the backslashes" in if_match_problem('\\"JzE5OzEn\\"', name)
     assert "as a JSON string" in if_match_problem('"W/\\"JzE5OzEn\\""', name)
