@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sandbox.serving import serve_in_thread  # noqa: E402
-from shared.bulk.jobs import parse_bulk_request  # noqa: E402
+from shared.bulk.request import parse_bulk_request  # noqa: E402
 from shared.process.jsonio import dumps_exact  # noqa: E402
 from shared.process.problems import Problem  # noqa: E402
 from shared.process.settings import Settings  # noqa: E402

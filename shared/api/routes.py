@@ -32,7 +32,7 @@ from shared.process.paths import documented
 # --- response models (documented, not validated: Business Central's data passes through) --
 
 
-# --- bulk jobs (validated by shared.bulk.jobs, with the very PATCH models) ---------
+# --- bulk jobs (validated by shared.bulk.request, with the very PATCH models) ---------
 
 
 BULK_REQUESTS: dict[ApiVersion, type[BaseModel]] = {v: bulk_request_model(v) for v in API_VERSIONS}

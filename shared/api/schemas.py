@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from shared.api.lookup_schemas import lookup_models
 from shared.api.spec import IF_MATCH_PATTERN, NULLABLE, ResponseKind
-from shared.bulk.jobs import MAX_CLIENT_REF
+from shared.bulk.request import MAX_CLIENT_REF
 from shared.payment.fields import API_VERSIONS, ApiVersion, Guid
 from shared.payment.models import LINE_MODELS, PATCH_MODELS
 

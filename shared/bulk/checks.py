@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shared.bulk.jobs import bulk_validation_problem
+from shared.bulk.request import bulk_validation_problem
 from shared.http.admit import Admitted
 from shared.http.parsing import forward_headers
 from shared.process.problems import FieldError

@@ -12,21 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.bulk.checks import check_all
-from shared.bulk.instances import JobClient
-from shared.bulk.job import Job, batches_per_step
-from shared.bulk.jobs import (
+from shared.bulk.durable_client import JobClient
+from shared.bulk.identity import (
     JOB_ID_RE,
     body_hash,
-    idempotency_key_of,
     job_id_for,
-    parse_bulk_request,
     status_token_for,
     token_hash,
     token_is_for,
     token_matches,
 )
+from shared.bulk.job import Job, batches_per_step
 from shared.bulk.orchestration import ORCHESTRATOR
 from shared.bulk.plan import JobPlan
+from shared.bulk.request import idempotency_key_of, parse_bulk_request
 from shared.bulk.results import MAX_PAGE, JobResult
 from shared.http.admit import admit, check_query_names
 from shared.http.handling import handle

@@ -9,7 +9,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.bulk import activities, instances, orchestration, service
+from shared.bulk import activities, durable_client, orchestration, service
 from shared.functions.convert import core_request, http_response
 from shared.process import paths
 
@@ -24,7 +24,7 @@ def blueprint(auth_level: func.AuthLevel) -> df.Blueprint:
     async def bulk_start(
         req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
-        jobs = instances.WebhookJobs(client)
+        jobs = durable_client.WebhookJobs(client)
         return http_response(await service.handle_bulk_start(core_request(req), jobs))
 
     # Anonymous for the Functions host: flows poll Location without credentials;
@@ -35,7 +35,7 @@ def blueprint(auth_level: func.AuthLevel) -> df.Blueprint:
     async def bulk_status(
         req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
-        jobs = instances.WebhookJobs(client)
+        jobs = durable_client.WebhookJobs(client)
         return http_response(await service.handle_bulk_status(core_request(req), jobs))
 
     @bp.function_name(orchestration.ORCHESTRATOR)

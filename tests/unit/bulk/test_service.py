@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.bulk.identity import token_hash
 from shared.bulk.job import Job
-from shared.bulk.jobs import token_hash
 from shared.bulk.orchestration import ORCHESTRATOR
 from shared.bulk.service import handle_bulk_start, handle_bulk_status
 from shared.http.messages import CoreRequest, CoreResponse

@@ -1,4 +1,7 @@
-"""(to be described)"""
+"""The Durable Functions client as the bulk routes use it: the two calls they make
+(start an instance, read its status) as a protocol (:class:`JobClient`), so the core
+never imports the Durable package, and :class:`WebhookJobs`, the adapter over the
+real client that reads a status without its input unless asked."""
 
 from __future__ import annotations
 
