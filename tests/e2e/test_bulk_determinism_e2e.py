@@ -14,8 +14,8 @@ import azure.functions as func
 import pytest
 
 from funchost.durable import DurableStandIn, NonDeterministicOrchestrationError, VirtualClock
-from shared.bulk import activities as bulk_activities
 from shared.bulk.orchestration import ORCHESTRATOR, SEND_ACTIVITY, SETTLE_ACTIVITY, orchestrate
+from shared.functions import bulk as bulk_functions
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.process.settings import current_settings
 from shared.upstream import runtime as runtime_module
@@ -50,13 +50,13 @@ def careless(context: df.DurableOrchestrationContext) -> Any:
 @app.function_name(SEND_ACTIVITY)
 @app.activity_trigger(input_name="payload")
 async def send(payload: str) -> str:
-    return await bulk_activities.send_batch_activity(payload)
+    return await bulk_functions.send_batch(payload)
 
 
 @app.function_name(SETTLE_ACTIVITY)
 @app.activity_trigger(input_name="payload")
 async def settle(payload: str) -> str:
-    return await bulk_activities.settle_items_activity(payload)
+    return await bulk_functions.settle_items(payload)
 
 
 async def test_reading_settings_on_replay_is_caught(proxy: Proxy, configure: Configure) -> None:

@@ -16,10 +16,10 @@ import pytest
 from azure.functions.decorators.http import HttpTrigger
 
 import function_app
+from shared.functions.lines import handle_payment
 from shared.http.admit import bad_guids
 from shared.http.callers import caller_ids, caller_roles, principal_claims
 from shared.http.messages import CoreRequest, CoreResponse
-from shared.lines.single import handle_payment
 from shared.payment.models import validate_update
 from shared.process import logsafety
 from shared.process.jsonio import JsonBodyError, loads_exact

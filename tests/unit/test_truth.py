@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scripts.problem_page import PAGE, SOURCE, render
+from shared.functions.lines import handle_payment
 from shared.http.messages import CoreRequest, problem_media_type
 from shared.lines import single as service
 from shared.payment.fields import utf16_length
@@ -197,7 +198,7 @@ async def test_an_unexpected_exception_is_an_internal_error_problem(
     monkeypatch.setattr(service, "read_line", broken)
     request = CoreRequest("GET", payment_path(), {"x-request-id": "bug-1"})
     with caplog.at_level(logging.ERROR):
-        response = await service.handle_payment(request)
+        response = await handle_payment(request)
     assert response.status == 500
     assert response.headers["x-request-id"] == "bug-1"
     assert response.headers["Content-Type"].startswith("application/problem+json")
@@ -217,7 +218,7 @@ async def test_an_exception_after_the_patch_was_sent_is_an_unknown_outcome(
         raise RuntimeError("bug while reading the answer")
 
     monkeypatch.setattr(patch, "normalize_line", broken)
-    response = await service.handle_payment(comment_patch())
+    response = await handle_payment(comment_patch())
     assert response.status == 504
     assert b"upstream-timeout" in response.body
     assert len(bc.requests) == 1  # sent once, never again on a guess

@@ -17,7 +17,7 @@ import pytest
 from shared.bulk.identity import token_hash
 from shared.bulk.job import Job
 from shared.bulk.orchestration import ORCHESTRATOR
-from shared.bulk.service import handle_bulk_start, handle_bulk_status
+from shared.functions.bulk import handle_bulk_start, handle_bulk_status
 from shared.http.messages import CoreRequest, CoreResponse
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.process.settings import reset_settings

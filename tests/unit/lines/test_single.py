@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.functions.lines import handle_payment
 from shared.http.messages import CoreRequest, CoreResponse
-from shared.lines.single import handle_payment
 from shared.process.settings import reset_settings
 from tests.unit.conftest import (
     COMPANY,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 import function_app
+from shared.functions.lines import handle_payment
 from shared.http.messages import CoreRequest
-from shared.lines.single import handle_payment
 from shared.process import telemetry
 from tests.kusto import RECORD_TYPE, emitted_dimensions, unknown_dimensions
 from tests.unit.conftest import (
