@@ -1,4 +1,7 @@
-"""(to be described)"""
+"""The response models the API documents, per API version: companies, journals
+and pages of lines, validate-only's answer, the bulk request (built from the very
+PATCH models) and a bulk job's answers. Documented, not validated: Business
+Central's data passes through."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""(to be described)"""
+"""The shapes the route table is written in: an operation (one method on one
+path), its parameters and their dropdowns, what its answers carry, and the
+problem statuses each kind of route documents."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Request parsing: route ids, headers and body, each checked before use.
+"""Request parsing: headers and body, each checked before use, and an update
+body judged as a PATCH of one line (for a PATCH, validate-only and each item of a
+bulk job alike); the paging parameters of a list.
 
 Every function raises a :class:`Problem` naming what is wrong; nothing that
 has not passed through here reaches an upstream URL or body.

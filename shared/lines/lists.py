@@ -1,5 +1,6 @@
-"""Lists and lookups: the companies, a company's customer payment journals and
-a journal's payment lines, for dropdowns and for finding a line to update.
+"""The lists that find a line: the companies, a company's customer payment
+journals and a journal's payment lines (by exact values, a page at a time), for
+dropdowns and for finding a line to update.
 
 The caller never writes OData: every filter is a property of the payment
 models, its value checked with that property's rule, and the ``$filter`` sent

@@ -1,4 +1,7 @@
-"""(to be described)"""
+"""Business Central's errors: its error body read (code, message, correlation id,
+secrets redacted), each answer it refuses mapped to the proxy's problem, and the
+two ways an attempt ends without an answer (:class:`NotSent`: certainly not
+applied; :class:`OutcomeLost`: maybe applied)."""
 
 from __future__ import annotations
 
