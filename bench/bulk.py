@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from funchost.durable import DurableStandIn, WallClock  # noqa: E402
 from funchost.http import create_local_host  # noqa: E402
 from sandbox.serving import serve_in_thread  # noqa: E402
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox  # noqa: E402
+from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
 
 LATENCY_MS = 100
 PER_OPERATION_MS = 5

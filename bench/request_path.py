@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from funchost.http import create_local_host  # noqa: E402
 from sandbox.serving import serve_in_thread  # noqa: E402
-from tests.sandbox_fixtures import start_sandbox  # noqa: E402
+from tests.support.sandbox import start_sandbox  # noqa: E402
 
 # The functions that check or parse a request, by name, whatever module holds them.
 CHECKS = (

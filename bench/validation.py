@@ -48,7 +48,7 @@ from shared.bulk.request import parse_bulk_request  # noqa: E402
 from shared.process.jsonio import dumps_exact  # noqa: E402
 from shared.process.problems import Problem  # noqa: E402
 from shared.process.settings import Settings  # noqa: E402
-from tests.sandbox_fixtures import start_sandbox  # noqa: E402
+from tests.support.sandbox import start_sandbox  # noqa: E402
 
 ENV = {
     "BC_TENANT_ID": "00000000-0000-0000-0000-000000000001",

@@ -19,7 +19,7 @@ from shared.functions import bulk as bulk_functions
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.process.settings import current_settings
 from shared.upstream import runtime as runtime_module
-from tests.e2e.conftest import Configure, Proxy
+from tests.support.proxy import Configure, Proxy
 
 pytestmark = pytest.mark.e2e
 

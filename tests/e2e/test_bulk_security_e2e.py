@@ -18,8 +18,8 @@ from funchost.durable import DurableStandIn
 from shared.bulk import request as bulk_request
 from shared.bulk import service as bulk_service
 from shared.process.jsonio import dumps_exact, loads_exact
-from tests.e2e.conftest import Configure, Proxy, bc_requests
-from tests.e2e.test_bulk_e2e import finished, journal_url, seeded, start
+from tests.support.bulk_jobs import finished, journal_url, seeded, start
+from tests.support.proxy import Configure, Proxy, bc_requests
 
 pytestmark = pytest.mark.e2e
 

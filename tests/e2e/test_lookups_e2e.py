@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.e2e.conftest import Configure, Proxy, bc_requests, slug_of
+from tests.support.proxy import Configure, Proxy, bc_requests, slug_of
 
 pytestmark = pytest.mark.e2e
 

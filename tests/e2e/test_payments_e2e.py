@@ -9,23 +9,12 @@ import concurrent.futures
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from shared.process.settings import reset_settings
-from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
+from tests.support.proxy import Configure, Proxy, bc_requests, problem, stored_line
 
 pytestmark = pytest.mark.e2e
-
-
-def problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["type"].rsplit("#", 1)[1] == slug
-    assert body["status"] == status
-    assert body["requestId"] == response.headers["x-request-id"]
-    return body
 
 
 def test_health_and_openapi(proxy: Proxy) -> None:

@@ -13,14 +13,7 @@ from decimal import Decimal
 import pytest
 
 from shared.process.settings import reset_settings
-from tests.e2e.conftest import (
-    PATCH_RULE,
-    Configure,
-    Proxy,
-    patches,
-    slug_of,
-    stored_line,
-)
+from tests.support.proxy import PATCH_RULE, Configure, Proxy, patches, slug_of, stored_line
 
 pytestmark = pytest.mark.e2e
 

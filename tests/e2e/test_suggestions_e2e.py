@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Proxy, bc_requests, slug_of
+from tests.support.proxy import Proxy, bc_requests, slug_of
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Ingestion
+from tests.support.proxy import Ingestion
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.process.jsonio import dumps_exact
-from tests.unit.conftest import ETAG
+from tests.support.fakes import ETAG
 
 JSON = {"content-type": "application/json"}
 IDS = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(1, 2001)]

@@ -7,41 +7,18 @@ import importlib
 import json
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
 
 import azure.functions as func
 import pytest
 
 import function_app
-from tests.unit.conftest import (
-    COMPANY,
-    ETAG,
-    JOURNAL,
-    PAYMENT,
-    FakeBusinessCentral,
-    fresh_python,
-)
+from tests.support.fakes import COMPANY, ETAG, JOURNAL, PAYMENT, FakeBusinessCentral, fresh_python
+from tests.support.functions import functions, trigger
 
 PAYMENT_URL = (
     f"http://localhost/api/v2.0/companies/{COMPANY}/customerPaymentJournals/{JOURNAL}"
     f"/customerPayments/{PAYMENT}"
 )
-
-
-_seen: dict[int, dict[str, Any]] = {}
-
-
-def functions(module: ModuleType) -> dict[str, Any]:
-    # get_functions() may be called once per app: a second call re-validates
-    # the already-indexed names and fails, so the index is kept per app object.
-    app = module.app
-    if id(app) not in _seen:
-        _seen[id(app)] = {fn.get_function_name(): fn for fn in app.get_functions()}
-    return _seen[id(app)]
-
-
-def trigger(fn: Any) -> Any:
-    return fn.get_trigger()
 
 
 def test_routes_methods_and_auth_levels() -> None:

@@ -1,7 +1,8 @@
 """The core's packages import only what their docstrings allow, and nothing
 imports in a circle; every module says first what it owns, every package names
 its modules, and the modules a reader walks through (the core and the stand-ins)
-keep no section header over nothing and stay about 400 lines at most."""
+keep no section header over nothing and stay about 400 lines at most; tests share
+their helpers through tests/support only."""
 
 from __future__ import annotations
 
@@ -148,3 +149,15 @@ def test_a_section_header_heads_a_section(path: Path) -> None:
 @pytest.mark.parametrize("path", WALKED, ids=_name)
 def test_a_module_stays_readable_in_one_sitting(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_tests_share_helpers_through_tests_support_only() -> None:
+    """A conftest holds fixtures and a test module holds tests: neither is imported as
+    a library (by a test, a benchmark or a script); shared helpers live in tests/support."""
+    for top in ("tests", "bench", "scripts"):
+        for path in (ROOT / top).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    parts = node.module.split(".")
+                    if parts[0] == "tests" and len(parts) > 1:
+                        assert parts[1] == "support", f"{_name(path)} imports {node.module}"

@@ -25,7 +25,7 @@ from shared.process import logsafety
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
 from shared.process.settings import SettingsError, reset_settings, startup_check
-from tests.unit.conftest import (
+from tests.support.fakes import (
     BASE_ENV,
     COMPANY,
     JOURNAL,
@@ -36,45 +36,16 @@ from tests.unit.conftest import (
     payment_path,
     settings_with,
 )
-from tests.unit.test_function_app import functions, trigger
-
-APP_ID = "5b0c9e2a-7d3f-4a1b-8c6e-9f0a1b2c3d4e"
-OBJECT_ID = "0d3e4f50-6172-4839-a4b5-c6d7e8f90a1b"
-OTHER_ID = "00000000-0000-0000-0000-0000000000ff"
-ROLE_URI = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
-OID_URI = "http://schemas.microsoft.com/identity/claims/objectidentifier"
-NAME_URI = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
-
-
-def encode(data: Any) -> str:
-    return base64.b64encode(json.dumps(data).encode()).decode()
-
-
-def app_principal(*claims: tuple[str, str], auth_typ: str = "aad") -> str:
-    """Shaped like what App Service Authentication injects for an Entra token."""
-    return encode(
-        {
-            "auth_typ": auth_typ,
-            "claims": [{"typ": typ, "val": val} for typ, val in claims],
-            "name_typ": NAME_URI,
-            "role_typ": ROLE_URI,
-        }
-    )
-
-
-# A client-credentials v1.0 token as App Service maps it: appid, the object id
-# under its long URI, app roles as "roles".
-V1_APP = app_principal(
-    ("aud", "api://payments-proxy"),
-    ("iss", "https://sts.windows.net/11111111-2222-3333-4444-555555555555/"),
-    ("appid", APP_ID),
-    ("appidacr", "2"),
-    (OID_URI, OBJECT_ID),
-    ("roles", "Payments.Write"),
-    ("ver", "1.0"),
+from tests.support.functions import functions, trigger
+from tests.support.principals import (
+    APP_ID,
+    OBJECT_ID,
+    OTHER_ID,
+    V1_APP,
+    V2_APP,
+    app_principal,
+    encode,
 )
-# v2.0: azp instead of appid, and roles under the role_typ URI.
-V2_APP = app_principal(("azp", APP_ID.upper()), (ROLE_URI, "Payments.Write"), ("ver", "2.0"))
 
 
 def get_request(headers: dict[str, str] | None = None, **path: str) -> CoreRequest:

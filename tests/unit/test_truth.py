@@ -28,7 +28,7 @@ from shared.process.problems import FieldError, Problem, capped_errors
 from shared.process.settings import Settings, SettingsError
 from shared.upstream import runtime as runtime_module
 from shared.upstream.identity import TokenProvider
-from tests.unit.conftest import (
+from tests.support.fakes import (
     BASE_ENV,
     ETAG,
     FakeBusinessCentral,

@@ -21,7 +21,7 @@ from shared.bulk.identity import (
 )
 from shared.bulk.request import parse_bulk_request
 from tests.support.bulk import IDS, JSON, body, update
-from tests.unit.conftest import COMPANY, JOURNAL, settings_with
+from tests.support.fakes import COMPANY, JOURNAL, settings_with
 
 SECRET = b"a-deployment-secret-of-at-least-32-chars"
 

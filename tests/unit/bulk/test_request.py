@@ -14,7 +14,7 @@ from shared.process.jsonio import dumps_exact
 from shared.process.problems import Problem
 from shared.upstream.batch import Operation
 from tests.support.bulk import IDS, JSON, body, update
-from tests.unit.conftest import COMPANY, ETAG, JOURNAL, settings_with
+from tests.support.fakes import COMPANY, ETAG, JOURNAL, settings_with
 
 
 def problem_of(raw: bytes, version: str = "v2.0", **settings: str) -> Problem:

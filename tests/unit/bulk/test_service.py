@@ -21,7 +21,7 @@ from shared.functions.bulk import handle_bulk_start, handle_bulk_status
 from shared.http.messages import CoreRequest, CoreResponse
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.process.settings import reset_settings
-from tests.unit.conftest import COMPANY, ETAG, JOURNAL
+from tests.support.fakes import COMPANY, ETAG, JOURNAL
 
 HOST = "proxy.example.test"
 IDS = [f"{n:08x}-2222-4000-8000-000000000000" for n in range(1, 6)]

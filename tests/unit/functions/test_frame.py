@@ -18,7 +18,7 @@ from shared.process.problems import Problem
 from shared.process.settings import Settings, reset_settings
 from shared.upstream.client import BusinessCentralClient
 from shared.upstream.runtime import get_runtime
-from tests.unit.conftest import PAYMENT, FakeBusinessCentral, payment_path
+from tests.support.fakes import PAYMENT, FakeBusinessCentral, payment_path
 
 GET = CoreRequest("GET", payment_path(), {"x-request-id": "frame-1"})
 

@@ -12,7 +12,7 @@ from shared.payment.refs import CollectionRef
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream.client import BusinessCentralClient
-from tests.unit.conftest import COMPANY, JOURNAL, TENANT
+from tests.support.fakes import COMPANY, JOURNAL, TENANT
 
 
 def test_filter_literals_are_quoted_upper_cased_and_joined() -> None:

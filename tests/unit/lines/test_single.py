@@ -13,7 +13,7 @@ import pytest
 from shared.functions.lines import handle_payment
 from shared.http.messages import CoreRequest, CoreResponse
 from shared.process.settings import reset_settings
-from tests.unit.conftest import (
+from tests.support.fakes import (
     COMPANY,
     ETAG,
     JOURNAL,

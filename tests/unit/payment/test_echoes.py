@@ -10,7 +10,7 @@ from shared.http.parsing import check_update
 from shared.http.preconditions import Where, if_match_problem
 from shared.payment.echoes import ECHOED, READ_ALONG, set_aside
 from shared.payment.models import READ_ONLY_PROPERTIES
-from tests.unit.conftest import ETAG, JOURNAL, PAYMENT
+from tests.support.fakes import ETAG, JOURNAL, PAYMENT
 
 ADDRESS = {"id": PAYMENT, "journalId": JOURNAL}
 LINE = {

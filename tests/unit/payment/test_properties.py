@@ -19,7 +19,7 @@ from shared.http.messages import CoreRequest
 from shared.payment.models import validate_update
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.process.problems import FieldError
-from tests.unit.conftest import COMPANY, JOURNAL, PAYMENT, FakeBusinessCentral
+from tests.support.fakes import COMPANY, JOURNAL, PAYMENT, FakeBusinessCentral
 
 FAST = settings(max_examples=200, deadline=None)
 

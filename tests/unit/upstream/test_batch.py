@@ -16,7 +16,7 @@ from shared.process.jsonio import dumps_exact
 from shared.upstream.attempts import Budget
 from shared.upstream.batch import Journal, Operation, send_batch, settle_operations
 from shared.upstream.runtime import get_runtime
-from tests.unit.conftest import (
+from tests.support.fakes import (
     COMPANY,
     ETAG,
     JOURNAL,

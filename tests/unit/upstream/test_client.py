@@ -16,7 +16,7 @@ from shared.upstream.attempts import Budget
 from shared.upstream.client import http_client
 from shared.upstream.errors import OutcomeLost
 from shared.upstream.runtime import get_runtime
-from tests.unit.conftest import CountingCredential, FakeBusinessCentral, bc_line, settings_with
+from tests.support.fakes import CountingCredential, FakeBusinessCentral, bc_line, settings_with
 
 
 async def test_a_cookie_business_central_sets_is_never_sent_back(

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from shared.upstream.identity import IdentityUnavailable, TokenProvider, credential_factory
-from tests.unit.conftest import CountingCredential
+from tests.support.fakes import CountingCredential
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 

@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.serving import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Press Ctrl+C to stop."
 # Settings that would change the mode, the identity the app uses, or what
 # `make run` serves by default: a developer's shell must not leak them in.

@@ -142,3 +142,28 @@ def dotted(node: Any) -> str:
         if operator["type"] == "index_accessor":
             return f"{dotted(operands['operand_1'])}[{dotted(operands['operand_2'])}]"
     return node if isinstance(node, str) else json.dumps(node)
+
+
+# The storage roles the function app's identity is given (built-in role definition ids).
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
+STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+
+
+def function_app_tree() -> dict[str, Any]:
+    return parse("app/function-app.bicep")
+
+
+def site() -> dict[str, Any]:
+    return only_resource(function_app_tree(), "Microsoft.Web/sites")
+
+
+def host_settings() -> dict[str, Any]:
+    """The settings function-app.bicep puts in siteConfig.appSettings itself."""
+    tree = function_app_tree()
+    app_settings = at(site(), "properties/siteConfig/appSettings")
+    (concat,) = function_calls(app_settings, "concat")
+    referenced = [arg for arg in concat["parameters"].values() if isinstance(arg, str)]
+    assert "hostSettings" in referenced
+    assert "proxySettingList" in referenced
+    return name_value_settings(tree["variables"]["hostSettings"])

@@ -1,4 +1,5 @@
-"""Assertions shared by the sandbox tests."""
+"""What the sandbox answers as Business Central: its error envelope (status, code,
+and the correlation id ending the message) and JSON read with exact numbers."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Reusable sandbox fixture code for any test suite (sandbox, end-to-end).
+"""The sandbox started for a test or a benchmark, on a free loopback port, and its
+admin API.
 
-from tests.sandbox_fixtures import start_sandbox
+from tests.support.sandbox import start_sandbox
 
 with start_sandbox() as sandbox:
     sandbox.url              # base URL: BC_BASE_URL and the admin API

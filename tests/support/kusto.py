@@ -14,7 +14,7 @@ from pathlib import Path
 from shared.process import telemetry
 from shared.process.problems import Problem
 
-QUERIES = Path(__file__).resolve().parents[1] / "infra" / "monitoring" / "queries"
+QUERIES = Path(__file__).resolve().parents[2] / "infra" / "monitoring" / "queries"
 RECORD_TYPE = re.compile(r'customDimensions\.record_type == "(\w+)"')
 DIMENSION = re.compile(r"customDimensions\.(\w+)")
 # customDimensions["x"] or customDimensions['x'] would escape the check above.
