@@ -6,8 +6,10 @@ takes that property's schema from the payment models.
 
 from __future__ import annotations
 
+from shared.api.labels import property_label
 from shared.api.spec import IF_MATCH_PATTERN, Lookup, Parameter
 from shared.bulk.results import MAX_PAGE
+from shared.http.preconditions import MAX_IF_MATCH
 from shared.lines.lists import DEFAULT_TOP, MAX_TOP
 from shared.lines.suggestions import DEFAULT_SUGGESTIONS, DEFAULT_TOLERANCE, MAX_SUGGESTIONS
 from shared.process.guids import GUID_PATTERN
@@ -116,7 +118,7 @@ IF_MATCH = Parameter(
     "header",
     "ETag",
     'The line\'s ETag from a GET (W/"..."), or * to overwrite.',
-    {"type": "string", "pattern": IF_MATCH_PATTERN, "maxLength": 1024},
+    {"type": "string", "pattern": IF_MATCH_PATTERN, "maxLength": MAX_IF_MATCH},
     required=True,
     connector_description=(
         "The line's ETag: the etag output of reading or finding the line, such as "
@@ -149,12 +151,6 @@ def _paging(noun: str, default: int, most: int) -> tuple[Parameter, Parameter]:
 
 
 TOP, SKIP = _paging("Lines", DEFAULT_TOP, MAX_TOP)
-_FILTER_LABELS = {
-    "documentNumber": "Document Number",
-    "externalDocumentNumber": "External Document Number",
-    "customerNumber": "Customer Number",
-    "appliesToInvoiceNumber": "Applies-to Invoice Number",
-}
 
 
 def filter_parameter(name: str) -> Parameter:
@@ -162,7 +158,7 @@ def filter_parameter(name: str) -> Parameter:
     return Parameter(
         name,
         "query",
-        _FILTER_LABELS[name],
+        property_label(name),
         f"Only lines whose {name} is exactly this (compared as Business Central stores it).",
         {"$property": name},
         visibility="important" if name == "documentNumber" else None,

@@ -42,12 +42,7 @@ from shared.api.parameters import (
     filter_parameter,
 )
 from shared.api.schemas import bulk_request_model
-from shared.api.spec import (
-    READ_PROBLEMS,
-    VALIDATE_PROBLEMS,
-    WRITE_PROBLEMS,
-    Operation,
-)
+from shared.api.spec import READ_PROBLEMS, VALIDATE_PROBLEMS, WRITE_PROBLEMS, Operation
 from shared.bulk.results import MAX_PAGE
 from shared.lines.lists import LINE_FILTERS
 from shared.payment.fields import API_VERSIONS, ApiVersion

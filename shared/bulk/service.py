@@ -28,11 +28,7 @@ from shared.bulk.plan import JobPlan
 from shared.bulk.request import idempotency_key_of, parse_bulk_request
 from shared.bulk.results import MAX_PAGE, JobResult
 from shared.http.admit import Admitted, Received
-from shared.http.messages import (
-    CoreResponse,
-    encoded_json_response,
-    json_response,
-)
+from shared.http.messages import CoreResponse, encoded_json_response, json_response
 from shared.http.parsing import whole_number_parameter
 from shared.process import paths
 from shared.process.cpuwork import run_cpu_bound

@@ -19,7 +19,8 @@ from shared.process.problems import FieldError, Problem
 ENTITY_TAG = r'(W/)?"[\x21\x23-\x7e]*"'
 # \Z rather than $: "$" also matches before a trailing newline.
 _ENTITY_TAG_RE = re.compile(rf"^{ENTITY_TAG}\Z")
-_MAX_IF_MATCH = 1024
+# The longest If-Match taken (the documents say so too).
+MAX_IF_MATCH = 1024
 
 PRECONDITION_REQUIRED_DETAIL = (
     "Send If-Match with the line's ETag: GET the payment line first and copy its ETag "
@@ -41,7 +42,7 @@ _HOW_TO_SEND: dict[Where, str] = {
 
 def is_entity_tag_or_star(value: str) -> bool:
     """Whether ``value`` is one entity tag (weak or strong) or ``*``."""
-    return value == "*" or (len(value) <= _MAX_IF_MATCH and bool(_ENTITY_TAG_RE.match(value)))
+    return value == "*" or (len(value) <= MAX_IF_MATCH and bool(_ENTITY_TAG_RE.match(value)))
 
 
 def if_match_problem(value: str, name: Where = "If-Match") -> str:

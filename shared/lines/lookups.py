@@ -20,13 +20,7 @@ from typing import Any
 from shared.http.admit import Admitted
 from shared.http.messages import CoreResponse, json_response
 from shared.http.parsing import whole_number_parameter
-from shared.lines.lists import (
-    DEFAULT_TOP,
-    MAX_TOP,
-    PAGING,
-    fetch_page,
-    page_path,
-)
+from shared.lines.lists import DEFAULT_TOP, MAX_TOP, PAGING, fetch_page, page_path
 from shared.payment.fields import ApiVersion
 from shared.payment.models import validate_update
 from shared.payment.refs import CompanySetRef
