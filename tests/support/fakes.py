@@ -18,27 +18,16 @@ from typing import Any
 import httpx
 from azure.core.credentials import AccessToken
 
-from shared.http.messages import CoreRequest
+from shared.http.messages import CoreRequest, CoreResponse
+from shared.process.jsonio import dumps_exact
 from shared.process.settings import Settings
 
 TENANT = "11111111-2222-3333-4444-555555555555"
-
-
 COMPANY = "6f3c1a9e-1b2c-4d3e-8f90-0a1b2c3d4e5f"
-
-
 JOURNAL = "7a4d2b0f-2c3d-4e5f-9a01-1b2c3d4e5f60"
-
-
 PAYMENT = "8b5e3c10-3d4e-4f60-8b12-2c3d4e5f6071"
-
-
 ETAG = 'W/"JzE5OzEyMzQ1Njc4OTAxMjM0NTY3ODkwMTswMDsn"'
-
-
 NEW_ETAG = 'W/"JzE5Ozk4NzY1NDMyMTA5ODc2NTQzMjEwOTswMDsn"'
-
-
 BASE_ENV = {
     "BC_TENANT_ID": TENANT,
     "BC_ENVIRONMENT": "production",
@@ -168,3 +157,36 @@ def fresh_python(script: str, **environ: str) -> list[str]:
     command = [sys.executable, "-c", script]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
     return result.stdout.splitlines()
+
+
+def get_request(headers: dict[str, str] | None = None, **path: str) -> CoreRequest:
+    return CoreRequest("GET", {**payment_path(), **path}, headers or {})
+
+
+def slug(response: CoreResponse) -> str:
+    """The problem's slug: the fragment of its type URI."""
+    return str(json.loads(response.body)["type"]).rsplit("#", 1)[1]
+
+
+def exact(status: int, data: Any, **headers: str) -> httpx.Response:
+    """An answer with exact decimals, as Business Central writes them."""
+    return httpx.Response(
+        status, content=dumps_exact(data), headers={"content-type": "application/json", **headers}
+    )
+
+
+def batch_answer(*responses: dict[str, Any]) -> httpx.Response:
+    return exact(200, {"responses": list(responses)})
+
+
+def answer_each(
+    answer: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A responder for ``$batch`` requests: each operation gets its ``status`` and
+    ``body`` from ``answer``, called with the operation as sent."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        operations = json.loads(request.content)["requests"]
+        return batch_answer(*({"id": op["id"], "headers": {}, **answer(op)} for op in operations))
+
+    return respond

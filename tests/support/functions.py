@@ -5,7 +5,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-_seen: dict[int, dict[str, Any]] = {}
+# Each app indexed so far, and its index. The app itself is kept: a reloaded
+# function_app's new app could otherwise get the id of one already collected.
+_seen: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
 def functions(module: ModuleType) -> dict[str, Any]:
@@ -13,8 +15,8 @@ def functions(module: ModuleType) -> dict[str, Any]:
     # the already-indexed names and fails, so the index is kept per app object.
     app = module.app
     if id(app) not in _seen:
-        _seen[id(app)] = {fn.get_function_name(): fn for fn in app.get_functions()}
-    return _seen[id(app)]
+        _seen[id(app)] = (app, {fn.get_function_name(): fn for fn in app.get_functions()})
+    return _seen[id(app)][1]
 
 
 def trigger(fn: Any) -> Any:

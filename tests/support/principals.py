@@ -8,20 +8,10 @@ import json
 from typing import Any
 
 APP_ID = "5b0c9e2a-7d3f-4a1b-8c6e-9f0a1b2c3d4e"
-
-
 OBJECT_ID = "0d3e4f50-6172-4839-a4b5-c6d7e8f90a1b"
-
-
 OTHER_ID = "00000000-0000-0000-0000-0000000000ff"
-
-
 ROLE_URI = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
-
-
 OID_URI = "http://schemas.microsoft.com/identity/claims/objectidentifier"
-
-
 NAME_URI = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 
 

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.bulk.job import Job
-from shared.bulk.orchestration import job_result, job_status
+from shared.bulk.orchestration import job_result
 from shared.bulk.plan import (
     MAX_BACKOFF_S,
     MAX_RESENDS,
@@ -19,38 +18,9 @@ from shared.bulk.plan import (
     JobPlan,
     Step,
     chunk,
-    pack_settled,
     resend_wait,
 )
-from shared.process.jsonio import loads_exact
-from shared.process.problems import Problem
-from shared.upstream.batch import Operation
-
-DOCS = "https://docs.example.test/problems"
-
-
-def problem(slug: str) -> dict[str, Any]:
-    return Problem(slug, "detail").as_json(DOCS, "job")
-
-
-def updated(index: int) -> dict[str, Any]:
-    return {"outcome": "updated", "status": 200, "etag": f'W/"{index}"', "line": {"n": index}}
-
-
-def failed(slug: str = "etag-mismatch") -> dict[str, Any]:
-    body = problem(slug)
-    return {"outcome": "failed", "status": body["status"], "problem": body}
-
-
-def packed(results: dict[int, dict[str, Any]], **rest: Any) -> dict[str, Any]:
-    """An activity's answer, packed as the activities pack it."""
-    return {**pack_settled(results), **rest}
-
-
-def job(total: int) -> Job:
-    updates = [Operation(i, f"id-{i}", "*", {}, f"r{i}") for i in range(total)]
-    items = tuple(update.as_text() for update in updates)
-    return Job("job", "v2.0", "c", "j", items, docs_url=DOCS)
+from tests.support.bulk import DOCS, failed, job, packed, problem, updated
 
 
 @given(st.integers(0, 400), st.integers(1, 100))
@@ -158,40 +128,6 @@ def test_auth_failure_stops_the_job_and_fails_what_was_not_sent() -> None:
     result = job_result(job(300), plan)
     assert result["status"] == "Failed"
     assert result["counts"] == {"updated": 0, "failed": 300, "unknown": 0}
-
-
-def test_results_are_merged_in_request_order_with_ids_and_client_refs() -> None:
-    plan = JobPlan.start(4, 2, 2, DOCS, "job")
-    a, b = plan.take(), plan.take()
-    assert a is not None
-    assert b is not None
-    plan.finish(b, packed({3: failed(), 2: updated(2)}))
-    plan.finish(a, packed({1: updated(1), 0: updated(0)}))
-    result = job_result(job(4), plan)
-    assert [(e["id"], e["clientRef"], e["outcome"]) for e in result["items"]] == [
-        ("id-0", "r0", "updated"),
-        ("id-1", "r1", "updated"),
-        ("id-2", "r2", "updated"),
-        ("id-3", "r3", "failed"),
-    ]
-    assert result["counts"] == {"updated": 3, "failed": 1, "unknown": 0}
-    assert result["status"] == "CompletedWithErrors"
-
-
-def test_job_status() -> None:
-    assert job_status([updated(0), updated(1)]) == "Completed"
-    assert job_status([updated(0), failed()]) == "CompletedWithErrors"
-    assert job_status([failed(), failed()]) == "CompletedWithErrors"
-    assert job_status([failed("identity-unavailable"), failed("upstream-auth-failed")]) == "Failed"
-    assert job_status([updated(0), failed("upstream-auth-failed")]) == "CompletedWithErrors"
-
-
-def test_activity_input_holds_only_the_steps_slice() -> None:
-    data = loads_exact(job(300).slice_json(Step("send", (100, 101)).indexes).encode())
-    assert [item["index"] for item in data["items"]] == [100, 101]
-    assert data["items"][0]["id"] == "id-100"
-    assert "token" not in data
-    assert data["docsUrl"] == DOCS
 
 
 answers = st.sampled_from(["ok", "throttled", "skipped", "unknown", "crash"])

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from shared.functions.frame import CallerRoute, PlainRoute, PublicRoute
+from shared.functions.lines import handle_payment
 from shared.http.admit import Admitted, Received
 from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.lines import single as service
 from shared.process import telemetry
 from shared.process.problems import Problem
 from shared.process.settings import Settings, reset_settings
@@ -125,3 +127,23 @@ async def test_a_public_route_checks_its_query_names(env: dict[str, str]) -> Non
     assert json.loads(good.body) == {"query": {"token": "t", "code": "key"}}
     bad = await route(CoreRequest("GET", {}, {}, query={"token": "t", "top": "1"}))
     assert bad.status == 400
+
+
+async def test_an_unexpected_exception_is_an_internal_error_problem(
+    bc: FakeBusinessCentral, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("secret-internal-detail")
+
+    monkeypatch.setattr(service, "read_line", broken)
+    request = CoreRequest("GET", payment_path(), {"x-request-id": "bug-1"})
+    with caplog.at_level(logging.ERROR):
+        response = await handle_payment(request)
+    assert response.status == 500
+    assert response.headers["x-request-id"] == "bug-1"
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert b"internal-error" in response.body
+    assert b"secret-internal-detail" not in response.body
+    assert b"Traceback" not in response.body
+    logged = [r for r in caplog.records if r.exc_info and "bug-1" in r.getMessage()]
+    assert logged, "the traceback is logged with the request id"
