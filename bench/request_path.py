@@ -1,6 +1,6 @@
 """Which core modules one request passes through, and how often it is checked.
 
-    .venv/bin/python bench/request_path.py
+    .venv/bin/python bench/request_path.py [--path]
 
 Serves function_app on the local host against the sandbox, sends one PATCH and
 one bulk start (with validateOnly, so that no job runs), and follows every call
@@ -8,6 +8,8 @@ into ``shared`` with a profiler. Prints, per request: the modules entered, the
 stops (each time the path moves from one module to another), and how many
 times each request check ran (route, caller, ids, scope, query names, the
 If-Match and body parse). A request is meant to be let in once and parsed once.
+``--path`` adds the stops themselves, in order (a coroutine resumed by the event
+loop enters every module of its await chain again, so waits add stops).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class Path_:
             self.checks[frame.f_code.co_name] += 1
 
 
-def follow(trace: Path_, send: Any) -> dict[str, Any]:
+def follow(trace: Path_, send: Any, path: bool = False) -> dict[str, Any]:
     trace.modules.clear()
     trace.checks.clear()
     trace.on = True
@@ -74,15 +76,19 @@ def follow(trace: Path_, send: Any) -> dict[str, Any]:
         status = send()
     finally:
         trace.on = False
-    return {
+    found = {
         "status": status,
         "modules": len(set(trace.modules)),
         "stops": len(trace.modules),
         "checks": dict(sorted(trace.checks.items())),
     }
+    if path:
+        found["path"] = [module.removeprefix("shared.") for module in trace.modules]
+    return found
 
 
 def main() -> int:
+    show_path = "--path" in sys.argv[1:]
     trace = Path_()
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())
@@ -107,6 +113,7 @@ def main() -> int:
                         headers=headers,
                     ).status_code
                 ),
+                show_path,
             )
             body = {"updates": [{"id": line["id"], "ifMatch": "*", "changes": {"comment": "x"}}]}
             bulk = follow(
@@ -118,6 +125,7 @@ def main() -> int:
                         headers={"Content-Type": "application/json"},
                     ).status_code
                 ),
+                show_path,
             )
         threading.setprofile(None)
     print(json.dumps({"PATCH": patch, "bulk start": bulk}, indent=2))

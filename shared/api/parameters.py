@@ -165,14 +165,8 @@ def filter_parameter(name: str) -> Parameter:
     )
 
 
-PAGE_TOP = Parameter(
-    "top",
-    "query",
-    "Page Size",
-    f"Items per page, 1 to {MAX_TOP} (default {DEFAULT_TOP}).",
-    {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
-    visibility="advanced",
-)
+# The lookups' pages: the same size as a journal's, and skipping told in its own words.
+PAGE_TOP = _paging("Items", DEFAULT_TOP, MAX_TOP)[0]
 PAGE_SKIP = Parameter(
     "skip",
     "query",

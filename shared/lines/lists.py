@@ -4,7 +4,8 @@ dropdowns and for finding a line to update.
 
 The caller never writes OData: every filter is a property of the payment
 models, its value checked with that property's rule, and the ``$filter`` sent
-to Business Central is built here with string literals quoted as OData wants.
+to Business Central is written with ``shared.upstream.odata``, each value a
+literal as Business Central stores it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from shared.http.admit import Admitted
 from shared.http.messages import CoreResponse, json_response
 from shared.http.parsing import forward_headers, whole_number_parameter
 from shared.payment.fields import ApiVersion
-from shared.payment.models import stored_form, validate_update
+from shared.payment.models import validate_update
 from shared.payment.refs import CollectionRef
 from shared.process import paths
 from shared.process.paths import documented
 from shared.process.problems import Problem
 from shared.process.settings import Settings
+from shared.upstream import odata
 from shared.upstream.attempts import Budget
 from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import json_object, normalize_entity
@@ -78,12 +80,12 @@ async def lines(admitted: Admitted, settings: Settings, bc: BusinessCentralClien
     top = whole_number_parameter(query, "top", DEFAULT_TOP, 1, MAX_TOP)
     skip = whole_number_parameter(query, "skip", 0, 0)
     # One more than asked for says whether another page exists.
-    odata = [("$top", str(top + 1))]
+    options = [("$top", str(top + 1))]
     if filters:
-        odata.insert(0, ("$filter", odata_filter(filters)))
+        options.insert(0, ("$filter", odata_filter(filters)))
     if skip:
-        odata.append(("$skip", str(skip)))
-    ref = CollectionRef(version, company, journal, tuple(odata))
+        options.append(("$skip", str(skip)))
+    ref = CollectionRef(version, company, journal, tuple(options))
     items, more = await fetch_page(settings, bc, bc.collection_url(ref), admitted)
     page = items[:top]
     found = [normalize_entity(item)[0] for item in page]
@@ -121,11 +123,8 @@ def line_filters(version: ApiVersion, query: Mapping[str, str]) -> dict[str, str
 def odata_filter(filters: Mapping[str, str]) -> str:
     """``name eq 'value'`` joined by ``and``; values as Business Central stores
     them, single quotes doubled (the only escape inside an OData string)."""
-    clauses = []
-    for name, value in filters.items():
-        literal = str(stored_form(name, value)).replace("'", "''")
-        clauses.append(f"{name} eq '{literal}'")
-    return " and ".join(clauses)
+    clauses = (f"{name} eq {odata.code_literal(name, value)}" for name, value in filters.items())
+    return odata.all_of(*clauses)
 
 
 def lines_path(
