@@ -5,7 +5,10 @@
 Serves function_app on the local host against the sandbox, sends one PATCH and
 one bulk start (with validateOnly, so that no job runs), and follows every call
 into ``shared`` with a profiler. Prints, per request: the modules entered, the
-stops (each time the path moves from one module to another), and how many
+stops (each time the path moves from one module to another), the same counted
+without the event loop's resumptions (a coroutine resumed after a wait enters
+every module of its await chain again; "calls" counts only fresh calls), how
+many of those calls return to a module the path had already left, and how many
 times each request check ran (route, caller, ids, scope, query names, the
 If-Match and body parse). A request is meant to be let in once and parsed once.
 ``--path`` adds the stops themselves, in order (a coroutine resumed by the event
@@ -53,6 +56,10 @@ CHECKS = (
 class Path_:
     def __init__(self) -> None:
         self.modules: list[str] = []
+        # The same walk with resumed coroutine frames left out.
+        self.calls: list[str] = []
+        self.seen: set[int] = set()
+        self.frames: list[FrameType] = []  # kept alive so that an id is never reused
         self.checks: collections.Counter[str] = collections.Counter()
         self.on = False
 
@@ -64,12 +71,30 @@ class Path_:
             return
         if not self.modules or self.modules[-1] != module:
             self.modules.append(module)
+        if id(frame) not in self.seen:
+            self.seen.add(id(frame))
+            self.frames.append(frame)
+            if not self.calls or self.calls[-1] != module:
+                self.calls.append(module)
         if frame.f_code.co_name in CHECKS:
             self.checks[frame.f_code.co_name] += 1
 
 
+def returns(walk: list[str]) -> int:
+    """Stops into a module the walk had entered before and left."""
+    entered: set[str] = set()
+    count = 0
+    for module in walk:
+        count += module in entered
+        entered.add(module)
+    return count
+
+
 def follow(trace: Path_, send: Any, path: bool = False) -> dict[str, Any]:
     trace.modules.clear()
+    trace.calls.clear()
+    trace.seen.clear()
+    trace.frames.clear()
     trace.checks.clear()
     trace.on = True
     try:
@@ -80,10 +105,13 @@ def follow(trace: Path_, send: Any, path: bool = False) -> dict[str, Any]:
         "status": status,
         "modules": len(set(trace.modules)),
         "stops": len(trace.modules),
+        "calls": len(trace.calls),
+        "returns": returns(trace.calls),
         "checks": dict(sorted(trace.checks.items())),
     }
     if path:
         found["path"] = [module.removeprefix("shared.") for module in trace.modules]
+        found["call path"] = [module.removeprefix("shared.") for module in trace.calls]
     return found
 
 

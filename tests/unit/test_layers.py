@@ -1,8 +1,9 @@
 """The core's packages import only what their docstrings allow, and nothing
 imports in a circle; every module says first what it owns, every package names
 its modules, and the modules a reader walks through (the core and the stand-ins)
-keep no section header over nothing and stay about 400 lines at most; tests share
-their helpers through tests/support only."""
+keep no section header over nothing and stay about 400 lines at most; every core
+module has a unit test module of its own; tests share their helpers through
+tests/support only."""
 
 from __future__ import annotations
 
@@ -161,3 +162,13 @@ def test_tests_share_helpers_through_tests_support_only() -> None:
                     parts = node.module.split(".")
                     if parts[0] == "tests" and len(parts) > 1:
                         assert parts[1] == "support", f"{_name(path)} imports {node.module}"
+
+
+def test_every_core_module_has_a_test_module_of_its_own() -> None:
+    missing = [
+        str(path.relative_to(SHARED))
+        for path in sorted(SHARED.glob("*/*.py"))
+        if path.name != "__init__.py"
+        and not (ROOT / "tests" / "unit" / path.parent.name / f"test_{path.name}").is_file()
+    ]
+    assert missing == []
