@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from funchost.durable import DurableStandIn, WallClock  # noqa: E402
 from funchost.http import create_local_host  # noqa: E402
 from sandbox.serving import serve_in_thread  # noqa: E402
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox  # noqa: E402
+from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
 
 LATENCY_MS = 100
 PER_OPERATION_MS = 5
@@ -128,6 +128,7 @@ def bulk_stack(sandbox: RunningSandbox) -> Iterator[tuple[str, DurableStandIn]]:
     against ``sandbox`` (whose settings must be in the environment): the first
     seeded journal's URL, and the stand-in."""
     import function_app
+    from shared.process.settings import reset_settings
     from shared.upstream import runtime
 
     durable = DurableStandIn(function_app.app, clock=WallClock())
@@ -139,7 +140,7 @@ def bulk_stack(sandbox: RunningSandbox) -> Iterator[tuple[str, DurableStandIn]]:
     )
     with serve_in_thread(host) as proxy:
         os.environ["WEBSITE_HOSTNAME"] = proxy.url.removeprefix("http://")
-        runtime.reset_settings()
+        reset_settings()
         company = sandbox.seed["companies"][0]
         journal = company["journals"][0]
         yield (
@@ -159,7 +160,7 @@ def main() -> int:
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())
         os.environ["BULK_BATCH_SIZE"] = str(BATCH_SIZE)
-        from shared.upstream import runtime
+        from shared.process.settings import reset_settings
 
         with bulk_stack(sandbox) as (base, durable), httpx.Client(timeout=120) as http:
             ids = sandbox.add_lines(args.items)
@@ -186,7 +187,7 @@ def main() -> int:
             )
             for cap in args.concurrency:
                 os.environ["BULK_MAX_CONCURRENCY"] = str(cap)
-                runtime.reset_settings()
+                reset_settings()
                 ideal = math.ceil(batches / cap) * batch_s
                 times = []
                 for attempt in range(args.repeat):

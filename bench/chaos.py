@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from funchost.http import create_local_host  # noqa: E402
 from sandbox.serving import serve_in_thread  # noqa: E402
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox  # noqa: E402
+from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
 
 # Each kind is a fault rule aimed at one PATCH of one line (path = its id).
 FAULTS: dict[str, dict[str, Any]] = {

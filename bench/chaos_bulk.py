@@ -32,7 +32,7 @@ import httpx
 
 from bench.bulk import bulk_stack
 from shared.process.jsonio import dumps_exact, loads_exact
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox
+from tests.support.sandbox import RunningSandbox, start_sandbox
 
 # Whole-batch faults: each rule takes the next $batch request it meets.
 BATCH_FAULTS: dict[str, dict[str, Any]] = {

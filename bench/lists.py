@@ -25,7 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox  # noqa: E402
+from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
 
 
 def page_through(http: httpx.Client, url: str, top: int) -> tuple[int, int]:
@@ -91,6 +91,7 @@ def main() -> int:
 
     from funchost.http import create_local_host
     from sandbox.serving import BackgroundServer
+    from shared.process.settings import reset_settings
     from shared.upstream import runtime
 
     with start_sandbox() as sandbox:
@@ -102,7 +103,7 @@ def main() -> int:
         )
         server = BackgroundServer(host).start()
         os.environ["WEBSITE_HOSTNAME"] = server.url.removeprefix("http://")
-        runtime.reset_settings()
+        reset_settings()
         try:
             run(sandbox, server.url, args)
         finally:

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bulk import bulk_stack  # noqa: E402
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox  # noqa: E402
+from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
 
 
 def upstream(sandbox: RunningSandbox) -> list[dict[str, Any]]:

@@ -1,13 +1,18 @@
 """Which core modules one request passes through, and how often it is checked.
 
-    .venv/bin/python bench/request_path.py
+    .venv/bin/python bench/request_path.py [--path]
 
 Serves function_app on the local host against the sandbox, sends one PATCH and
 one bulk start (with validateOnly, so that no job runs), and follows every call
 into ``shared`` with a profiler. Prints, per request: the modules entered, the
-stops (each time the path moves from one module to another), and how many
+stops (each time the path moves from one module to another), the same counted
+without the event loop's resumptions (a coroutine resumed after a wait enters
+every module of its await chain again; "calls" counts only fresh calls), how
+many of those calls return to a module the path had already left, and how many
 times each request check ran (route, caller, ids, scope, query names, the
 If-Match and body parse). A request is meant to be let in once and parsed once.
+``--path`` adds the stops themselves, in order (a coroutine resumed by the event
+loop enters every module of its await chain again, so waits add stops).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from funchost.http import create_local_host  # noqa: E402
 from sandbox.serving import serve_in_thread  # noqa: E402
-from tests.sandbox_fixtures import start_sandbox  # noqa: E402
+from tests.support.sandbox import start_sandbox  # noqa: E402
 
 # The functions that check or parse a request, by name, whatever module holds them.
 CHECKS = (
@@ -51,6 +56,10 @@ CHECKS = (
 class Path_:
     def __init__(self) -> None:
         self.modules: list[str] = []
+        # The same walk with resumed coroutine frames left out.
+        self.calls: list[str] = []
+        self.seen: set[int] = set()
+        self.frames: list[FrameType] = []  # kept alive so that an id is never reused
         self.checks: collections.Counter[str] = collections.Counter()
         self.on = False
 
@@ -62,27 +71,52 @@ class Path_:
             return
         if not self.modules or self.modules[-1] != module:
             self.modules.append(module)
+        if id(frame) not in self.seen:
+            self.seen.add(id(frame))
+            self.frames.append(frame)
+            if not self.calls or self.calls[-1] != module:
+                self.calls.append(module)
         if frame.f_code.co_name in CHECKS:
             self.checks[frame.f_code.co_name] += 1
 
 
-def follow(trace: Path_, send: Any) -> dict[str, Any]:
+def returns(walk: list[str]) -> int:
+    """Stops into a module the walk had entered before and left."""
+    entered: set[str] = set()
+    count = 0
+    for module in walk:
+        count += module in entered
+        entered.add(module)
+    return count
+
+
+def follow(trace: Path_, send: Any, path: bool = False) -> dict[str, Any]:
     trace.modules.clear()
+    trace.calls.clear()
+    trace.seen.clear()
+    trace.frames.clear()
     trace.checks.clear()
     trace.on = True
     try:
         status = send()
     finally:
         trace.on = False
-    return {
+    found = {
         "status": status,
         "modules": len(set(trace.modules)),
         "stops": len(trace.modules),
+        "calls": len(trace.calls),
+        "returns": returns(trace.calls),
         "checks": dict(sorted(trace.checks.items())),
     }
+    if path:
+        found["path"] = [module.removeprefix("shared.") for module in trace.modules]
+        found["call path"] = [module.removeprefix("shared.") for module in trace.calls]
+    return found
 
 
 def main() -> int:
+    show_path = "--path" in sys.argv[1:]
     trace = Path_()
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())
@@ -107,6 +141,7 @@ def main() -> int:
                         headers=headers,
                     ).status_code
                 ),
+                show_path,
             )
             body = {"updates": [{"id": line["id"], "ifMatch": "*", "changes": {"comment": "x"}}]}
             bulk = follow(
@@ -118,6 +153,7 @@ def main() -> int:
                         headers={"Content-Type": "application/json"},
                     ).status_code
                 ),
+                show_path,
             )
         threading.setprofile(None)
     print(json.dumps({"PATCH": patch, "bulk start": bulk}, indent=2))

@@ -24,7 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox  # noqa: E402
+from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
 
 
 def _client(sandbox: RunningSandbox) -> httpx.AsyncClient:

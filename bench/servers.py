@@ -199,7 +199,7 @@ def _serve(kind: str, tree: Path, log_size: int) -> None:
     elif kind == "forwarder":
         app = Forwarder(dict(os.environ))
     else:
-        from tests.sandbox_fixtures import start_sandbox
+        from tests.support.sandbox import start_sandbox
 
         sandbox_context = start_sandbox(max_logged_requests=log_size)
         app = None

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from funchost.http import create_local_host  # noqa: E402
 from sandbox.serving import serve_in_thread  # noqa: E402
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox  # noqa: E402
+from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 

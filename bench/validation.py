@@ -44,11 +44,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sandbox.serving import serve_in_thread  # noqa: E402
-from shared.bulk.jobs import parse_bulk_request  # noqa: E402
+from shared.bulk.request import parse_bulk_request  # noqa: E402
 from shared.process.jsonio import dumps_exact  # noqa: E402
 from shared.process.problems import Problem  # noqa: E402
 from shared.process.settings import Settings  # noqa: E402
-from tests.sandbox_fixtures import start_sandbox  # noqa: E402
+from tests.support.sandbox import start_sandbox  # noqa: E402
 
 ENV = {
     "BC_TENANT_ID": "00000000-0000-0000-0000-000000000001",

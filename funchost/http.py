@@ -35,7 +35,6 @@ sees the request). Without keys every auth level behaves as ``anonymous``.
 
 from __future__ import annotations
 
-import html
 import inspect
 import json
 import logging
@@ -53,6 +52,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from funchost.asgi import BodyTooLarge, HostApp, read_body, send_response, server_origin
 from funchost.cors import with_cors
 from funchost.durable import DurableStandIn
+from funchost.home import home_page
 from funchost.indexing import indexed_functions
 from funchost.invocation import call_function
 from funchost.keys import FunctionKeys
@@ -61,8 +61,6 @@ from funchost.routes import RouteTemplate
 logger = logging.getLogger("funchost.http")
 
 DEFAULT_ROUTE_PREFIX = "api"
-# The host's setting that turns its page at the root into an empty 204.
-DISABLE_HOMEPAGE = "AzureWebJobsDisableHomepage"
 # The Functions host refuses request bodies over 100 MB.
 MAX_REQUEST_BYTES = 100 * 1024 * 1024
 
@@ -207,25 +205,6 @@ def _response_headers(response: func.HttpResponse) -> list[tuple[bytes, bytes]]:
         )
         headers.append((b"Content-Type", content_type.encode("latin-1")))
     return headers
-
-
-def home_page(functions: Sequence[HttpFunction], prefix: str) -> bytes:
-    """What the root answers: the host is up, and where the app's routes are."""
-    items = "".join(
-        f"<li><code>{html.escape(','.join(sorted(f.methods or {'ANY'})))} "
-        f"/{html.escape(f.route)}</code></li>"
-        for f in functions
-    )
-    where = f"under <code>/{html.escape(prefix)}/</code>" if prefix else "at these routes"
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        "<title>Local Functions host</title></head><body>"
-        "<h1>The local Functions host is running</h1>"
-        f"<p>This page is the host's, not the app's: the app's HTTP functions are {where}. "
-        "A path that no function's route matches gets an empty 404 from the host, here "
-        "and in Azure (whose own page here names no routes).</p>"
-        f"<ul>{items}</ul></body></html>"
-    ).encode()
 
 
 class _FunctionsEndpoint:
@@ -390,8 +369,7 @@ def create_local_host(
 
     # Every path goes to the function router, whatever it contains (a path with an
     # encoded line break too).
-    home_off = os.environ.get(DISABLE_HOMEPAGE, "").strip().lower() == "true"
-    home = None if home_off else home_page(functions, read_route_prefix(host_json))
+    home = home_page(functions, read_route_prefix(host_json), os.environ)
     endpoint = _FunctionsEndpoint(functions, durable, function_keys, home, max_request_bytes)
     served = with_cors(endpoint, cors_origins, (f.methods for f in functions))
     # The webhook API is for the SDK's client, not for browsers: no CORS there.

@@ -173,13 +173,14 @@ def running_proxy(environ: dict[str, str] | None = None) -> Iterator[tuple[str, 
     """
     from funchost.http import create_local_host
     from sandbox.serving import BackgroundServer
+    from shared.process.settings import reset_settings
     from shared.upstream import runtime as runtime_module
-    from tests.sandbox_fixtures import start_sandbox
+    from tests.support.sandbox import start_sandbox
 
     with start_sandbox() as sandbox:
         os.environ.update(sandbox.environment_variables())
         os.environ.update(environ or {})
-        runtime_module.reset_settings()
+        reset_settings()
         import function_app
 
         host = create_local_host(

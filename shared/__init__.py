@@ -4,9 +4,10 @@ what they do. Imports point one way, from the top of this list to the bottom:
 * ``functions``: the Azure Functions bindings, one Blueprint per capability;
 * ``api``: the route table, OpenAPI, the problems page, the API's own routes;
 * ``lines`` and ``bulk``: the capabilities (one payment line, lists, bulk jobs);
-* ``http``: the HTTP edge (request and response values, admission, parsing);
-* ``upstream``: Business Central (client, ``$batch``, identity, retries, errors);
-* ``payment``: the payment line (field rules, models, settlement rule);
+* ``http`` and ``upstream``, side by side: the HTTP edge callers reach (request and
+  response values, admission, parsing) and Business Central behind (client,
+  ``$batch``, identity, attempts, errors); neither imports the other;
+* ``payment``: the payment line (field rules, models, settlement rule, addresses);
 * ``process``: settings, the URL space, exact JSON, problems, telemetry, log safety.
 
 Each package's docstring says what it owns and what it may import;

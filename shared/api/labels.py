@@ -1,4 +1,5 @@
-"""(to be described)"""
+"""A property's label for people (``customerNumber`` -> "Customer Number"): the
+titles of the OpenAPI document's schemas and the connector's ``x-ms-summary``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""(to be described)"""
+"""The response models the API documents, per API version: companies, journals
+and pages of lines, validate-only's answer, the bulk request (built from the very
+PATCH models) and a bulk job's answers. Documented, not validated: Business
+Central's data passes through."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from shared.api.lookup_schemas import lookup_models
 from shared.api.spec import IF_MATCH_PATTERN, NULLABLE, ResponseKind
-from shared.bulk.jobs import MAX_CLIENT_REF
+from shared.bulk.request import MAX_CLIENT_REF
+from shared.http.preconditions import MAX_IF_MATCH
 from shared.payment.fields import API_VERSIONS, ApiVersion, Guid
 from shared.payment.models import LINE_MODELS, PATCH_MODELS
 
@@ -161,7 +165,7 @@ def bulk_request_model(version: ApiVersion) -> type[BaseModel]:
                 description='The line\'s ETag (W/"..."), or * to overwrite; required unless '
                 "the deployment sets IF_MATCH_DEFAULT.",
                 pattern=IF_MATCH_PATTERN,
-                max_length=1024,
+                max_length=MAX_IF_MATCH,
             ),
         ),
         changes=(

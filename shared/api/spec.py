@@ -1,10 +1,13 @@
-"""(to be described)"""
+"""The shapes the route table is written in: an operation (one method on one
+path), its parameters and their dropdowns, what its answers carry, and the
+problem statuses each kind of route documents."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shared.http.preconditions import ENTITY_TAG
 from shared.payment.fields import ApiVersion
 
 Location = Literal["path", "query", "header"]
@@ -52,7 +55,8 @@ VALIDATE_PROBLEMS = (400, 401, 403, 404, 413, 415, 422, 428, 500)
 NULLABLE = "x-nullable"
 
 
-IF_MATCH_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*")$'
+# The If-Match rule's entity tag (shared.http.preconditions), or *.
+IF_MATCH_PATTERN = rf"^(\*|{ENTITY_TAG})$"
 
 
 @dataclass(frozen=True)

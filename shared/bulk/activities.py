@@ -18,14 +18,15 @@ from typing import Any
 
 from shared.bulk.job import JobSlice
 from shared.bulk.plan import STOP_SLUGS, pack_settled
+from shared.payment.refs import ForwardHeaders
 from shared.payment.settlement import PatchOutcome, refused
 from shared.process import telemetry
 from shared.process.jsonio import dumps_exact
+from shared.process.settings import Settings
 from shared.upstream.application import Update, check_budget_s, check_updates, local_step
+from shared.upstream.attempts import Budget
 from shared.upstream.batch import BatchAnswer, send_batch, settle_operations
-from shared.upstream.refs import ForwardHeaders
-from shared.upstream.retries import Budget
-from shared.upstream.runtime import current_settings, get_runtime
+from shared.upstream.client import BusinessCentralClient
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +85,11 @@ def _read(payload: str) -> tuple[JobSlice, ForwardHeaders]:
     return work, ForwardHeaders(request_id=work.job_id)
 
 
-def _docs_url(work: JobSlice) -> str:
-    return work.docs_url or current_settings().problems_url
+def _docs_url(work: JobSlice, settings: Settings) -> str:
+    return work.docs_url or settings.problems_url
 
 
-async def send_batch_activity(payload: str) -> str:
+async def send_batch_activity(payload: str, settings: Settings, bc: BusinessCentralClient) -> str:
     """Send the slice's ``$batch`` requests one after another; say what became of each
     update. Before each batch, the updates that name a customer or an invoice are
     checked (one read for them all) and the ones refused are not sent. A batch
@@ -96,8 +97,6 @@ async def send_batch_activity(payload: str) -> str:
     updates not sent yet go back to the orchestrator with that batch's, to be sent
     after the wait (a durable timer, never a sleeping worker) or failed by the stop."""
     work, forward = _read(payload)
-    settings = current_settings()
-    bc = get_runtime().bc
     journal = work.journal
     batches = work.batches()
     answers: list[BatchAnswer] = []
@@ -142,7 +141,7 @@ async def send_batch_activity(payload: str) -> str:
             answers.append(answer)
             break
         answers.append(answer)
-    data = answer_json(_combined(answers), _docs_url(work), work.job_id)
+    data = answer_json(_combined(answers), _docs_url(work, settings), work.job_id)
     data["checks"] = checks
     return answer_text(data)
 
@@ -173,11 +172,10 @@ def _combined(answers: list[BatchAnswer]) -> BatchAnswer:
     )
 
 
-async def settle_items_activity(payload: str) -> str:
+async def settle_items_activity(payload: str, settings: Settings, bc: BusinessCentralClient) -> str:
     """Settle updates whose outcome is unknown, each by read-before-resend."""
     work, forward = _read(payload)
-    budget_s = current_settings().sync_budget_s
-    bc = get_runtime().bc
+    budget_s = settings.sync_budget_s
     settled = await settle_operations(bc, work.updates, work.journal, forward, budget_s)
     log.info("bulk job %s: settled %d updates one by one", work.job_id, len(settled))
-    return answer_text(settled_json(settled, _docs_url(work), work.job_id))
+    return answer_text(settled_json(settled, _docs_url(work, settings), work.job_id))

@@ -5,26 +5,25 @@ them grouped (see ``shared.upstream.application``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from shared.bulk.jobs import bulk_validation_problem
+from shared.bulk.request import bulk_validation_problem
 from shared.http.admit import Admitted
 from shared.http.parsing import forward_headers
 from shared.process.problems import FieldError
 from shared.process.settings import Settings
 from shared.upstream.application import Update, check_updates, local_step
+from shared.upstream.attempts import Budget
 from shared.upstream.batch import Operation
-from shared.upstream.retries import Budget
-from shared.upstream.runtime import get_runtime
+from shared.upstream.client import BusinessCentralClient
 
 
 async def check_all(
     settings: Settings,
+    bc: BusinessCentralClient,
     admitted: Admitted,
     items: Sequence[Operation],
-    headers: Mapping[str, str],
-    request_id: str,
 ) -> dict[str, Any]:
     """validateOnly: the application check of every update that names a customer
     or an invoice (their reads grouped), as the job would check them batch by
@@ -32,12 +31,12 @@ async def check_all(
     assert admitted.company_id is not None
     assert admitted.journal_id is not None
     verdicts = await check_updates(
-        get_runtime().bc,
+        bc,
         admitted.version,
         admitted.company_id,
         admitted.journal_id,
         [Update(op.index, op.payment_id, op.changes) for op in items],
-        forward_headers(headers, request_id, None),
+        forward_headers(admitted.request.headers, admitted.request_id, None),
         Budget(settings.sync_budget_s),
         local_precision=local_step(settings.amount_decimals),
     )

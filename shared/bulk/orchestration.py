@@ -1,5 +1,6 @@
-"""How a bulk job runs: pure bookkeeping (chunks, the sliding window, waits,
-merging results in request order) and the orchestrator that drives it.
+"""How a bulk job runs: the orchestrator, which drives the job's plan
+(``plan``) through its activities, and the job's result, every item's in request
+order with the counts and the job's status.
 
 The orchestrator is replayed by Durable Functions many times, so it does no
 I/O and reads no clock or randomness: everything it decides comes from its

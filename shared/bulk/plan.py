@@ -1,4 +1,8 @@
-"""(to be described)"""
+"""A bulk job's plan, pure and deterministic so that every replay of the
+orchestrator decides the same: the batches in steps, a sliding window of steps
+in flight, waits before a refused batch goes again, updates settled one by one
+when their outcome is in doubt, a stop when Business Central refuses the proxy
+itself, and every item's result so far."""
 
 from __future__ import annotations
 

@@ -12,36 +12,30 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.bulk.checks import check_all
-from shared.bulk.instances import JobClient
-from shared.bulk.job import Job, batches_per_step
-from shared.bulk.jobs import (
+from shared.bulk.durable_client import JobClient
+from shared.bulk.identity import (
     JOB_ID_RE,
     body_hash,
-    idempotency_key_of,
     job_id_for,
-    parse_bulk_request,
     status_token_for,
     token_hash,
     token_is_for,
     token_matches,
 )
+from shared.bulk.job import Job, batches_per_step
 from shared.bulk.orchestration import ORCHESTRATOR
 from shared.bulk.plan import JobPlan
+from shared.bulk.request import idempotency_key_of, parse_bulk_request
 from shared.bulk.results import MAX_PAGE, JobResult
-from shared.http.admit import admit, check_query_names
-from shared.http.handling import handle
-from shared.http.messages import (
-    CoreRequest,
-    CoreResponse,
-    encoded_json_response,
-    json_response,
-)
+from shared.http.admit import Admitted, Received
+from shared.http.messages import CoreResponse, encoded_json_response, json_response
 from shared.http.parsing import whole_number_parameter
 from shared.process import paths
 from shared.process.cpuwork import run_cpu_bound
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
 from shared.process.settings import JOB_SECRET_SETTING, Settings
+from shared.upstream.client import BusinessCentralClient
 
 log = logging.getLogger(__name__)
 
@@ -51,83 +45,79 @@ _RUNNING = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 _NO_SUCH_JOB = "No such bulk job, or the token in the URL is not this job's."
 # A finished job's items come a page at a time (shared.bulk.results).
 PAGING = ("top", "skip")
+# The query parameters each route takes.
+START_QUERY = ("validateOnly",)
+STATUS_QUERY = ("token", *PAGING)
 
 
-# --- start ---------------------------------------------------------------------------
-
-
-async def handle_bulk_start(request: CoreRequest, jobs: JobClient) -> CoreResponse:
-    """Validate every update, then start (or find) the job."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        secret = job_secret(settings)
-        admitted = admit(settings, request, query=("validateOnly",))
-        version, company_id, journal_id = (
-            admitted.version,
-            admitted.company_id,
-            admitted.journal_id,
-        )
-        assert company_id is not None
-        assert journal_id is not None
-        validate_only = _validate_only(request.query)
-        # Parsing and checking up to 2 MiB is CPU work: off the event loop, and
-        # bounded so that the loop keeps answering this worker's other requests
-        # meanwhile (see shared.process.cpuwork).
-        items = await run_cpu_bound(
-            len(request.body),
-            parse_bulk_request,
-            settings,
-            version,
-            request.headers,
-            request.body,
-            journal_id,
-        )
-        if validate_only:
-            body = await check_all(settings, admitted, items, request.headers, request_id)
-            return json_response(200, body, request_id)
-        base = settings.public_base_url
-        key = idempotency_key_of(request.headers)
-        job_id = job_id_for(secret, admitted.caller, company_id, journal_id, key)
-        token = status_token_for(secret, job_id)
-        texts = [item.as_text() for item in items]
-        digest = body_hash(version, texts)
-        if key is not None:
-            status = await _existing_job(jobs, job_id, digest)
-            if status is not None:
-                return _accepted(base, job_id, token, len(items), request_id, status)
-        # The token itself is never stored: whoever can read the task hub (its input
-        # is shown to anyone allowed to list instances) learns only its digest.
-        job = Job(
-            job_id=job_id,
-            version=version,
-            company_id=company_id,
-            journal_id=journal_id,
-            items=tuple(texts),
-            docs_url=settings.problems_url,
-            body_hash=digest,
-            token_hash=token_hash(token),
-            batch_size=settings.bulk_batch_size,
-            max_concurrency=settings.bulk_max_concurrency,
-            batches_per_step=batches_per_step(
-                len(texts), settings.bulk_batch_size, settings.bulk_max_concurrency
-            ),
-        )
-        try:
+async def start(
+    admitted: Admitted, settings: Settings, bc: BusinessCentralClient, jobs: JobClient
+) -> CoreResponse:
+    """Validate every update, then start (or find) the job. The route requires the
+    job secret (:func:`job_secret`) before it looks at the request."""
+    secret = settings.bulk_job_secret
+    assert secret is not None
+    request_id = admitted.request_id
+    version, company_id, journal_id = admitted.version, admitted.company_id, admitted.journal_id
+    assert company_id is not None
+    assert journal_id is not None
+    validate_only = _validate_only(admitted.request.query)
+    # Parsing and checking up to 2 MiB is CPU work: off the event loop, and
+    # bounded so that the loop keeps answering this worker's other requests
+    # meanwhile (see shared.process.cpuwork).
+    items = await run_cpu_bound(
+        len(admitted.request.body),
+        parse_bulk_request,
+        settings,
+        version,
+        admitted.request.headers,
+        admitted.request.body,
+        journal_id,
+    )
+    if validate_only:
+        body = await check_all(settings, bc, admitted, items)
+        return json_response(200, body, request_id)
+    base = settings.public_base_url
+    key = idempotency_key_of(admitted.request.headers)
+    job_id = job_id_for(secret, admitted.caller, company_id, journal_id, key)
+    token = status_token_for(secret, job_id)
+    texts = [item.as_text() for item in items]
+    digest = body_hash(version, texts)
+    if key is not None:
+        status = await _existing_job(jobs, job_id, digest)
+        if status is not None:
+            return _accepted(base, job_id, token, len(items), request_id, status)
+    # The token itself is never stored: whoever can read the task hub (its input
+    # is shown to anyone allowed to list instances) learns only its digest.
+    job = Job(
+        job_id=job_id,
+        version=version,
+        company_id=company_id,
+        journal_id=journal_id,
+        items=tuple(texts),
+        docs_url=settings.problems_url,
+        body_hash=digest,
+        token_hash=token_hash(token),
+        batch_size=settings.bulk_batch_size,
+        max_concurrency=settings.bulk_max_concurrency,
+        batches_per_step=batches_per_step(
+            len(texts), settings.bulk_batch_size, settings.bulk_max_concurrency
+        ),
+    )
+    try:
+        await jobs.start_new(ORCHESTRATOR, job_id, job.to_json())
+    except Exception:
+        # Either the same key started it a moment ago by a concurrent call (Durable
+        # refuses a second start of a running instance), or the start's answer was
+        # lost on its way (the host closing a kept-alive connection as the client
+        # reused it). Either way an instance holding these updates is this job, and
+        # its token is this one: both come from the id. With none, the start is
+        # tried once more (a second one of a running instance would be refused).
+        if await _existing_job(jobs, job_id, digest) is None:
+            log.warning("request %s: starting bulk job %s again", request_id, job_id)
             await jobs.start_new(ORCHESTRATOR, job_id, job.to_json())
-        except Exception:
-            # Either the same key started it a moment ago by a concurrent call (Durable
-            # refuses a second start of a running instance), or the start's answer was
-            # lost on its way (the host closing a kept-alive connection as the client
-            # reused it). Either way an instance holding these updates is this job, and
-            # its token is this one: both come from the id. With none, the start is
-            # tried once more (a second one of a running instance would be refused).
-            if await _existing_job(jobs, job_id, digest) is None:
-                log.warning("request %s: starting bulk job %s again", request_id, job_id)
-                await jobs.start_new(ORCHESTRATOR, job_id, job.to_json())
-        log.info("request %s: bulk job %s started with %d updates", request_id, job_id, len(items))
-        return _accepted(base, job_id, token, len(items), request_id)
-
-    return await handle(request, work, name="bulk start")
+    log.info("request %s: bulk job %s started with %d updates", request_id, job_id, len(items))
+    return _accepted(base, job_id, token, len(items), request_id)
 
 
 def _validate_only(query: Mapping[str, str]) -> bool:
@@ -241,36 +231,28 @@ def _job_input(status: Any) -> Job | None:
     return Job.from_data(data)
 
 
-# --- status ---------------------------------------------------------------------------
-
-
-async def handle_bulk_status(request: CoreRequest, jobs: JobClient) -> CoreResponse:
+async def status(received: Received, settings: Settings, jobs: JobClient) -> CoreResponse:
     """A job's progress or results, for whoever holds its status URL (no
     caller check: flows poll Location without credentials)."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        check_query_names(request.query, ("token", *PAGING))
-        secret = job_secret(settings)
-        job_id = request.route_params.get("jobId", "")
-        token = request.query.get("token", "")
-        # The token is checked before anything is read: a wrong token costs one HMAC,
-        # whether the job exists or not, and only job ids reach the Durable API's URLs.
-        if not JOB_ID_RE.match(job_id) or not token_is_for(secret, job_id, token):
-            raise Problem("not-found", _NO_SUCH_JOB)
-        # Polls are frequent: the status without the (large) input is enough while
-        # the job runs and once it has a result.
-        status = await jobs.get_status(job_id)
-        if not status or status.name != ORCHESTRATOR:
-            raise Problem("not-found", _NO_SUCH_JOB)
-        # A job started under another secret has another token's digest.
-        known = _token_hash_of(status)
-        if known is not None and not token_matches(token, known):
-            raise Problem("not-found", _NO_SUCH_JOB)
-        return await _status_response(
-            settings, jobs, job_id, status, token, request.query, request_id
-        )
-
-    return await handle(request, work, name="bulk status")
+    secret = job_secret(settings)
+    job_id = received.request.route_params.get("jobId", "")
+    token = received.request.query.get("token", "")
+    # The token is checked before anything is read: a wrong token costs one HMAC,
+    # whether the job exists or not, and only job ids reach the Durable API's URLs.
+    if not JOB_ID_RE.match(job_id) or not token_is_for(secret, job_id, token):
+        raise Problem("not-found", _NO_SUCH_JOB)
+    # Polls are frequent: the status without the (large) input is enough while
+    # the job runs and once it has a result.
+    found = await jobs.get_status(job_id)
+    if not found or found.name != ORCHESTRATOR:
+        raise Problem("not-found", _NO_SUCH_JOB)
+    # A job started under another secret has another token's digest.
+    known = _token_hash_of(found)
+    if known is not None and not token_matches(token, known):
+        raise Problem("not-found", _NO_SUCH_JOB)
+    return await _status_response(
+        settings, jobs, job_id, found, token, received.request.query, received.request_id
+    )
 
 
 def _token_hash_of(status: Any) -> str | None:

@@ -7,33 +7,22 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared.api import handlers
-from shared.functions.convert import core_request, http_response
+from shared.functions.frame import PlainRoute, PublicRoute, bind
 from shared.process import paths
 
 ANONYMOUS = func.AuthLevel.ANONYMOUS
 
+handle_openapi = PublicRoute("openapi", handlers.openapi, recorded=False)
+handle_problems_page = PlainRoute("problems page", handlers.problems_page)
+handle_health = PlainRoute("health", handlers.health)
+handle_not_found = PlainRoute("not found", handlers.not_found)
+
 
 def blueprint() -> df.Blueprint:
     bp = df.Blueprint()
-
-    @bp.function_name("openapi")
-    @bp.route(route=paths.OPENAPI, methods=["GET"], auth_level=ANONYMOUS)
-    async def openapi(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(handlers.handle_openapi(core_request(req)))
-
-    @bp.function_name("problems")
-    @bp.route(route=paths.PROBLEMS, methods=["GET"], auth_level=ANONYMOUS)
-    async def problems(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(handlers.handle_problems_page(core_request(req)))
-
-    @bp.function_name("health")
-    @bp.route(route=paths.HEALTH, methods=["GET"], auth_level=ANONYMOUS)
-    async def health(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(handlers.handle_health(core_request(req)))
-
-    @bp.function_name("not_found")
-    @bp.route(route=paths.EVERYTHING_ELSE, auth_level=ANONYMOUS)
-    async def not_found(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(handlers.handle_not_found(core_request(req)))
-
+    bind(bp, "openapi", paths.OPENAPI, ["GET"], ANONYMOUS, handle_openapi)
+    bind(bp, "problems", paths.PROBLEMS, ["GET"], ANONYMOUS, handle_problems_page)
+    bind(bp, "health", paths.HEALTH, ["GET"], ANONYMOUS, handle_health)
+    # Every method: the answer names the routes there are.
+    bind(bp, "not_found", paths.EVERYTHING_ELSE, None, ANONYMOUS, handle_not_found)
     return bp

@@ -9,34 +9,43 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.bulk import activities, instances, orchestration, service
-from shared.functions.convert import core_request, http_response
+from shared.bulk import activities, orchestration, service
+from shared.bulk.durable_client import WebhookJobs
+from shared.functions.frame import CallerRoute, PublicRoute, bind_with_client
 from shared.process import paths
+from shared.upstream.runtime import get_runtime
+
+handle_bulk_start = CallerRoute(
+    "bulk start", service.start, query=service.START_QUERY, requires=service.job_secret
+)
+handle_bulk_status = PublicRoute("bulk status", service.status, query=service.STATUS_QUERY)
+
+
+async def send_batch(payload: str) -> str:
+    """The send activity, with the settings and the client it works with."""
+    runtime = get_runtime()
+    return await activities.send_batch_activity(payload, runtime.settings, runtime.bc)
+
+
+async def settle_items(payload: str) -> str:
+    """The settle activity, with the settings and the client it works with."""
+    runtime = get_runtime()
+    return await activities.settle_items_activity(payload, runtime.settings, runtime.bc)
 
 
 def blueprint(auth_level: func.AuthLevel) -> df.Blueprint:
     """Bulk jobs; starting one is behind ``auth_level``, reading one behind its token."""
     bp = df.Blueprint()
 
-    @bp.function_name("bulk_start")
-    @bp.route(route=paths.BULK_START, methods=["POST"], auth_level=auth_level)
-    @bp.durable_client_input(client_name="client")
-    async def bulk_start(
-        req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        jobs = instances.WebhookJobs(client)
-        return http_response(await service.handle_bulk_start(core_request(req), jobs))
-
+    bind_with_client(
+        bp, "bulk_start", paths.BULK_START, ["POST"], auth_level, handle_bulk_start, WebhookJobs
+    )
     # Anonymous for the Functions host: flows poll Location without credentials;
     # the job's own token guards it.
-    @bp.function_name("bulk_status")
-    @bp.route(route=paths.BULK_STATUS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-    @bp.durable_client_input(client_name="client")
-    async def bulk_status(
-        req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        jobs = instances.WebhookJobs(client)
-        return http_response(await service.handle_bulk_status(core_request(req), jobs))
+    anonymous = func.AuthLevel.ANONYMOUS
+    bind_with_client(
+        bp, "bulk_status", paths.BULK_STATUS, ["GET"], anonymous, handle_bulk_status, WebhookJobs
+    )
 
     @bp.function_name(orchestration.ORCHESTRATOR)
     @bp.orchestration_trigger(context_name="context")
@@ -46,11 +55,11 @@ def blueprint(auth_level: func.AuthLevel) -> df.Blueprint:
     @bp.function_name(orchestration.SEND_ACTIVITY)
     @bp.activity_trigger(input_name="payload")
     async def bulk_send_batch(payload: str) -> str:
-        return await activities.send_batch_activity(payload)
+        return await send_batch(payload)
 
     @bp.function_name(orchestration.SETTLE_ACTIVITY)
     @bp.activity_trigger(input_name="payload")
     async def bulk_settle_items(payload: str) -> str:
-        return await activities.settle_items_activity(payload)
+        return await settle_items(payload)
 
     return bp

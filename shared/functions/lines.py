@@ -1,57 +1,38 @@
-"""The payment line routes: read, update, validate, and the lists that find a line."""
+"""The payment line routes: read, update, validate, and the lists and lookups
+that find a line, each a use case of ``shared.lines`` in the request frame."""
 
 from __future__ import annotations
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.functions.convert import core_request, http_response
+from shared.functions.frame import CallerRoute, bind
 from shared.lines import lists, lookups, single, suggestions, validate
 from shared.process import paths
+
+handle_payment = CallerRoute("payment", single.payment)
+handle_validate = CallerRoute("validate", validate.validate)
+handle_companies = CallerRoute("companies", lists.companies, query=())
+handle_journals = CallerRoute("journals", lists.journals, query=())
+handle_lines = CallerRoute("payment lines", lists.lines, query=lists.LINE_QUERY)
+handle_customers = CallerRoute("customers", lookups.customers, query=lookups.CUSTOMER_QUERY)
+handle_open_invoices = CallerRoute(
+    "open invoices", lookups.open_invoices, query=lookups.INVOICE_QUERY
+)
+handle_suggestions = CallerRoute(
+    "suggested invoices", suggestions.suggest, query=suggestions.SUGGESTION_QUERY
+)
 
 
 def blueprint(auth_level: func.AuthLevel) -> df.Blueprint:
     """The routes of payment lines, each behind ``auth_level``."""
     bp = df.Blueprint()
-
-    @bp.function_name("payment")
-    @bp.route(route=paths.PAYMENT, methods=["GET", "PATCH"], auth_level=auth_level)
-    async def payment(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(await single.handle_payment(core_request(req)))
-
-    @bp.function_name("validate_payment")
-    @bp.route(route=paths.VALIDATE, methods=["POST"], auth_level=auth_level)
-    async def validate_payment(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(await validate.handle_validate(core_request(req)))
-
-    @bp.function_name("list_companies")
-    @bp.route(route=paths.COMPANIES, methods=["GET"], auth_level=auth_level)
-    async def list_companies(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(await lists.handle_companies(core_request(req)))
-
-    @bp.function_name("list_journals")
-    @bp.route(route=paths.JOURNALS, methods=["GET"], auth_level=auth_level)
-    async def list_journals(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(await lists.handle_journals(core_request(req)))
-
-    @bp.function_name("list_payments")
-    @bp.route(route=paths.LINES, methods=["GET"], auth_level=auth_level)
-    async def list_payments(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(await lists.handle_lines(core_request(req)))
-
-    @bp.function_name("list_customers")
-    @bp.route(route=paths.CUSTOMERS, methods=["GET"], auth_level=auth_level)
-    async def list_customers(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(await lookups.handle_customers(core_request(req)))
-
-    @bp.function_name("list_open_invoices")
-    @bp.route(route=paths.OPEN_INVOICES, methods=["GET"], auth_level=auth_level)
-    async def list_open_invoices(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(await lookups.handle_open_invoices(core_request(req)))
-
-    @bp.function_name("suggest_invoices")
-    @bp.route(route=paths.SUGGESTIONS, methods=["GET"], auth_level=auth_level)
-    async def suggest_invoices(req: func.HttpRequest) -> func.HttpResponse:
-        return http_response(await suggestions.handle_suggestions(core_request(req)))
-
+    bind(bp, "payment", paths.PAYMENT, ["GET", "PATCH"], auth_level, handle_payment)
+    bind(bp, "validate_payment", paths.VALIDATE, ["POST"], auth_level, handle_validate)
+    bind(bp, "list_companies", paths.COMPANIES, ["GET"], auth_level, handle_companies)
+    bind(bp, "list_journals", paths.JOURNALS, ["GET"], auth_level, handle_journals)
+    bind(bp, "list_payments", paths.LINES, ["GET"], auth_level, handle_lines)
+    bind(bp, "list_customers", paths.CUSTOMERS, ["GET"], auth_level, handle_customers)
+    bind(bp, "list_open_invoices", paths.OPEN_INVOICES, ["GET"], auth_level, handle_open_invoices)
+    bind(bp, "suggest_invoices", paths.SUGGESTIONS, ["GET"], auth_level, handle_suggestions)
     return bp

@@ -1,35 +1,44 @@
 """A request let in once: its route checked, its caller authorized, its query
 names and path ids checked, its company and journal within the allow-lists.
 
-Every handler of a company, journal or line route starts with :func:`admit`
-and works with the :class:`Admitted` value it returns; nothing repeats these
-checks, and their order (route, caller, query, ids, scope) is the same on
-every route.
+The request frame admits every company, journal and line route's request with
+:func:`admit`, and the use case works with the :class:`Admitted` value it
+returns; nothing repeats these checks, and their order (route, caller, query,
+ids, scope) is the same on every route.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
 from shared.http.callers import check_caller, check_scope
 from shared.http.messages import CoreRequest
 from shared.payment.fields import API_VERSIONS, ApiVersion, shown
+from shared.payment.refs import CollectionRef, PaymentRef
+from shared.process.guids import GUID_RE
 from shared.process.paths import JOURNAL_SETS
 from shared.process.problems import Problem
-from shared.process.settings import GUID_RE, Settings
-from shared.upstream.refs import CollectionRef, PaymentRef
+from shared.process.settings import Settings
 
 # The function key may always come as ?code=; the Functions host reads it first.
 FUNCTION_KEY_PARAMETER = "code"
 _ID_NAMES = ("companyId", "journalId", "paymentId")
 
 
-@dataclass(frozen=True)
-class Admitted:
-    """What a request addresses and who sent it, every part checked."""
+class Received(NamedTuple):
+    """A request inside the frame, and its id."""
 
+    request: CoreRequest
+    request_id: str
+
+
+class Admitted(NamedTuple):
+    """A request let in, and its id: what it addresses and who sent it, every part
+    checked."""
+
+    request: CoreRequest
+    request_id: str
     version: ApiVersion
     company_id: str | None
     journal_id: str | None
@@ -50,7 +59,11 @@ class Admitted:
 
 
 def admit(
-    settings: Settings, request: CoreRequest, *, query: Collection[str] | None = None
+    settings: Settings,
+    request: CoreRequest,
+    request_id: str,
+    *,
+    query: Collection[str] | None = None,
 ) -> Admitted:
     """Check ``request`` in the one order every route shares; raise the first problem.
 
@@ -67,7 +80,8 @@ def admit(
     company, journal, payment = (
         params[name].lower() if name in params else None for name in _ID_NAMES
     )
-    admitted = Admitted(cast(ApiVersion, params["apiVersion"]), company, journal, payment, caller)
+    version = cast(ApiVersion, params["apiVersion"])
+    admitted = Admitted(request, request_id, version, company, journal, payment, caller)
     check_scope(settings, admitted)  # its ids are checked: no reference to build for this
     return admitted
 

@@ -14,10 +14,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from shared.payment.refs import Scoped
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.process.telemetry import note_caller
-from shared.upstream.refs import Scoped
 
 # Claim types as App Service Authentication writes them for Entra tokens (after
 # its default claim mapping): the calling application is "appid" (v1.0 tokens)

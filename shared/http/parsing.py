@@ -1,4 +1,6 @@
-"""Request parsing: route ids, headers and body, each checked before use.
+"""Request parsing: headers and body, each checked before use, and an update
+body judged as a PATCH of one line (for a PATCH, validate-only and each item of a
+bulk job alike); the paging parameters of a list.
 
 Every function raises a :class:`Problem` naming what is wrong; nothing that
 has not passed through here reaches an upstream URL or body.
@@ -10,18 +12,15 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from shared.http.preconditions import Where, etag_precondition, if_match_header, unnamed_version
 from shared.payment.echoes import ECHOED, ETAG, in_body_order, nothing_to_update, set_aside
 from shared.payment.fields import ApiVersion
 from shared.payment.models import validate_update
-from shared.payment.settlement import same_entity_tag
+from shared.payment.refs import ForwardHeaders, PaymentRef
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import FieldError, Problem
 from shared.process.settings import Settings
-from shared.upstream.refs import ForwardHeaders, PaymentRef
 
-# \Z rather than $: "$" also matches before a trailing newline.
-_ENTITY_TAG_RE = re.compile(r'^(W/)?"[\x21\x23-\x7e]*"\Z')
-_MAX_IF_MATCH = 1024
 _TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\Z")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z0-9 ,;=.*-]{1,200}\Z")
 _LENGTH_RE = re.compile(r"^[0-9]{1,19}\Z")
@@ -30,22 +29,6 @@ _CHARSET_RE = re.compile(r"(?i)charset\s*=\s*\"?([^\";\s]+)")
 _WHOLE_NUMBER_RE = re.compile(r"^[0-9]{1,10}\Z")
 # The most a page may skip (OData's $skip is a 32-bit integer).
 MAX_SKIP = 2147483647
-
-PRECONDITION_REQUIRED_DETAIL = (
-    "Send If-Match with the line's ETag: GET the payment line first and copy its ETag "
-    'header (or send the line back with its "etag" property), or send If-Match: * to '
-    "overwrite whatever is there now."
-)
-# What an ETag looks like once copied out of JSON text: the backslashes before
-# its quotes kept (W/\"X\"), or the whole JSON string, outer quotes included.
-_BACKSLASHED_RE = re.compile(r'^(W/)?\\"[^"\\]*\\"\Z')
-_JSON_STRING_RE = re.compile(r'^"(W/)?\\"[^"\\]*\\""\Z')
-# How to get it right, by where the entity tag is sent.
-_HOW_TO_SEND = {
-    "If-Match": 'exactly as the ETag header of a GET shows it, such as W/"JzE5OzEn"',
-    "ifMatch": 'as a read\'s JSON shows the line\'s "etag": "ifMatch": "W/\\"JzE5OzEn\\"" '
-    'in the body (which JSON reads as W/"JzE5OzEn")',
-}
 
 
 def forward_headers(
@@ -72,45 +55,6 @@ def check_content_type(headers: Mapping[str, str]) -> None:
             "unsupported-media-type",
             "Send the body as Content-Type: application/json (UTF-8).",
         )
-
-
-def is_entity_tag_or_star(value: str) -> bool:
-    """Whether ``value`` is one entity tag (weak or strong) or ``*``."""
-    return value == "*" or (len(value) <= _MAX_IF_MATCH and bool(_ENTITY_TAG_RE.match(value)))
-
-
-def if_match_problem(value: str, name: str = "If-Match") -> str:
-    """Why ``value`` is not an entity tag the proxy takes, naming the usual
-    mistake; ``name`` is where it was sent (the header, or a bulk item's ``ifMatch``)."""
-    how = _HOW_TO_SEND[name]
-    if value.startswith('W/"W/'):
-        return (
-            f'{name} has the weak prefix twice (W/"W/"...""): the line\'s ETag already '
-            f"starts with W/. Send it {how}."
-        )
-    if _JSON_STRING_RE.match(value):
-        return (
-            f"{name} is the ETag as a JSON string, outer quotes and backslashes included "
-            f'("W/\\"...\\""): it was copied out of JSON text as it is written there. '
-            f"Send it {how}."
-        )
-    if _BACKSLASHED_RE.match(value):
-        return (
-            f"{name} keeps the backslashes JSON text writes before the ETag's quotes "
-            f'(W/\\"...\\"). Send it {how}.'
-        )
-    return f'{name} must be one entity tag (W/"..." or "...") or *. Send it {how}.'
-
-
-def if_match_header(headers: Mapping[str, str]) -> str | None:
-    """The If-Match header, checked; None when it is absent or blank."""
-    value = headers.get("if-match")
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if not is_entity_tag_or_star(value):
-        raise Problem("invalid-if-match", if_match_problem(value))
-    return value
 
 
 def check_body_size(headers: Mapping[str, str], body: bytes, limit: int) -> None:
@@ -173,7 +117,7 @@ def check_update(
     address: Mapping[str, str | None],
     if_match: str | None,
     amount_decimals: int,
-    if_match_name: str = "If-Match",
+    if_match_name: Where = "If-Match",
 ) -> CheckedUpdate:
     """A body judged as a PATCH of the line at ``address`` (``id``, ``journalId``)
     sent with ``if_match`` (already checked; None when absent): the echoes of a
@@ -187,7 +131,7 @@ def check_update(
         errors += echoes.errors
         rest = echoes.rest
         if echoes.sent_etag:
-            if_match, refused = _etag_precondition(echoes.etag, if_match, if_match_name)
+            if_match, refused = etag_precondition(echoes.etag, if_match, if_match_name)
             errors += refused
         if not rest:
             errors.append(nothing_to_update(echoes))
@@ -204,45 +148,6 @@ def check_update(
         )
     assert isinstance(result, dict)
     return CheckedUpdate(result, if_match, [])
-
-
-def _etag_precondition(
-    etag: Any, if_match: str | None, name: str
-) -> tuple[str | None, list[FieldError]]:
-    """The body's ``etag`` beside the If-Match sent: the precondition when none
-    was sent, the same version (compared as entity-tags) when one was."""
-    if not isinstance(etag, str) or etag.strip() == "*" or not is_entity_tag_or_star(etag.strip()):
-        return if_match, [
-            FieldError(
-                ETAG,
-                "read_only",
-                f'"{ETAG}" is read-only and must be the line\'s ETag as a read shows it, such '
-                'as W/"JzE5OzEn"; leave it out, or send it back as it was read',
-            )
-        ]
-    etag = etag.strip()
-    if if_match is None:
-        return etag, []
-    if if_match == "*":
-        return if_match, [
-            FieldError(
-                ETAG,
-                "read_only",
-                f'"{ETAG}" names the version of the line that was read, but {name} is * (any '
-                f'version): leave "{ETAG}" out to overwrite whatever is there, or send {name} '
-                "with that ETag",
-            )
-        ]
-    if not same_entity_tag(etag, if_match):
-        return if_match, [
-            FieldError(
-                ETAG,
-                "read_only",
-                f'"{ETAG}" is read-only and names another version than {name}: send the same '
-                f'ETag in both, or leave "{ETAG}" out',
-            )
-        ]
-    return if_match, []
 
 
 def prepare_update(
@@ -263,10 +168,7 @@ def prepare_update(
     )
     if_match = checked.if_match
     if if_match is None and ETAG not in data:
-        # No version named, in the header or the body.
-        if settings.if_match_default is None:
-            raise Problem("precondition-required", PRECONDITION_REQUIRED_DETAIL)
-        if_match = settings.if_match_default
+        if_match = unnamed_version(settings.if_match_default)
     if checked.errors:
         raise validation_problem(checked.errors)
     assert checked.changes is not None

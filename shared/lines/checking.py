@@ -17,16 +17,16 @@ from decimal import Decimal
 from typing import Any
 
 from shared.payment.application import Verdict, not_made, touches
+from shared.payment.refs import CompanySet, CompanySetRef, ForwardHeaders, PaymentRef
 from shared.payment.settlement import EMPTY_GUID
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream import odata
 from shared.upstream.application import Update, check_budget_s, check_updates, local_step
+from shared.upstream.attempts import Budget
+from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import read_line
 from shared.upstream.reads import Read, read_together
-from shared.upstream.refs import CompanySet, CompanySetRef, ForwardHeaders, PaymentRef
-from shared.upstream.retries import Budget
-from shared.upstream.runtime import get_runtime
 
 CHECK_HEADER = "x-application-check"
 
@@ -43,8 +43,9 @@ def check_budget(settings: Settings, budget: Budget) -> Budget:
     return Budget(seconds, budget.clock)
 
 
-async def check_update(
+async def check_application(
     settings: Settings,
+    bc: BusinessCentralClient,
     ref: PaymentRef,
     changes: Mapping[str, Any],
     forward: ForwardHeaders,
@@ -61,7 +62,7 @@ async def check_update(
     if budget.remaining() <= 0:
         return not_made("no time was left to read from Business Central")
     verdicts = await check_updates(
-        get_runtime().bc,
+        bc,
         ref.version,
         ref.company_id,
         ref.journal_id,
@@ -83,12 +84,15 @@ def check_headers(verdict: Verdict | None) -> dict[str, str]:
 
 
 async def currency_of_line(
-    settings: Settings, ref: PaymentRef, forward: ForwardHeaders, budget: Budget
+    settings: Settings,
+    bc: BusinessCentralClient,
+    ref: PaymentRef,
+    forward: ForwardHeaders,
+    budget: Budget,
 ) -> Verdict:
     """For validate-only of an amount on an update that names no customer or
     invoice: the line's currency, from the invoice it pays or else its
     customer (two reads: the line, then that record with its currency)."""
-    bc = get_runtime().bc
     try:
         line, _ = await read_line(bc, ref, forward, budget)
     except Problem as problem:

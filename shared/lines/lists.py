@@ -1,9 +1,11 @@
-"""Lists and lookups: the companies, a company's customer payment journals and
-a journal's payment lines, for dropdowns and for finding a line to update.
+"""The lists that find a line: the companies, a company's customer payment
+journals and a journal's payment lines (by exact values, a page at a time), for
+dropdowns and for finding a line to update.
 
 The caller never writes OData: every filter is a property of the payment
 models, its value checked with that property's rule, and the ``$filter`` sent
-to Business Central is built here with string literals quoted as OData wants.
+to Business Central is written with ``shared.upstream.odata``, each value a
+literal as Business Central stores it.
 """
 
 from __future__ import annotations
@@ -13,21 +15,21 @@ from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import quote
 
-from shared.http.admit import admit
-from shared.http.handling import handle
-from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.admit import Admitted
+from shared.http.messages import CoreResponse, json_response
 from shared.http.parsing import forward_headers, whole_number_parameter
 from shared.payment.fields import ApiVersion
-from shared.payment.models import stored_form, validate_update
+from shared.payment.models import validate_update
+from shared.payment.refs import CollectionRef
 from shared.process import paths
 from shared.process.paths import documented
 from shared.process.problems import Problem
 from shared.process.settings import Settings
+from shared.upstream import odata
+from shared.upstream.attempts import Budget
+from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import json_object, normalize_entity
 from shared.upstream.errors import problem_from_upstream
-from shared.upstream.refs import CollectionRef, ForwardHeaders
-from shared.upstream.retries import Budget
-from shared.upstream.runtime import get_runtime
 
 # Exact-match filters on payment lines: each is an editable property, so its
 # rule comes from the payment models.
@@ -40,70 +42,58 @@ LINE_FILTERS = (
 DEFAULT_TOP = 100
 MAX_TOP = 1000
 PAGING = ("top", "skip")
+# The query parameters a journal's lines take.
+LINE_QUERY = (*LINE_FILTERS, *PAGING)
 COMPANY_PROPERTIES = ("id", "name", "displayName")
 _NOT_A_LIST_DETAIL = "Business Central answered with a body that is not a list"
 
 
-async def handle_companies(request: CoreRequest) -> CoreResponse:
+async def companies(
+    admitted: Admitted, settings: Settings, bc: BusinessCentralClient
+) -> CoreResponse:
     """The companies the proxy may touch."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        ref = admit(settings, request, query=()).collection
-        items = await _fetch(settings, ref, request.headers, request_id)
-        companies = [
-            {name: item[name] for name in COMPANY_PROPERTIES if name in item}
-            for item in _allowed(items, settings.allowed_company_ids)
-        ]
-        return json_response(200, {"value": companies}, request_id)
-
-    return await handle(request, work, name="companies")
+    items = await _fetch(settings, bc, admitted.collection, admitted)
+    companies = [
+        {name: item[name] for name in COMPANY_PROPERTIES if name in item}
+        for item in _allowed(items, settings.allowed_company_ids)
+    ]
+    return json_response(200, {"value": companies}, admitted.request_id)
 
 
-async def handle_journals(request: CoreRequest) -> CoreResponse:
+async def journals(
+    admitted: Admitted, settings: Settings, bc: BusinessCentralClient
+) -> CoreResponse:
     """The customer payment journals of one company."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        ref = admit(settings, request, query=()).collection
-        items = await _fetch(settings, ref, request.headers, request_id)
-        journals = [
-            normalize_entity(item)[0] for item in _allowed(items, settings.allowed_journal_ids)
-        ]
-        return json_response(200, {"value": journals}, request_id)
-
-    return await handle(request, work, name="journals")
+    items = await _fetch(settings, bc, admitted.collection, admitted)
+    journals = [normalize_entity(item)[0] for item in _allowed(items, settings.allowed_journal_ids)]
+    return json_response(200, {"value": journals}, admitted.request_id)
 
 
-async def handle_lines(request: CoreRequest) -> CoreResponse:
+async def lines(admitted: Admitted, settings: Settings, bc: BusinessCentralClient) -> CoreResponse:
     """Payment lines of one journal, optionally found by exact values, one page at a time."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        admitted = admit(settings, request, query=(*LINE_FILTERS, *PAGING))
-        query = request.query
-        version = admitted.version
-        company, journal = admitted.company_id, admitted.journal_id
-        assert company is not None
-        assert journal is not None
-        filters = line_filters(version, query)
-        top = whole_number_parameter(query, "top", DEFAULT_TOP, 1, MAX_TOP)
-        skip = whole_number_parameter(query, "skip", 0, 0)
-        # One more than asked for says whether another page exists.
-        odata = [("$top", str(top + 1))]
-        if filters:
-            odata.insert(0, ("$filter", odata_filter(filters)))
-        if skip:
-            odata.append(("$skip", str(skip)))
-        ref = CollectionRef(version, company, journal, tuple(odata))
-        url = get_runtime().bc.collection_url(ref)
-        items, more = await fetch_page(settings, url, request.headers, request_id)
-        page = items[:top]
-        lines = [normalize_entity(item)[0] for item in page]
-        body: dict[str, Any] = {"value": [{**line, "title": line_title(line)} for line in lines]}
-        if page and (more or len(items) > top):
-            link = lines_path(version, company, journal, filters, top, skip + len(page))
-            body["nextLink"] = settings.public_base_url + link
-        return json_response(200, body, request_id)
-
-    return await handle(request, work, name="payment lines")
+    query = admitted.request.query
+    version = admitted.version
+    company, journal = admitted.company_id, admitted.journal_id
+    assert company is not None
+    assert journal is not None
+    filters = line_filters(version, query)
+    top = whole_number_parameter(query, "top", DEFAULT_TOP, 1, MAX_TOP)
+    skip = whole_number_parameter(query, "skip", 0, 0)
+    # One more than asked for says whether another page exists.
+    options = [("$top", str(top + 1))]
+    if filters:
+        options.insert(0, ("$filter", odata_filter(filters)))
+    if skip:
+        options.append(("$skip", str(skip)))
+    ref = CollectionRef(version, company, journal, tuple(options))
+    items, more = await fetch_page(settings, bc, bc.collection_url(ref), admitted)
+    page = items[:top]
+    found = [normalize_entity(item)[0] for item in page]
+    body: dict[str, Any] = {"value": [{**line, "title": line_title(line)} for line in found]}
+    if page and (more or len(items) > top):
+        link = lines_path(version, company, journal, filters, top, skip + len(page))
+        body["nextLink"] = settings.public_base_url + link
+    return json_response(200, body, admitted.request_id)
 
 
 def line_title(line: Mapping[str, Any]) -> str:
@@ -133,11 +123,8 @@ def line_filters(version: ApiVersion, query: Mapping[str, str]) -> dict[str, str
 def odata_filter(filters: Mapping[str, str]) -> str:
     """``name eq 'value'`` joined by ``and``; values as Business Central stores
     them, single quotes doubled (the only escape inside an OData string)."""
-    clauses = []
-    for name, value in filters.items():
-        literal = str(stored_form(name, value)).replace("'", "''")
-        clauses.append(f"{name} eq '{literal}'")
-    return " and ".join(clauses)
+    clauses = (f"{name} eq {odata.code_literal(name, value)}" for name, value in filters.items())
+    return odata.all_of(*clauses)
 
 
 def lines_path(
@@ -174,18 +161,16 @@ def _allowed(items: list[dict[str, Any]], allowed: frozenset[str] | None) -> lis
 
 
 async def _fetch(
-    settings: Settings, ref: CollectionRef, headers: Mapping[str, str], request_id: str
+    settings: Settings, bc: BusinessCentralClient, ref: CollectionRef, admitted: Admitted
 ) -> list[dict[str, Any]]:
-    url = get_runtime().bc.collection_url(ref)
-    return (await fetch_page(settings, url, headers, request_id))[0]
+    return (await fetch_page(settings, bc, bc.collection_url(ref), admitted))[0]
 
 
 async def fetch_page(
-    settings: Settings, url: str, headers: Mapping[str, str], request_id: str
+    settings: Settings, bc: BusinessCentralClient, url: str, admitted: Admitted
 ) -> tuple[list[dict[str, Any]], bool]:
     """Business Central's ``value`` list at ``url``, and whether it announced a next page."""
-    forward: ForwardHeaders = forward_headers(headers, request_id, None)
-    bc = get_runtime().bc
+    forward = forward_headers(admitted.request.headers, admitted.request_id, None)
     upstream = await bc.read(url, forward, Budget(settings.sync_budget_s))
     if upstream.status_code != 200:
         raise problem_from_upstream(upstream.status_code, upstream.content, if_match_sent=False)

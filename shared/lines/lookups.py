@@ -17,26 +17,19 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from shared.http.admit import admit
-from shared.http.handling import handle
-from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.admit import Admitted
+from shared.http.messages import CoreResponse, json_response
 from shared.http.parsing import whole_number_parameter
-from shared.lines.lists import (
-    DEFAULT_TOP,
-    MAX_TOP,
-    PAGING,
-    fetch_page,
-    page_path,
-)
+from shared.lines.lists import DEFAULT_TOP, MAX_TOP, PAGING, fetch_page, page_path
 from shared.payment.fields import ApiVersion
 from shared.payment.models import validate_update
+from shared.payment.refs import CompanySetRef
 from shared.process import paths
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream import odata
+from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import normalize_entity
-from shared.upstream.refs import CompanySetRef
-from shared.upstream.runtime import get_runtime
 
 # Query parameter -> the payment property whose rule checks its value.
 CUSTOMER_FILTERS = {"number": "customerNumber", "name": "description"}
@@ -46,64 +39,60 @@ INVOICE_FILTERS = {
     "number": "appliesToInvoiceNumber",
 }
 AMOUNT_FILTERS = ("remainingAmount", "minRemainingAmount", "maxRemainingAmount")
+# The query parameters each lookup takes.
+CUSTOMER_QUERY = (*CUSTOMER_FILTERS, *PAGING)
+INVOICE_QUERY = (*INVOICE_FILTERS, *AMOUNT_FILTERS, *PAGING)
 # Decimals an amount filter may have: enough for any currency's precision.
 AMOUNT_FILTER_DECIMALS = 6
 # Open invoices read from Business Central for one page filtered by amount.
 AMOUNT_SCAN = 1000
 
 
-async def handle_customers(request: CoreRequest) -> CoreResponse:
+async def customers(
+    admitted: Admitted, settings: Settings, bc: BusinessCentralClient
+) -> CoreResponse:
     """A company's customers, by number (exact) or part of the name."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        admitted = admit(settings, request, query=(*CUSTOMER_FILTERS, *PAGING))
-        version, company = admitted.version, admitted.company_id
-        assert company is not None
-        values = query_values(version, request.query, CUSTOMER_FILTERS)
-        clauses = []
-        if "number" in values:
-            clauses.append(f"number eq {odata.code_literal('customerNumber', values['number'])}")
-        if "name" in values:
-            clauses.append(f"contains(displayName,{odata.text_literal(values['name'])})")
-        return await _page(
-            settings, request, request_id, version, company, "customers", paths.CUSTOMERS,
-            filter_text=odata.all_of(*clauses), params=values, title=customer_title,
-        )  # fmt: skip
-
-    return await handle(request, work, name="customers")
+    version, company = admitted.version, admitted.company_id
+    assert company is not None
+    values = query_values(version, admitted.request.query, CUSTOMER_FILTERS)
+    clauses = []
+    if "number" in values:
+        clauses.append(f"number eq {odata.code_literal('customerNumber', values['number'])}")
+    if "name" in values:
+        clauses.append(f"contains(displayName,{odata.text_literal(values['name'])})")
+    return await _page(
+        settings, bc, admitted, company, "customers", paths.CUSTOMERS,
+        filter_text=odata.all_of(*clauses), params=values, title=customer_title,
+    )  # fmt: skip
 
 
-async def handle_open_invoices(request: CoreRequest) -> CoreResponse:
+async def open_invoices(
+    admitted: Admitted, settings: Settings, bc: BusinessCentralClient
+) -> CoreResponse:
     """A company's open sales invoices, by customer, number or remaining amount."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        admitted = admit(settings, request, query=(*INVOICE_FILTERS, *AMOUNT_FILTERS, *PAGING))
-        version, company = admitted.version, admitted.company_id
-        assert company is not None
-        values = query_values(version, request.query, INVOICE_FILTERS)
-        amounts = amount_values(version, request.query)
-        clauses = [odata.OPEN_INVOICES]
-        if "customerId" in values:
-            clauses.append(f"customerId eq {odata.guid_literal(values['customerId'])}")
-        if "customerNumber" in values:
-            literal = odata.code_literal("customerNumber", values["customerNumber"])
-            clauses.append(f"customerNumber eq {literal}")
-        if "number" in values:
-            literal = odata.code_literal("appliesToInvoiceNumber", values["number"])
-            clauses.append(f"number eq {literal}")
-        low = amounts.get("remainingAmount", amounts.get("minRemainingAmount"))
-        if low is not None and low > 0:
-            # What remains is never more than the total: a filter Business Central can apply.
-            clauses.append(f"totalAmountIncludingTax ge {odata.decimal_literal(low)}")
-        keep = remaining_within(amounts) if amounts else None
-        params = {**values, **{name: format(value, "f") for name, value in amounts.items()}}
-        return await _page(
-            settings, request, request_id, version, company, "salesInvoices",
-            paths.OPEN_INVOICES, filter_text=odata.all_of(*clauses), params=params,
-            title=invoice_title, keep=keep,
-        )  # fmt: skip
-
-    return await handle(request, work, name="open invoices")
+    version, company = admitted.version, admitted.company_id
+    assert company is not None
+    values = query_values(version, admitted.request.query, INVOICE_FILTERS)
+    amounts = amount_values(version, admitted.request.query)
+    clauses = [odata.OPEN_INVOICES]
+    if "customerId" in values:
+        clauses.append(f"customerId eq {odata.guid_literal(values['customerId'])}")
+    if "customerNumber" in values:
+        literal = odata.code_literal("customerNumber", values["customerNumber"])
+        clauses.append(f"customerNumber eq {literal}")
+    if "number" in values:
+        literal = odata.code_literal("appliesToInvoiceNumber", values["number"])
+        clauses.append(f"number eq {literal}")
+    low = amounts.get("remainingAmount", amounts.get("minRemainingAmount"))
+    if low is not None and low > 0:
+        # What remains is never more than the total: a filter Business Central can apply.
+        clauses.append(f"totalAmountIncludingTax ge {odata.decimal_literal(low)}")
+    keep = remaining_within(amounts) if amounts else None
+    params = {**values, **{name: format(value, "f") for name, value in amounts.items()}}
+    return await _page(
+        settings, bc, admitted, company, "salesInvoices", paths.OPEN_INVOICES,
+        filter_text=odata.all_of(*clauses), params=params, title=invoice_title, keep=keep,
+    )  # fmt: skip
 
 
 def query_values(
@@ -200,9 +189,8 @@ def page_of(
 
 async def _page(
     settings: Settings,
-    request: CoreRequest,
-    request_id: str,
-    version: ApiVersion,
+    bc: BusinessCentralClient,
+    admitted: Admitted,
     company: str,
     entity_set: Any,
     route: str,
@@ -212,8 +200,8 @@ async def _page(
     title: Callable[[Mapping[str, Any]], str],
     keep: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> CoreResponse:
-    top = whole_number_parameter(request.query, "top", DEFAULT_TOP, 1, MAX_TOP)
-    skip = whole_number_parameter(request.query, "skip", 0, 0)
+    top = whole_number_parameter(admitted.request.query, "top", DEFAULT_TOP, 1, MAX_TOP)
+    skip = whole_number_parameter(admitted.request.query, "skip", 0, 0)
     # One more than asked for says whether another page exists; a filter the
     # proxy applies itself reads further.
     wanted = max(top + 1, AMOUNT_SCAN + 1) if keep is not None else top + 1
@@ -222,9 +210,9 @@ async def _page(
         options.insert(0, ("$filter", filter_text))
     if skip:
         options.append(("$skip", str(skip)))
+    version = admitted.version
     ref = CompanySetRef(version, company, entity_set, tuple(options))
-    url = get_runtime().bc.company_set_url(ref)
-    items, more = await fetch_page(settings, url, request.headers, request_id)
+    items, more = await fetch_page(settings, bc, bc.company_set_url(ref), admitted)
     # The last item asked for only says whether there are more.
     scanned = items[: wanted - 1]
     more = more or len(items) > len(scanned)
@@ -234,4 +222,4 @@ async def _page(
     if consumed and (more or consumed < len(scanned)):
         link = page_path(route, version, {"companyId": company}, params, top, skip + consumed)
         body["nextLink"] = settings.public_base_url + link
-    return json_response(200, body, request_id)
+    return json_response(200, body, admitted.request_id)

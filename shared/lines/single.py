@@ -1,45 +1,32 @@
-"""The use cases: read a payment line, update a payment line.
-
-Handlers take a :class:`CoreRequest` and return a :class:`CoreResponse`; every
-error is a :class:`Problem` raised on the way and rendered once, at the end.
-"""
+"""Read a payment line, update a payment line: the use case of the line's own
+route (GET or PATCH), inside the request frame (``shared.functions.frame``),
+which admits the request and renders every problem raised here."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-from shared.http.admit import admit
-from shared.http.handling import handle
-from shared.http.messages import (
-    CoreRequest,
-    CoreResponse,
-    json_response,
-)
+from shared.http.admit import Admitted
+from shared.http.messages import CoreResponse, json_response
 from shared.http.parsing import forward_headers, prepare_update
-from shared.lines.checking import check_headers, check_update
-from shared.lines.outcomes import send_patch
+from shared.lines.checking import check_application, check_headers
+from shared.payment.refs import PaymentRef
 from shared.process.problems import Problem
 from shared.process.settings import Settings
+from shared.upstream.attempts import Budget
+from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import read_line
-from shared.upstream.refs import PaymentRef
-from shared.upstream.retries import Budget
-from shared.upstream.runtime import get_runtime
-
-log = logging.getLogger(__name__)
+from shared.upstream.patch import send_patch
 
 
-async def handle_payment(request: CoreRequest) -> CoreResponse:
+async def payment(
+    admitted: Admitted, settings: Settings, bc: BusinessCentralClient
+) -> CoreResponse:
     """GET or PATCH one customer payment line."""
-    return await handle(request, _payment, name="payment")
-
-
-async def _payment(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-    ref = admit(settings, request).line
-    if request.method.upper() == "GET":
-        return await _get(settings, ref, request.headers, request_id)
-    return await _update(settings, ref, request, request_id)
+    if admitted.request.method.upper() == "GET":
+        return await _get(settings, bc, admitted.line, admitted)
+    return await _update(settings, bc, admitted.line, admitted)
 
 
 def _line_response(
@@ -49,36 +36,35 @@ def _line_response(
 
 
 async def _get(
-    settings: Settings, ref: PaymentRef, headers: Mapping[str, str], request_id: str
+    settings: Settings, bc: BusinessCentralClient, ref: PaymentRef, admitted: Admitted
 ) -> CoreResponse:
-    forward = forward_headers(headers, request_id, None)
-    line, etag = await read_line(get_runtime().bc, ref, forward, Budget(settings.sync_budget_s))
-    return _line_response(line, etag, request_id)
+    forward = forward_headers(admitted.request.headers, admitted.request_id, None)
+    line, etag = await read_line(bc, ref, forward, Budget(settings.sync_budget_s))
+    return _line_response(line, etag, admitted.request_id)
 
 
 async def _update(
-    settings: Settings, ref: PaymentRef, request: CoreRequest, request_id: str
+    settings: Settings, bc: BusinessCentralClient, ref: PaymentRef, admitted: Admitted
 ) -> CoreResponse:
-    headers = request.headers
-    if_match, changes = prepare_update(settings, ref, headers, request.body)
+    headers = admitted.request.headers
+    if_match, changes = prepare_update(settings, ref, headers, admitted.request.body)
     budget = Budget(settings.sync_budget_s)
-    forward = forward_headers(headers, request_id, if_match)
+    forward = forward_headers(headers, admitted.request_id, if_match)
     # Only an update that names a customer or an invoice costs a read (one request).
-    verdict = await check_update(settings, ref, changes, forward, budget, before_patch=True)
+    verdict = await check_application(
+        settings, bc, ref, changes, forward, budget, before_patch=True
+    )
     named = check_headers(verdict)
     if verdict is not None and verdict.problem is not None:
         raise verdict.problem
     steps = (verdict.precision,) if verdict is not None and verdict.precision else None
     try:
-        outcome = await send_patch(get_runtime().bc, ref, forward, budget, changes, steps)
+        outcome = await send_patch(bc, ref, forward, budget, changes, steps)
     except Problem as problem:
         problem.headers.update(named)
         raise
     if outcome.line is not None:
-        return _line_response(outcome.line, outcome.etag, request_id, named)
+        return _line_response(outcome.line, outcome.etag, admitted.request_id, named)
     assert outcome.problem is not None
     outcome.problem.headers.update(named)
     raise outcome.problem
-
-
-# --- the other routes -------------------------------------------------------------

@@ -14,22 +14,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from shared.http.admit import admit
-from shared.http.handling import handle
-from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.admit import Admitted
+from shared.http.messages import CoreResponse, json_response
 from shared.http.parsing import forward_headers, whole_number_parameter
 from shared.lines.lookups import decimal_value, invoice_title
 from shared.payment.fields import ApiVersion
 from shared.payment.matching import MAX_TOKEN, rank, text_tokens
+from shared.payment.refs import CompanySetRef
 from shared.payment.settlement import EMPTY_GUID
+from shared.process.guids import GUID_RE
 from shared.process.problems import Problem
-from shared.process.settings import GUID_RE, Settings
+from shared.process.settings import Settings
 from shared.upstream import odata
+from shared.upstream.attempts import Budget
+from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import normalize_entity, read_line
 from shared.upstream.reads import Read, read_together
-from shared.upstream.refs import CompanySetRef
-from shared.upstream.retries import Budget
-from shared.upstream.runtime import get_runtime
 
 DEFAULT_TOLERANCE = Decimal(1)
 DEFAULT_SUGGESTIONS = 5
@@ -37,60 +37,56 @@ MAX_SUGGESTIONS = 20
 # Open invoices read for each kind of candidate.
 MAX_CANDIDATES = 100
 INVOICE_NUMBER_LENGTH = 20
+# The query parameters the route takes; a connector may add the line dropdown's own
+# filter (lineDocumentNumber): taken and ignored.
+SUGGESTION_QUERY = ("tolerance", "top", "lineDocumentNumber")
 
 
-async def handle_suggestions(request: CoreRequest) -> CoreResponse:
+async def suggest(
+    admitted: Admitted, settings: Settings, bc: BusinessCentralClient
+) -> CoreResponse:
     """The open invoices a payment line most likely pays, best first."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        # A connector may add the line dropdown's own filter: taken and ignored.
-        admitted = admit(settings, request, query=("tolerance", "top", "lineDocumentNumber"))
-        ref = admitted.line
-        query = request.query
-        tolerance = decimal_value(ref.version, query, "tolerance")
-        if tolerance is None:
-            tolerance = DEFAULT_TOLERANCE
-        if tolerance < 0:
-            raise Problem(
-                "invalid-query-parameter", "The query parameter tolerance must be 0 or more."
-            )
-        top = whole_number_parameter(query, "top", DEFAULT_SUGGESTIONS, 1, MAX_SUGGESTIONS)
-        forward = forward_headers(request.headers, request_id, None)
-        budget = Budget(settings.sync_budget_s)
-        bc = get_runtime().bc
-        line, _ = await read_line(bc, ref, forward, budget)
-        reads = candidate_reads(ref.version, ref.company_id, line, tolerance)
-        answers = await read_together(bc, ref.version, reads, forward, budget) if reads else {}
-        invoices: list[dict[str, Any]] = []
-        currency: str | None = None
-        for key, answer in answers.items():
-            if isinstance(answer, Problem):
-                raise answer
-            found = answer if isinstance(answer, list) else [answer]
-            if key == "customer":
-                codes = [str(c["currencyCode"]) for c in found if "currencyCode" in c]
-                currency = codes[0] if codes else None
-            else:
-                invoices += [normalize_entity(item)[0] for item in found]
-        ranked = rank(line, invoices, currency, tolerance)[:top]
-        body = {
-            "paymentId": ref.payment_id,
-            "amount": line.get("amount"),
-            "currencyCode": currency,
-            "tolerance": tolerance,
-            "value": [
-                {
-                    **s.invoice,
-                    "title": invoice_title(s.invoice),
-                    "score": s.score,
-                    "reasons": [reason.as_json() for reason in s.reasons],
-                }
-                for s in ranked
-            ],
-        }
-        return json_response(200, body, request_id)
-
-    return await handle(request, work, name="suggested invoices")
+    ref = admitted.line
+    query = admitted.request.query
+    tolerance = decimal_value(ref.version, query, "tolerance")
+    if tolerance is None:
+        tolerance = DEFAULT_TOLERANCE
+    if tolerance < 0:
+        raise Problem("invalid-query-parameter", "The query parameter tolerance must be 0 or more.")
+    top = whole_number_parameter(query, "top", DEFAULT_SUGGESTIONS, 1, MAX_SUGGESTIONS)
+    forward = forward_headers(admitted.request.headers, admitted.request_id, None)
+    budget = Budget(settings.sync_budget_s)
+    line, _ = await read_line(bc, ref, forward, budget)
+    reads = candidate_reads(ref.version, ref.company_id, line, tolerance)
+    answers = await read_together(bc, ref.version, reads, forward, budget) if reads else {}
+    invoices: list[dict[str, Any]] = []
+    currency: str | None = None
+    for key, answer in answers.items():
+        if isinstance(answer, Problem):
+            raise answer
+        found = answer if isinstance(answer, list) else [answer]
+        if key == "customer":
+            codes = [str(c["currencyCode"]) for c in found if "currencyCode" in c]
+            currency = codes[0] if codes else None
+        else:
+            invoices += [normalize_entity(item)[0] for item in found]
+    ranked = rank(line, invoices, currency, tolerance)[:top]
+    body = {
+        "paymentId": ref.payment_id,
+        "amount": line.get("amount"),
+        "currencyCode": currency,
+        "tolerance": tolerance,
+        "value": [
+            {
+                **s.invoice,
+                "title": invoice_title(s.invoice),
+                "score": s.score,
+                "reasons": [reason.as_json() for reason in s.reasons],
+            }
+            for s in ranked
+        ],
+    }
+    return json_response(200, body, admitted.request_id)
 
 
 def candidate_reads(

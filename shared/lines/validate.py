@@ -6,31 +6,29 @@ written, so a flow can test its input without touching the books."""
 
 from __future__ import annotations
 
-from shared.http.admit import admit
-from shared.http.handling import handle
-from shared.http.messages import CoreRequest, CoreResponse, json_response
+from shared.http.admit import Admitted
+from shared.http.messages import CoreResponse, json_response
 from shared.http.parsing import forward_headers, prepare_update
-from shared.lines.checking import check_headers, check_update, currency_of_line
+from shared.lines.checking import check_application, check_headers, currency_of_line
 from shared.payment.application import amount_fits
 from shared.process.settings import Settings
-from shared.upstream.retries import Budget
+from shared.upstream.attempts import Budget
+from shared.upstream.client import BusinessCentralClient
 
 
-async def handle_validate(request: CoreRequest) -> CoreResponse:
+async def validate(
+    admitted: Admitted, settings: Settings, bc: BusinessCentralClient
+) -> CoreResponse:
     """200 ``{"valid": true, "changes": ...}`` or the problem the PATCH would get."""
-
-    async def work(settings: Settings, request: CoreRequest, request_id: str) -> CoreResponse:
-        ref = admit(settings, request).line
-        _, changes = prepare_update(settings, ref, request.headers, request.body)
-        forward = forward_headers(request.headers, request_id, None)
-        budget = Budget(settings.sync_budget_s)
-        verdict = await check_update(settings, ref, changes, forward, budget)
-        if verdict is None and "amount" in changes:
-            verdict = amount_fits(await currency_of_line(settings, ref, forward, budget), changes)
-        if verdict is not None and verdict.problem is not None:
-            raise verdict.problem
-        check = verdict.as_json() if verdict is not None else {"status": "not-needed"}
-        body = {"valid": True, "changes": changes, "applicationCheck": check}
-        return json_response(200, body, request_id, **check_headers(verdict))
-
-    return await handle(request, work, name="validate")
+    ref = admitted.line
+    _, changes = prepare_update(settings, ref, admitted.request.headers, admitted.request.body)
+    forward = forward_headers(admitted.request.headers, admitted.request_id, None)
+    budget = Budget(settings.sync_budget_s)
+    verdict = await check_application(settings, bc, ref, changes, forward, budget)
+    if verdict is None and "amount" in changes:
+        verdict = amount_fits(await currency_of_line(settings, bc, ref, forward, budget), changes)
+    if verdict is not None and verdict.problem is not None:
+        raise verdict.problem
+    check = verdict.as_json() if verdict is not None else {"status": "not-needed"}
+    body = {"valid": True, "changes": changes, "applicationCheck": check}
+    return json_response(200, body, admitted.request_id, **check_headers(verdict))

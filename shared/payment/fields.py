@@ -1,8 +1,7 @@
-"""Customer payment models per API version: the one source of the field rules.
-
-Validation, the OpenAPI document and the docs table are all derived from the
-models below. Each editable property is declared once as an annotated type
-with its limits; the per-version models only choose which ones exist.
+"""The payment line's field rules: the one source of them. Each editable
+property is declared once here, as an annotated type with its limits; the
+per-version models (``models``) only choose which ones exist, and validation,
+the OpenAPI document and the docs table are all derived from them.
 """
 
 from __future__ import annotations
@@ -12,18 +11,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    Field,
-    ValidationInfo,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
+
+from shared.process.guids import GUID_PATTERN
 
 ApiVersion = Literal["v2.0", "v1.0"]
 API_VERSIONS: tuple[ApiVersion, ...] = ("v2.0", "v1.0")
 
-GUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TEXT_PATTERN = r"^[^\x00-\x1F\x7F]*$"
 # The JSON number grammar: a numeric string is accepted only if it would also
@@ -227,14 +222,7 @@ AppliesToInvoiceNumber = Annotated[str, *_code(20, "Number of a posted sales inv
 Description = Annotated[str, *_text(100, "Description.")]
 Comment = Annotated[str, *_text(250, "Comment.")]
 
-# --- Responses (documented, not validated: BC's answer passes through) -------
-
-# --- Validation ---------------------------------------------------------------
-
 
 def shown(name: str) -> str:
     """A caller-sent name as it may appear in a message: short, no control characters."""
     return name if len(name) <= 60 and not CONTROL_RE.search(name) else repr(name[:60])
-
-
-# --- Comparing an update with a stored line -------------------------------------

@@ -1,4 +1,8 @@
-"""(to be described)"""
+"""The payment line's models per API version, built from the field rules
+(``fields``): the PATCH models that validate an update (one message per property,
+in body order, with a hint for a near miss), the line models that document an
+answer, which properties are read-only, and a value as Business Central stores it
+(``stored_form``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""(to be described)"""
+"""What an update's answers prove, as the settlement rule: the outcome an update
+gets (updated, failed or unknown, :class:`PatchOutcome`), what a line read back
+proves about an update whose answer was lost (read before resend), and whether a
+line holds the values sent (an amount rounded as its currency stores it)."""
 
 from __future__ import annotations
 

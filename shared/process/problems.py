@@ -1,5 +1,7 @@
-"""RFC 9457 problem details: every error the proxy returns, and the one place
-where Business Central's error answers are mapped to them."""
+"""RFC 9457 problem details: the vocabulary of every error the proxy returns
+(slug, status, title), the problem itself, and how it is written as JSON (Business
+Central's own error carried along, a long list of field errors capped). Business
+Central's answers are mapped to problems in ``shared.upstream.errors``."""
 
 from __future__ import annotations
 
@@ -175,6 +177,3 @@ def capped_errors(errors: tuple[FieldError, ...]) -> list[dict[str, str]]:
             ).as_json()
         )
     return shown
-
-
-# --- Business Central errors ------------------------------------------------

@@ -8,19 +8,16 @@ a response.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from shared.process.guids import GUID_RE
 from shared.process.paths import API_PREFIX, PROBLEMS
 
-# \Z, not $: "$" also matches before a trailing newline, and a path id such as
-# "<guid>%0A" must never pass as a GUID into the upstream URL.
-GUID_RE = re.compile(
-    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\Z"
-)
 # An Entra tenant is a GUID or a verified domain; either way it goes into the
 # upstream URL path, so nothing beyond DNS label characters is allowed.
 _TENANT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
@@ -156,6 +153,23 @@ class Settings:
             or bool(self.allowed_callers)
             or self.required_caller_role is not None
         )
+
+
+_current: Settings | None = None
+
+
+def current_settings() -> Settings:
+    """The process's settings, read once; raises SettingsError until they are valid."""
+    global _current
+    if _current is None:
+        _current = Settings.from_env(os.environ)
+    return _current
+
+
+def reset_settings() -> None:
+    """Forget the settings read, so that the next request reads the environment again."""
+    global _current
+    _current = None
 
 
 def startup_check(environ: Mapping[str, str]) -> list[str]:

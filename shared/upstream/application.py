@@ -18,12 +18,12 @@ from typing import Any
 
 from shared.payment.application import Verdict, judge, needs, not_made
 from shared.payment.fields import ApiVersion
+from shared.payment.refs import CollectionRef, CompanySet, CompanySetRef, ForwardHeaders
 from shared.process.problems import Problem
 from shared.upstream import odata
+from shared.upstream.attempts import Budget
 from shared.upstream.client import BusinessCentralClient
 from shared.upstream.reads import Answer, Read, read_together
-from shared.upstream.refs import CollectionRef, CompanySet, CompanySetRef, ForwardHeaders
-from shared.upstream.retries import Budget
 
 # Values in one filter: keeps a read's URL short (a GUID and " or id eq " take 50).
 CHUNK = 40

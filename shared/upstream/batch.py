@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.payment.amounts import steps_of_any_currency
 from shared.payment.fields import ApiVersion
+from shared.payment.refs import ForwardHeaders, PaymentRef
 from shared.payment.settlement import (
     PatchOutcome,
     judge_read,
@@ -26,12 +27,10 @@ from shared.payment.settlement import (
 )
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.process.problems import Problem
+from shared.upstream.attempts import Budget, Proof, batch_proves, parse_retry_after, proves
 from shared.upstream.client import BusinessCentralClient
 from shared.upstream.entities import confirm_applied, json_object, normalize_entity
 from shared.upstream.errors import NotSent, OutcomeLost, problem_from_upstream
-from shared.upstream.refs import ForwardHeaders, PaymentRef
-from shared.upstream.retries import Budget, parse_retry_after
-from shared.upstream.statuses import Proof, batch_proves, proves
 
 CONTINUE_ON_ERROR = {"Prefer": "odata.continue-on-error"}
 

@@ -1,5 +1,7 @@
-"""The upstream client: builds Business Central URLs from settings and
-validated ids only, and sends one request with the proxy's own token."""
+"""The Business Central client: URLs from the settings and checked addresses
+only, one attempt at a time with the proxy's own token within a concurrency
+slot (``send_once``), and the GET loop that retries a read while the budget
+allows (``read``)."""
 
 from __future__ import annotations
 
@@ -12,24 +14,28 @@ from urllib.parse import quote
 import httpx
 
 from shared.payment.fields import API_VERSIONS, ApiVersion
+from shared.payment.refs import CollectionRef, CompanySetRef, ForwardHeaders, PaymentRef
 from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
 from shared.process.problems import Problem
 from shared.process.settings import Settings
-from shared.process.telemetry import note_upstream_attempt, note_wait, outgoing_traceparent
+from shared.process.telemetry import note_wait, outgoing_traceparent
+from shared.upstream.attempts import (
+    READ_RETRY,
+    Budget,
+    RetryPolicy,
+    final_problem,
+    log_attempt,
+    parse_retry_after,
+)
 from shared.upstream.errors import (
     READ_TIMEOUT_DETAIL,
     NotSent,
     OutcomeLost,
-    _identity_problem,
-    _no_time,
-    final_problem,
-    parse_upstream_error,
+    identity_problem,
+    no_time,
     problem_from_upstream,
 )
 from shared.upstream.identity import IdentityUnavailable, TokenProvider
-from shared.upstream.refs import CollectionRef, CompanySetRef, ForwardHeaders, PaymentRef
-from shared.upstream.retries import Budget, RetryPolicy, parse_retry_after
-from shared.upstream.statuses import READ_RETRY
 
 log = logging.getLogger(__name__)
 
@@ -194,30 +200,30 @@ class BusinessCentralClient:
         """A new token (none is cached), fetched within what the budget leaves."""
         left = budget.remaining() - reserve
         if left <= 0:
-            raise NotSent(_identity_problem(), "no time left for a token")
+            raise NotSent(identity_problem(), "no time left for a token")
         try:
             return await asyncio.wait_for(self._tokens.get_token(), left)
         except TimeoutError:
             raise NotSent(
-                _identity_problem(), "the identity endpoint did not answer in time"
+                identity_problem(), "the identity endpoint did not answer in time"
             ) from None
         except IdentityUnavailable as exc:
-            raise NotSent(_identity_problem(), f"no token ({exc})") from None
+            raise NotSent(identity_problem(), f"no token ({exc})") from None
 
     async def _acquire_slot(self, budget: Budget, reserve: float, min_time: float) -> None:
         patience = budget.remaining() - reserve - min_time
         if not self._slots.locked():
             await self._slots.acquire()
         elif patience <= 0:
-            raise _no_time("no slot, no time")
+            raise no_time("no slot, no time")
         else:
             try:
                 await asyncio.wait_for(self._slots.acquire(), patience)
             except TimeoutError:
-                raise _no_time("queued past the budget") from None
+                raise no_time("queued past the budget") from None
         if budget.remaining() - reserve < min_time:
             self._slots.release()
-            raise _no_time("too little time left")
+            raise no_time("too little time left")
 
     async def _send(
         self,
@@ -336,31 +342,6 @@ class BusinessCentralClient:
             log_attempt(forward, method, outcome, answer, wait, attempt)
             note_wait(wait)
             await asyncio.sleep(wait)
-
-
-def log_attempt(
-    forward: ForwardHeaders,
-    method: str,
-    outcome: object,
-    response: httpx.Response | None,
-    wait: float | None,
-    attempt: int | None = None,
-) -> None:
-    """One line per upstream attempt: what happened, BC's correlation id, the wait."""
-    correlation = None
-    if response is not None and response.status_code >= 400:
-        error = parse_upstream_error(response.status_code, response.content)
-        correlation = error.correlation_id if error else None
-    note_upstream_attempt(None if response is None else response.status_code, correlation)
-    log.info(
-        "request %s: %s attempt %s upstream %s%s%s",
-        forward.request_id,
-        method,
-        attempt if attempt is not None else "-",
-        outcome,
-        f", correlation {correlation}" if correlation else "",
-        f", retrying in {wait:.2f} s" if wait is not None else "",
-    )
 
 
 def _without_body(response: httpx.Response) -> httpx.Response:

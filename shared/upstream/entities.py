@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 
 from shared.payment.amounts import steps_of_any_currency
+from shared.payment.refs import ForwardHeaders, PaymentRef
 from shared.payment.settlement import PatchOutcome, confirmed, unknown
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.problems import Problem
+from shared.upstream.attempts import Budget
 from shared.upstream.client import BusinessCentralClient
 from shared.upstream.errors import problem_from_upstream
-from shared.upstream.refs import ForwardHeaders, PaymentRef
-from shared.upstream.retries import Budget
 
 NOT_A_LINE_DETAIL = "Business Central answered with a body that is not a payment line"
 # What an entity Business Central answers with carries besides its properties.

@@ -1,14 +1,17 @@
-"""(to be described)"""
+"""Business Central's errors: its error body read (code, message, correlation id,
+secrets redacted), each answer it refuses mapped to the proxy's problem, and the
+two ways an attempt ends without an answer (:class:`NotSent`: certainly not
+applied; :class:`OutcomeLost`: maybe applied)."""
 
 from __future__ import annotations
 
 import re
 
 from shared.payment.settlement import UNKNOWN_OUTCOME_DETAIL
+from shared.process.guids import GUID
 from shared.process.jsonio import JsonBodyError, loads_exact
 from shared.process.logsafety import redact
 from shared.process.problems import Problem, UpstreamError
-from shared.upstream.retries import retry_after_header
 
 
 class NotSent(Exception):
@@ -37,11 +40,11 @@ NO_TIME_DETAIL = (
 )
 
 
-def _no_time(reason: str) -> NotSent:
+def no_time(reason: str) -> NotSent:
     return NotSent(Problem("upstream-throttled", NO_TIME_DETAIL), reason)
 
 
-def _identity_problem() -> Problem:
+def identity_problem() -> Problem:
     return Problem(
         "identity-unavailable",
         "The proxy could not obtain a token from its managed identity. Check that the "
@@ -49,16 +52,7 @@ def _identity_problem() -> Problem:
     )
 
 
-def final_problem(failure: Problem, wait: float) -> Problem:
-    """The answer when no further attempt fits: with Retry-After where waiting helps."""
-    if failure.status in (429, 503) or failure.slug == "identity-unavailable":
-        failure.retry_after = retry_after_header(wait)
-    return failure
-
-
-_CORRELATION_RE = re.compile(
-    r"\s*CorrelationId:\s*([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.?\s*$"
-)
+_CORRELATION_RE = re.compile(rf"\s*CorrelationId:\s*({GUID})\.?\s*$")
 
 
 _MAX_UPSTREAM_MESSAGE = 1000

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from shared.payment.models import stored_form
-from shared.process.settings import GUID_RE
+from shared.process.guids import GUID_RE
 
 OPEN_INVOICES = "status eq 'Open'"
 

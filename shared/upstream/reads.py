@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.payment.fields import ApiVersion
+from shared.payment.refs import ForwardHeaders
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.process.problems import Problem
+from shared.upstream.attempts import Budget
 from shared.upstream.batch import CONTINUE_ON_ERROR
 from shared.upstream.client import BusinessCentralClient
 from shared.upstream.errors import problem_from_upstream
-from shared.upstream.refs import ForwardHeaders
-from shared.upstream.retries import Budget
 
 MAX_OPERATIONS = 100
 _NO_ANSWER = "Business Central gave no answer for this read."

@@ -1,4 +1,5 @@
-"""Per-process objects: settings, one HTTP client, one token provider.
+"""Per-process objects: one HTTP client, one token provider and the Business
+Central client over them, for the settings ``shared.process.settings`` read.
 
 Created lazily inside the running event loop (httpx and azure-identity bind
 to it) and reused by every invocation; ``aclose_runtime`` releases them.
@@ -15,19 +16,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from shared.process.settings import Settings
+from shared.process.settings import Settings, current_settings
 from shared.upstream.client import BusinessCentralClient, http_client
 from shared.upstream.identity import CredentialFactory, TokenProvider, credential_factory
-
-_settings: Settings | None = None
-
-
-def current_settings() -> Settings:
-    """Settings read once per process; raises SettingsError until they are valid."""
-    global _settings
-    if _settings is None:
-        _settings = Settings.from_env(os.environ)
-    return _settings
 
 
 @dataclass
@@ -137,9 +128,3 @@ async def aclose_runtime() -> None:
     runtime = _runtimes.pop(asyncio.get_running_loop(), None)
     if runtime is not None:
         await runtime.aclose()
-
-
-def reset_settings() -> None:
-    """Forget cached settings so the next request reads the environment again."""
-    global _settings
-    _settings = None

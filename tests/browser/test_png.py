@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from tests.browser.png import colour_census
+from tests.support.png import colour_census
 
 
 def png(width: int, height: int, pixel: object, filter_type: int = 0) -> bytes:

@@ -28,8 +28,8 @@ import pytest
 
 from sandbox.serving import serve_in_thread
 from scripts.run.web import web_app
-from tests.browser.png import colour_census
-from tests.make_run import READY_LINE, Running, start_make_run
+from tests.support.make_run import READY_LINE, Running, start_make_run
+from tests.support.png import colour_census
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.is_file() and os.environ.get("BROWSER_TEST_REQUIRED") == "1":

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from shared.process.jsonio import dumps_exact
-from tests.e2e.conftest import PATCH_RULE, Proxy, bc_requests, slug_of, stored_line
+from tests.support.proxy import PATCH_RULE, Proxy, bc_requests, slug_of, stored_line
 
 pytestmark = pytest.mark.e2e
 

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.bulk.activities import send_batch_activity, settle_items_activity
+from shared.functions.bulk import send_batch as send_batch_activity
+from shared.functions.bulk import settle_items as settle_items_activity
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.upstream import runtime as runtime_module
-from tests.e2e.conftest import Proxy, batches_of
+from tests.support.proxy import Proxy, batches_of
 
 pytestmark = pytest.mark.e2e
 

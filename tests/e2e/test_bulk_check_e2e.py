@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from tests.e2e.conftest import Configure, Proxy, batches_of, bc_requests
-from tests.e2e.test_bulk_e2e import finished, seeded, start, stored
+from tests.support.bulk_jobs import finished, seeded, start, stored
+from tests.support.proxy import Configure, Proxy, batches_of, bc_requests
 
 pytestmark = pytest.mark.e2e
 

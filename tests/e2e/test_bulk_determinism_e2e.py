@@ -14,11 +14,12 @@ import azure.functions as func
 import pytest
 
 from funchost.durable import DurableStandIn, NonDeterministicOrchestrationError, VirtualClock
-from shared.bulk import activities as bulk_activities
 from shared.bulk.orchestration import ORCHESTRATOR, SEND_ACTIVITY, SETTLE_ACTIVITY, orchestrate
+from shared.functions import bulk as bulk_functions
 from shared.process.jsonio import dumps_exact, loads_exact
+from shared.process.settings import current_settings
 from shared.upstream import runtime as runtime_module
-from tests.e2e.conftest import Configure, Proxy
+from tests.support.proxy import Configure, Proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,7 @@ class _SettingsOnEveryReplay:
 
     def get_input(self) -> str:
         job = loads_exact(str(self._context.get_input()).encode())
-        job["batchSize"] = runtime_module.current_settings().bulk_batch_size
+        job["batchSize"] = current_settings().bulk_batch_size
         return dumps_exact(job).decode()
 
 
@@ -49,13 +50,13 @@ def careless(context: df.DurableOrchestrationContext) -> Any:
 @app.function_name(SEND_ACTIVITY)
 @app.activity_trigger(input_name="payload")
 async def send(payload: str) -> str:
-    return await bulk_activities.send_batch_activity(payload)
+    return await bulk_functions.send_batch(payload)
 
 
 @app.function_name(SETTLE_ACTIVITY)
 @app.activity_trigger(input_name="payload")
 async def settle(payload: str) -> str:
-    return await bulk_activities.settle_items_activity(payload)
+    return await bulk_functions.settle_items(payload)
 
 
 async def test_reading_settings_on_replay_is_caught(proxy: Proxy, configure: Configure) -> None:

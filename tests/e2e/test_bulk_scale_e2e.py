@@ -14,8 +14,8 @@ import pytest
 from funchost.durable import DurableStandIn
 from shared.bulk.job import STEPS_PER_SLOT
 from shared.process.jsonio import loads_exact
-from tests.e2e.conftest import Configure, Proxy, batches_of, slug_of, throttled_batch
-from tests.e2e.test_bulk_e2e import finished, start, stored
+from tests.support.bulk_jobs import finished, start, stored
+from tests.support.proxy import Configure, Proxy, batches_of, slug_of, throttled_batch
 
 pytestmark = pytest.mark.e2e
 

@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from shared.bulk import jobs as bulk_jobs
+from shared.bulk import request as bulk_request
 from shared.bulk import service as bulk_service
 from shared.process.jsonio import dumps_exact, loads_exact
-from tests.e2e.conftest import Configure, Proxy, bc_requests
-from tests.e2e.test_bulk_e2e import finished, journal_url, seeded, start
+from tests.support.bulk_jobs import finished, journal_url, seeded, start
+from tests.support.proxy import Configure, Proxy, bc_requests
 
 pytestmark = pytest.mark.e2e
 
@@ -151,7 +151,7 @@ def test_a_hostile_body_is_refused_while_health_keeps_answering(
     assert 1.9 * 2**20 < len(body) <= 2 * 2**20
     parsing = threading.Event()
     release = threading.Event()
-    real_parse: Callable[..., Any] = bulk_jobs.parse_bulk_request
+    real_parse: Callable[..., Any] = bulk_request.parse_bulk_request
 
     def parse_when_released(*args: Any) -> Any:
         # The parse is held until the test has seen /api/health answer: if the

@@ -14,7 +14,7 @@ import pytest
 
 from funchost.durable import DurableStandIn
 from shared.process.jsonio import loads_exact
-from tests.e2e.conftest import Configure, Ingestion, Proxy, throttled_batch
+from tests.support.proxy import Configure, Ingestion, Proxy, throttled_batch
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from funchost.durable import DurableStandIn
-from tests.e2e.conftest import PATCH_RULE, Proxy, bc_requests, slug_of, stored_line
-from tests.e2e.test_bulk_e2e import finished, seeded, start, stored
-from tests.e2e.test_lists_e2e import found, lines_url, upstream_filters
+from tests.support.bulk_jobs import finished, seeded, start, stored
+from tests.support.lists import found, lines_url, upstream_filters
+from tests.support.proxy import PATCH_RULE, Proxy, bc_requests, slug_of, stored_line
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from shared.process.jsonio import loads_exact
-from tests.e2e.conftest import Proxy, bc_requests
-from tests.e2e.test_connector_bulk_e2e import _operation, call, check
+from tests.support.connector import call, check, connector_operation
+from tests.support.proxy import Proxy, bc_requests
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def dropdown(proxy: Proxy, operation_id: str, name: str, inputs: dict[str, Any]) -> list[Any]:
     """(title, value) of each choice the designer offers for ``name``, given
     the action's other inputs so far."""
-    _, _, op = _operation(operation_id)
+    _, _, op = connector_operation(operation_id)
     spec = next(p for p in op["parameters"] if p["name"] == name)["x-ms-dynamic-values"]
     values = {
         target: inputs[source["parameter"]]

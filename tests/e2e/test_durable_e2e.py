@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from funchost.durable import WEBHOOK_PATH, DurableStandIn, VirtualClock
-from tests.e2e.conftest import Proxy
+from tests.support.proxy import Proxy
 
 
 def test_the_stack_serves_the_durable_webhooks(proxy: Proxy, durable: DurableStandIn) -> None:

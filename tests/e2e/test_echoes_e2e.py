@@ -13,9 +13,8 @@ import pytest
 
 from funchost.durable import DurableStandIn
 from shared.process.jsonio import dumps_exact, loads_exact
-from tests.e2e.conftest import Configure, Proxy, batches_of, bc_requests, stored_line
-from tests.e2e.test_bulk_e2e import finished, start
-from tests.e2e.test_payments_e2e import problem
+from tests.support.bulk_jobs import finished, start
+from tests.support.proxy import Configure, Proxy, batches_of, bc_requests, problem, stored_line
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from funchost.durable import DurableStandIn
 from shared.api.routes import OPERATIONS
 from shared.api.spec import Operation
 from shared.process.jsonio import dumps_exact
-from tests.e2e.conftest import Proxy
+from tests.support.proxy import Proxy
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
-from tests.e2e.test_payments_e2e import problem
+from tests.support.lists import found, lines_url, upstream_filters
+from tests.support.proxy import Configure, Proxy, bc_requests, problem, stored_line
 
 pytestmark = pytest.mark.e2e
 
@@ -25,33 +25,6 @@ def companies_url(proxy: Proxy, version: str = "v2.0") -> str:
 def journals_url(proxy: Proxy, company: int = 0) -> str:
     company_id = proxy.sandbox.seed["companies"][company]["id"]
     return f"{companies_url(proxy)}/{company_id}/customerPaymentJournals"
-
-
-def lines_url(proxy: Proxy, company: int = 0, version: str = "v2.0") -> str:
-    ids = proxy.line(company)
-    return (
-        f"{proxy.url}/{version}/companies/{ids['company']}/customerPaymentJournals/"
-        f"{ids['journal']}/customerPayments"
-    )
-
-
-def found(response: httpx.Response) -> list[dict[str, Any]]:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json(parse_float=Decimal)
-    items: list[dict[str, Any]] = body["value"]
-    assert not [key for item in items for key in item if key.startswith("@odata")]
-    return items
-
-
-def upstream_filters(proxy: Proxy, since: int = 0) -> list[str]:
-    """The $filter of every list query the proxy sent (after the first
-    ``since`` requests the sandbox logged), decoded."""
-    return [
-        parse_qs(r["query"]).get("$filter", [""])[0]
-        for r in bc_requests(proxy.sandbox, "GET")[since:]
-        if r["path"].endswith("/customerPayments")
-    ]
 
 
 def add_lines(proxy: Proxy, count: int, company: int = 0) -> list[str]:

@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.e2e.conftest import Configure, Proxy, bc_requests, slug_of
+from shared.api.lookup_schemas import lookup_models
+from tests.support.proxy import Configure, Proxy, bc_requests, slug_of
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +33,9 @@ def body_of(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json(parse_float=Decimal)
     assert not [k for item in body["value"] for k in item if k.startswith("@odata")]
+    # The answer is what the OpenAPI document says it is.
+    kind = "customers" if response.url.path.endswith("/customers") else "invoices"
+    lookup_models()[kind].model_validate(body)
     return body
 
 

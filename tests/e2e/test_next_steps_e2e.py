@@ -8,9 +8,8 @@ import httpx
 import pytest
 
 from funchost.durable import DurableStandIn
-from tests.e2e.conftest import Proxy, bc_requests
-from tests.e2e.test_bulk_e2e import finished, journal_url, start, stored
-from tests.e2e.test_payments_e2e import problem
+from tests.support.bulk_jobs import finished, journal_url, start, stored
+from tests.support.proxy import Proxy, bc_requests, problem
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ import pytest
 
 from shared.process.jsonio import dumps_exact, loads_exact
 from shared.process.problems import PROBLEM_TYPES
-from tests.e2e.conftest import (
+from tests.support.proxy import (
     PATCH_RULE,
     Configure,
     Proxy,

@@ -9,23 +9,12 @@ import concurrent.futures
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
-from shared.upstream import runtime as runtime_module
-from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
+from shared.process.settings import reset_settings
+from tests.support.proxy import Configure, Proxy, bc_requests, problem, stored_line
 
 pytestmark = pytest.mark.e2e
-
-
-def problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["type"].rsplit("#", 1)[1] == slug
-    assert body["status"] == status
-    assert body["requestId"] == response.headers["x-request-id"]
-    return body
 
 
 def test_health_and_openapi(proxy: Proxy) -> None:
@@ -275,7 +264,7 @@ def test_entra_callers_need_a_principal(configure: Configure, proxy: Proxy) -> N
 
 
 def test_many_cold_concurrent_patches_fetch_one_token(proxy: Proxy) -> None:
-    runtime_module.reset_settings()  # the next request builds a cold runtime
+    reset_settings()  # the next request builds a cold runtime
     proxy.sandbox.reset()
     lines = [proxy.payment_url(company=c, line=n) for c in (0, 1) for n in range(3)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from funchost.durable import DurableStandIn
-from tests.e2e.conftest import PATCH_RULE, Configure, Ingestion, Proxy, throttled_batch
-from tests.kusto import deployed_reads
+from tests.support.kusto import deployed_reads
+from tests.support.proxy import PATCH_RULE, Configure, Ingestion, Proxy, throttled_batch
 
 pytestmark = pytest.mark.e2e
 

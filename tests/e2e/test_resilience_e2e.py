@@ -12,15 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.upstream import runtime as runtime_module
-from tests.e2e.conftest import (
-    PATCH_RULE,
-    Configure,
-    Proxy,
-    patches,
-    slug_of,
-    stored_line,
-)
+from shared.process.settings import reset_settings
+from tests.support.proxy import PATCH_RULE, Configure, Proxy, patches, slug_of, stored_line
 
 pytestmark = pytest.mark.e2e
 
@@ -229,7 +222,7 @@ def test_401_once_refreshes_the_token(proxy: Proxy, quick: Configure) -> None:
 
 
 def test_identity_endpoint_500_then_healthy(proxy: Proxy, quick: Configure) -> None:
-    runtime_module.reset_settings()  # cold: the next request needs a token
+    reset_settings()  # cold: the next request needs a token
     proxy.sandbox.add_faults({"path": "/msi/token", "times": 1, "status": 500, "code": "Unknown"})
     response = proxy.patch({"amount": Decimal("23.23")})
     assert response.status_code == 200, response.text
@@ -239,7 +232,7 @@ def test_identity_endpoint_500_then_healthy(proxy: Proxy, quick: Configure) -> N
 
 
 def test_identity_endpoint_always_failing(proxy: Proxy, quick: Configure) -> None:
-    runtime_module.reset_settings()
+    reset_settings()
     before = stored_line(proxy.sandbox)
     proxy.sandbox.add_faults(
         {"path": "/msi/token", "times": 1000, "status": 500, "code": "Unknown"}

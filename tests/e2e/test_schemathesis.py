@@ -9,7 +9,7 @@ import pytest
 
 from funchost.durable import DurableStandIn
 from scripts.fuzz import fuzz
-from tests.e2e.conftest import Proxy
+from tests.support.proxy import Proxy
 
 pytestmark = pytest.mark.e2e
 

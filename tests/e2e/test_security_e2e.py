@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from shared.upstream import runtime as runtime_module
-from tests.e2e.conftest import Configure, Proxy, bc_requests, stored_line
+from tests.support.proxy import Configure, Proxy, bc_requests, stored_line
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.make_run import READY_LINE, REPO_ROOT, Running, start_make_run
+from tests.support.make_run import READY_LINE, REPO_ROOT, Running, start_make_run
 
 pytestmark = pytest.mark.e2e
 

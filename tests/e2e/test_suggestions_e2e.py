@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Proxy, bc_requests, slug_of
+from shared.api.lookup_schemas import SuggestionList
+from tests.support.proxy import Proxy, bc_requests, slug_of
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +22,9 @@ def suggestions_url(proxy: Proxy, line: int = 0, version: str = "v2.0") -> str:
 
 def suggested(response: httpx.Response) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json(parse_float=Decimal)["value"]
+    body = response.json(parse_float=Decimal)
+    SuggestionList.model_validate(body)  # the answer is what the OpenAPI document says
+    items: list[dict[str, Any]] = body["value"]
     return items
 
 

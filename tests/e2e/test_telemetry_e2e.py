@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Ingestion
+from tests.support.proxy import Ingestion
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ heavy = ("azure.monitor", "opentelemetry.sdk")
 import function_app
 from shared.process import telemetry
 from shared.http.messages import CoreRequest
-from shared.lines.single import handle_payment
+from shared.functions.lines import handle_payment
 print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))))
 request = CoreRequest("PATCH", {}, {"x-request-id": "first-request"}, b"{}")
 print(json.dumps(asyncio.run(handle_payment(request)).status))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from funchost.durable import DurableStandIn
-from tests.e2e.conftest import Proxy, batches_of, bc_requests
-from tests.e2e.test_bulk_e2e import finished, seeded, start, stored
+from tests.support.bulk_jobs import finished, seeded, start, stored
+from tests.support.proxy import Proxy, batches_of, bc_requests
 
 pytestmark = pytest.mark.e2e
 

@@ -19,13 +19,7 @@ import azure.functions as func
 import httpx
 import pytest
 
-from funchost.durable import (
-    WEBHOOK_PATH,
-    DurableStandIn,
-    RuntimeStatus,
-    VirtualClock,
-    WallClock,
-)
+from funchost.durable import WEBHOOK_PATH, DurableStandIn, RuntimeStatus, VirtualClock, WallClock
 from funchost.http import create_local_host
 from sandbox.serving import BackgroundServer, serve_in_thread
 

@@ -3,7 +3,7 @@
 Neither the Bicep CLI nor Azure is available to the tests, so these assertions are the
 safety net for the properties the deployment promises: no storage keys, identity-based
 host storage, Entra-only telemetry, narrow role assignments, no FTP or basic auth, Flex
-Consumption with Python 3.11, and the proxy's settings (helpers in tests/infra/bicep.py).
+Consumption with Python 3.11, and the proxy's settings (helpers in tests/support/bicep.py).
 """
 
 from __future__ import annotations
@@ -11,34 +11,35 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.infra.bicep import (
+from tests.support.bicep import (
     BICEP_FILES,
     INFRA,
     REPO,
+    STORAGE_BLOB_DATA_OWNER,
+    STORAGE_QUEUE_DATA_CONTRIBUTOR,
+    STORAGE_TABLE_DATA_CONTRIBUTOR,
     at,
     azd_default,
     body,
     check_infra_skip_paths,
     condition,
     decorator_values,
+    function_app_tree,
     function_calls,
+    host_settings,
     module_path,
-    name_value_settings,
     only_resource,
     parse,
     resources_of_type,
     setting_names_anywhere,
+    site,
     strings,
     walk,
 )
 
-STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
-STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
-STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 BUSINESS_CENTRAL_APP_ID = "996def3d-b36c-4153-8607-a6fd3c01b89f"
 
@@ -145,25 +146,6 @@ def test_no_storage_key_or_connection_string_anywhere() -> None:
 
 
 # ---- function app -------------------------------------------------------------------------
-
-
-def function_app_tree() -> dict[str, Any]:
-    return parse("app/function-app.bicep")
-
-
-def site() -> dict[str, Any]:
-    return only_resource(function_app_tree(), "Microsoft.Web/sites")
-
-
-def host_settings() -> dict[str, Any]:
-    """The settings function-app.bicep puts in siteConfig.appSettings itself."""
-    tree = function_app_tree()
-    app_settings = at(site(), "properties/siteConfig/appSettings")
-    (concat,) = function_calls(app_settings, "concat")
-    referenced = [arg for arg in concat["parameters"].values() if isinstance(arg, str)]
-    assert "hostSettings" in referenced
-    assert "proxySettingList" in referenced
-    return name_value_settings(tree["variables"]["hostSettings"])
 
 
 def test_flex_consumption_plan_on_linux() -> None:
@@ -437,7 +419,7 @@ def anonymous_routes() -> list[str]:
     """The app's anonymous routes (the catch-all 404 route aside); a route with a
     parameter, such as a bulk job's status, as its prefix and a wildcard."""
     import function_app
-    from tests.unit.test_function_app import functions, trigger
+    from tests.support.functions import functions, trigger
 
     routes = []
     for fn in functions(function_app).values():

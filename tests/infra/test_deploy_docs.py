@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from scripts import preflight, smoke
-from tests.infra.bicep import REPO
+from tests.support.bicep import REPO
 
 DEPLOY = REPO / "docs" / "deploy.md"
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 
-from tests.infra.bicep import REPO, parse, resources_of_type, strings
-from tests.infra.test_bicep_templates import (
+from tests.support.bicep import (
+    REPO,
     STORAGE_BLOB_DATA_OWNER,
     STORAGE_QUEUE_DATA_CONTRIBUTOR,
     STORAGE_TABLE_DATA_CONTRIBUTOR,
     host_settings,
+    parse,
+    resources_of_type,
+    strings,
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from scripts import monitoring
-from tests.infra.bicep import (
+from tests.support.bicep import (
     BICEP_FILES,
     INFRA,
     REPO,
@@ -31,7 +31,7 @@ from tests.infra.bicep import (
     resources_of_type,
     strings,
 )
-from tests.kusto import emitted_dimensions, unknown_dimensions
+from tests.support.kusto import emitted_dimensions, unknown_dimensions
 
 QUERY_FILES = sorted(monitoring.QUERIES.rglob("*.kql"))
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from scripts import preflight
-from tests.infra.bicep import REPO
+from tests.support.bicep import REPO
 
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 SECRET = "preflight-test-secret-0123456789-abcdefgh"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox
+from tests.support.sandbox import RunningSandbox, start_sandbox
 
 
 @pytest.fixture(scope="session")

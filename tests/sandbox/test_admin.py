@@ -15,8 +15,8 @@ import pytest
 
 from sandbox.app import create_sandbox_app
 from sandbox.seed import ENVIRONMENT, TENANT_ID
-from tests.sandbox.helpers import bc_error, exact
-from tests.sandbox_fixtures import start_sandbox
+from tests.support.sandbox import start_sandbox
+from tests.support.sandbox_answers import bc_error, exact
 
 # --- seed and reset --------------------------------------------------------------------
 

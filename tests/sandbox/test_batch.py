@@ -13,8 +13,8 @@ import pytest
 
 from sandbox import jsonutil
 from sandbox.batch import MAX_BATCH_OPERATIONS
-from tests.sandbox.helpers import CORRELATION_SUFFIX, bc_error, exact
-from tests.sandbox_fixtures import RunningSandbox
+from tests.support.sandbox import RunningSandbox
+from tests.support.sandbox_answers import CORRELATION_SUFFIX, bc_error, exact
 
 
 def _relative(sandbox: RunningSandbox, line: int) -> str:

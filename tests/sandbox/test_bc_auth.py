@@ -12,8 +12,8 @@ import jwt
 import pytest
 
 from sandbox.seed import BC_RESOURCE, TENANT_ID
-from tests.sandbox.helpers import bc_error
-from tests.sandbox_fixtures import RunningSandbox, start_sandbox
+from tests.support.sandbox import RunningSandbox, start_sandbox
+from tests.support.sandbox_answers import bc_error
 
 
 def _get(

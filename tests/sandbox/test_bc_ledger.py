@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sandbox.helpers import bc_error, exact
-from tests.sandbox_fixtures import RunningSandbox
+from tests.support.sandbox import RunningSandbox
+from tests.support.sandbox_answers import bc_error, exact
 
 
 def company_url(sandbox: RunningSandbox, version: str = "v2.0", company: int = 0) -> str:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from sandbox.filters import parse_filter as _parse_filter
 from shared.lines.lists import odata_filter
 from shared.payment.models import stored_form
-from tests.sandbox.helpers import bc_error, exact
-from tests.sandbox_fixtures import RunningSandbox
+from tests.support.sandbox import RunningSandbox
+from tests.support.sandbox_answers import bc_error, exact
 
 
 def lines_url(sandbox: RunningSandbox, version: str = "v2.0") -> str:

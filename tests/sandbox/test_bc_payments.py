@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from sandbox.bc import MISSING_IF_MATCH
-from tests.sandbox.helpers import bc_error, exact
-from tests.sandbox_fixtures import RunningSandbox
+from tests.support.sandbox import RunningSandbox
+from tests.support.sandbox_answers import bc_error, exact
 
 V2_PROPERTIES = {
     "id",

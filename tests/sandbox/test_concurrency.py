@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from sandbox.seed import USER_ASSIGNED_CLIENT_ID
-from tests.sandbox.helpers import bc_error, exact
-from tests.sandbox_fixtures import RunningSandbox
+from tests.support.sandbox import RunningSandbox
+from tests.support.sandbox_answers import bc_error, exact
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity.aio import ManagedIdentityCredential
 
 from sandbox.seed import BC_RESOURCE, BC_SCOPE, SYSTEM_ASSIGNED_CLIENT_ID, USER_ASSIGNED_CLIENT_ID
-from tests.sandbox_fixtures import RunningSandbox
+from tests.support.sandbox import RunningSandbox
 
 
 def _ask(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.helpers import exact
+from tests.support.sandbox_answers import exact
 
 
 def _journal_lines(sandbox, client, company: int = 0, journal: int = 0) -> list[dict[str, Any]]:

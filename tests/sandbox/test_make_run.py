@@ -25,7 +25,7 @@ from scripts.run.settings import (
     read_port,
     sandbox_mode,
 )
-from tests.make_run import READY_LINE, Running, start_make_run
+from tests.support.make_run import READY_LINE, Running, start_make_run
 
 Starter = Callable[..., Running]
 

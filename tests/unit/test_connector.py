@@ -23,9 +23,10 @@ from scripts import connector
 from scripts.connector_lint import lint_definition, lint_properties
 from scripts.connector_schema import schema_findings
 from shared.api.spec import IF_MATCH_PATTERN
-from shared.bulk.jobs import MAX_CLIENT_REF
-from shared.payment.fields import DATE_PATTERN, GUID_PATTERN, TEXT_PATTERN
+from shared.bulk.request import MAX_CLIENT_REF
+from shared.payment.fields import DATE_PATTERN, TEXT_PATTERN
 from shared.payment.models import PATCH_MODELS
+from shared.process.guids import GUID_PATTERN
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYMENT = (

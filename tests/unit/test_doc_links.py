@@ -18,7 +18,7 @@ from scripts import connector
 from shared.payment.fields import API_VERSIONS
 from shared.process.paths import JOURNAL_SETS
 from shared.process.settings import Settings
-from tests.unit.test_function_app import functions, trigger
+from tests.support.functions import functions, trigger
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

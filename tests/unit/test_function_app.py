@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
+import os
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
 
 import azure.functions as func
 import pytest
+from azure.functions.decorators.http import HttpTrigger
 
 import function_app
-from tests.unit.conftest import (
+from tests.support.fakes import (
+    BASE_ENV,
     COMPANY,
     ETAG,
     JOURNAL,
@@ -21,27 +24,12 @@ from tests.unit.conftest import (
     FakeBusinessCentral,
     fresh_python,
 )
+from tests.support.functions import functions, trigger
 
 PAYMENT_URL = (
     f"http://localhost/api/v2.0/companies/{COMPANY}/customerPaymentJournals/{JOURNAL}"
     f"/customerPayments/{PAYMENT}"
 )
-
-
-_seen: dict[int, dict[str, Any]] = {}
-
-
-def functions(module: ModuleType) -> dict[str, Any]:
-    # get_functions() may be called once per app: a second call re-validates
-    # the already-indexed names and fails, so the index is kept per app object.
-    app = module.app
-    if id(app) not in _seen:
-        _seen[id(app)] = {fn.get_function_name(): fn for fn in app.get_functions()}
-    return _seen[id(app)]
-
-
-def trigger(fn: Any) -> Any:
-    return fn.get_trigger()
 
 
 def test_routes_methods_and_auth_levels() -> None:
@@ -296,3 +284,55 @@ def test_a_cold_import_builds_nothing_the_first_request_may_not_need() -> None:
     assert json.loads(lines[0]) == {"modules": [], "documents": 0, "pages": 0, "built": []}
     # The first update builds the model it validates with.
     assert json.loads(lines[1]) is True
+
+
+@pytest.fixture
+def reimport(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Re-import function_app under a changed environment, then restore it."""
+    yield monkeypatch
+    monkeypatch.undo()
+    importlib.reload(function_app)
+
+
+def test_import_with_bad_settings_logs_an_error_and_still_serves(
+    reimport: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name, value in BASE_ENV.items():
+        reimport.setenv(name, value)
+    reimport.setenv("ALLOWED_JOURNAL_IDS", "journal-secret-value")
+    reimport.setenv("CALLER_AUTH", "entra")
+    reimport.setenv("REQUIRED_CALLER_ROLE", "Payments.Write")
+    with caplog.at_level(logging.ERROR):
+        module = importlib.reload(function_app)
+    assert module.STARTUP_SETTINGS_PROBLEMS == ["ALLOWED_JOURNAL_IDS"]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("ALLOWED_JOURNAL_IDS" in message for message in errors)
+    assert "journal-secret-value" not in caplog.text
+    # The functions are still registered, payment routes anonymous only because of entra.
+    payment = trigger(functions(module)["payment"])
+    assert payment.auth_level == func.AuthLevel.ANONYMOUS
+
+
+def test_key_mode_protects_every_route_but_the_anonymous_ones() -> None:
+    found = functions(function_app)
+    # bulk_status is guarded by its per-job token instead (flows poll without keys).
+    anonymous = {"openapi", "problems", "health", "not_found", "bulk_status"}
+    for name, fn in found.items():
+        if not isinstance(trigger(fn), HttpTrigger):
+            continue  # orchestrator and activities: not reachable over HTTP
+        level = trigger(fn).auth_level
+        assert level == (func.AuthLevel.ANONYMOUS if name in anonymous else func.AuthLevel.FUNCTION)
+    # The anonymous routes never reach Business Central: only "payment" has the route.
+    assert trigger(found["not_found"]).route == "{*path}"
+    assert os.environ.get("CALLER_AUTH", "key") != "entra"
+
+
+def test_an_unknown_caller_auth_mode_keeps_function_keys(reimport: pytest.MonkeyPatch) -> None:
+    reimport.setenv("CALLER_AUTH", "Entra ")  # normalised: still entra
+    assert trigger(functions(importlib.reload(function_app))["payment"]).auth_level == (
+        func.AuthLevel.ANONYMOUS
+    )
+    reimport.setenv("CALLER_AUTH", "anonymous")  # not a mode: the stricter level
+    assert trigger(functions(importlib.reload(function_app))["payment"]).auth_level == (
+        func.AuthLevel.FUNCTION
+    )

@@ -14,7 +14,7 @@ from shared.api.routes import OPERATIONS
 from shared.payment.echoes import ECHO_RULES, ECHOED
 from shared.payment.fields import API_VERSIONS, ApiVersion
 from shared.payment.models import PATCH_MODELS, editable_properties
-from tests.unit.conftest import COMPANY, settings_with
+from tests.support.fakes import COMPANY, settings_with
 
 ROUTE = (
     "/{v}/companies/{{companyId}}/customerPaymentJournals/{{journalId}}"

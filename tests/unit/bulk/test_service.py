@@ -14,13 +14,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.bulk.identity import token_hash
 from shared.bulk.job import Job
-from shared.bulk.jobs import token_hash
 from shared.bulk.orchestration import ORCHESTRATOR
-from shared.bulk.service import handle_bulk_start, handle_bulk_status
+from shared.functions.bulk import handle_bulk_start, handle_bulk_status
 from shared.http.messages import CoreRequest, CoreResponse
 from shared.process.jsonio import dumps_exact, loads_exact
-from tests.unit.conftest import COMPANY, ETAG, JOURNAL
+from shared.process.settings import reset_settings
+from tests.support.fakes import COMPANY, ETAG, JOURNAL
 
 HOST = "proxy.example.test"
 IDS = [f"{n:08x}-2222-4000-8000-000000000000" for n in range(1, 6)]
@@ -167,10 +168,9 @@ async def test_validation_failure_or_validate_only_starts_nothing(jobs: Recordin
 async def test_allow_lists_are_checked_before_anything_starts(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.upstream import runtime
 
     monkeypatch.setenv("ALLOWED_JOURNAL_IDS", IDS[4])
-    runtime.reset_settings()
+    reset_settings()
     response = await handle_bulk_start(start_request(updates()), jobs)
     assert response.status == 403
     assert jobs.started == []
@@ -204,12 +204,11 @@ async def test_the_same_key_with_another_body_is_refused(jobs: RecordingJobs) ->
 async def test_location_never_comes_from_the_host_header(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.upstream import runtime
 
     forged = start_request(updates(), host="evil.example.test")
     assert urlsplit((await handle_bulk_start(forged, jobs)).headers["Location"]).netloc == HOST
     monkeypatch.delenv("WEBSITE_HOSTNAME")
-    runtime.reset_settings()
+    reset_settings()
     local = await handle_bulk_start(forged, jobs)
     assert local.headers["Location"].startswith("http://127.0.0.1:7071/api/bulkPaymentUpdates/")
 
@@ -276,11 +275,10 @@ async def test_wrong_token_and_unknown_job_get_the_same_404(jobs: RecordingJobs)
 async def test_the_bulk_routes_need_the_job_secret(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.upstream import runtime
 
     job_id, token = await started(jobs)
     monkeypatch.delenv("BULK_JOB_SECRET")
-    runtime.reset_settings()
+    reset_settings()
     answers = [
         await handle_bulk_start(start_request(updates(), idempotency_key="k"), jobs),
         await handle_bulk_status(status_request(job_id, token), jobs),
@@ -292,7 +290,7 @@ async def test_the_bulk_routes_need_the_job_secret(
     assert len(jobs.started) == 1
     # A value too short to be a secret is a settings error like any other.
     monkeypatch.setenv("BULK_JOB_SECRET", "too-short")
-    runtime.reset_settings()
+    reset_settings()
     short = await handle_bulk_start(start_request(updates()), jobs)
     assert (short.status, "BULK_JOB_SECRET" in body(short)["detail"]) == (500, True)
     assert "too-short" not in short.body.decode()
@@ -301,12 +299,11 @@ async def test_the_bulk_routes_need_the_job_secret(
 async def test_another_secret_gives_other_ids_and_refuses_old_tokens(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.upstream import runtime
 
     first = await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
     job_id, token = status_of(first)
     monkeypatch.setenv("BULK_JOB_SECRET", "another-deployment-secret-0123456789")
-    runtime.reset_settings()
+    reset_settings()
     assert (await handle_bulk_status(status_request(job_id, token), jobs)).status == 404
     second = await handle_bulk_start(start_request(updates(), idempotency_key="stmt-1"), jobs)
     assert status_of(second)[0] != job_id
@@ -343,11 +340,10 @@ def principal(app_id: str) -> str:
 async def test_entra_callers_have_their_own_keys_and_poll_without_credentials(
     jobs: RecordingJobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.upstream import runtime
 
     monkeypatch.setenv("CALLER_AUTH", "entra")
     monkeypatch.setenv("ALLOWED_CALLERS", f"{IDS[3]},{IDS[4]}")
-    runtime.reset_settings()
+    reset_settings()
     anonymous = await handle_bulk_start(start_request(updates(), idempotency_key="k"), jobs)
     assert anonymous.status == 401
     first = await handle_bulk_start(

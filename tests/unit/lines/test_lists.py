@@ -8,11 +8,11 @@ from typing import Any, cast
 import pytest
 
 from shared.lines.lists import line_filters, lines_path, odata_filter
+from shared.payment.refs import CollectionRef
 from shared.process.problems import Problem
 from shared.process.settings import Settings
 from shared.upstream.client import BusinessCentralClient
-from shared.upstream.refs import CollectionRef
-from tests.unit.conftest import COMPANY, JOURNAL, TENANT
+from tests.support.fakes import COMPANY, JOURNAL, TENANT
 
 
 def test_filter_literals_are_quoted_upper_cased_and_joined() -> None:

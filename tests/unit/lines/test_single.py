@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.functions.lines import handle_payment
 from shared.http.messages import CoreRequest, CoreResponse
-from shared.lines.single import handle_payment
-from shared.upstream import runtime as runtime_module
-from tests.unit.conftest import (
+from shared.process.settings import reset_settings
+from tests.support.fakes import (
     COMPANY,
     ETAG,
     JOURNAL,
@@ -371,7 +371,7 @@ async def test_missing_tenant_is_proxy_misconfigured(
 ) -> None:
     monkeypatch.delenv("BC_TENANT_ID")
     monkeypatch.setenv("AMOUNT_DECIMALS", "secret-looking-value")
-    runtime_module.reset_settings()
+    reset_settings()
     response = await handle_payment(patch_request({"comment": "x"}))
     body = problem(response)
     assert (response.status, slug(response)) == (500, "proxy-misconfigured")

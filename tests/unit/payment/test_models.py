@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.payment.fields import API_VERSIONS, ApiVersion, fraction_digits
+from shared.payment.fields import API_VERSIONS, ApiVersion, fraction_digits, utf16_length
 from shared.payment.models import (
     READ_ONLY_PROPERTIES,
     editable_properties,
@@ -318,3 +318,40 @@ def test_string_amount_is_forwarded_as_a_decimal() -> None:
     result = _validate("v2.0", '{"amount": "2000.50"}')
     assert result == {"amount": Decimal("2000.50")}
     assert str(result["amount"]) == "2000.50"
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("description", 100),
+        ("documentNumber", 20),
+        ("comment", 250),
+        ("externalDocumentNumber", 35),
+    ],
+)
+def test_text_limits_are_in_utf16_units(field: str, limit: int) -> None:
+    fits = "\U0001f600" * (limit // 2)  # fewer code points than the limit either way
+    too_long = "\U0001f600" * (limit // 2 + 1)
+    assert len(too_long) <= limit < utf16_length(too_long)
+    assert isinstance(validate_update("v2.0", {field: fits}, amount_decimals=2), dict)
+    errors = validate_update("v2.0", {field: too_long}, amount_decimals=2)
+    assert isinstance(errors, list)
+    assert errors[0].code == "too_long"
+    assert f"got {utf16_length(too_long)}" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        ("1e999999999999999999999", "out_of_range"),
+        ("1e-999999999999999999999", "too_many_decimals"),
+        ("12\n", "not_a_number"),
+        ("\n12", "not_a_number"),
+        ("\uff11\uff12", "not_a_number"),  # fullwidth digits
+        ("12 ", "not_a_number"),
+    ],
+)
+def test_hostile_numeric_strings(amount: str, code: str) -> None:
+    result = validate_update("v2.0", {"amount": amount}, amount_decimals=2)
+    assert isinstance(result, list)
+    assert [(e.field, e.code) for e in result] == [("amount", code)]

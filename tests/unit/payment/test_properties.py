@@ -14,12 +14,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.functions.lines import handle_payment
 from shared.http.messages import CoreRequest
-from shared.lines.single import handle_payment
 from shared.payment.models import validate_update
 from shared.process.jsonio import JsonBodyError, dumps_exact, loads_exact
 from shared.process.problems import FieldError
-from tests.unit.conftest import COMPANY, JOURNAL, PAYMENT, FakeBusinessCentral
+from tests.support.fakes import COMPANY, JOURNAL, PAYMENT, FakeBusinessCentral
 
 FAST = settings(max_examples=200, deadline=None)
 

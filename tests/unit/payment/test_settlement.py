@@ -13,6 +13,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -125,3 +126,32 @@ def test_entity_tags_compare_weakly(opaque: str, weak_a: bool, weak_b: bool) -> 
     assert not same_entity_tag(a, b[:-1] + 'z"')
     assert not same_entity_tag(a, None)
     assert not same_entity_tag(None, None)
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored", "decimals", "holds"),
+    [
+        (Decimal("10.125"), Decimal("10.13"), 2, True),  # BC rounds half away from zero
+        (Decimal("-10.125"), Decimal("-10.13"), 2, True),
+        (Decimal("10.124"), Decimal("10.12"), 2, True),
+        (Decimal("10.125"), Decimal("10.12"), 2, False),
+        (Decimal("2000.5"), Decimal("2000.50"), 2, True),
+        (Decimal(7), Decimal("7.00"), 2, True),
+        (Decimal("1.5"), Decimal("2"), 0, True),
+    ],
+)
+def test_amounts_compare_after_business_centrals_rounding(
+    sent: Decimal, stored: Decimal, decimals: int, holds: bool
+) -> None:
+    line = {"amount": stored}
+    assert holds_values(line, {"amount": sent}, amount_decimals=decimals) is holds
+
+
+def test_code_fields_compare_upper_case_and_text_as_stored() -> None:
+    line = {"documentNumber": "INV-7", "description": "Mixed Case", "customerId": "ABC"}
+    assert holds_values(line, {"documentNumber": "inv-7"})
+    assert not holds_values(line, {"description": "mixed case"})
+    assert holds_values(
+        {"customerId": "3f2b5c1e-0a4d-4b8e-9c6f-2d1e7a9b0c3d"},
+        {"customerId": "3F2B5C1E-0A4D-4B8E-9C6F-2D1E7A9B0C3D"},
+    )

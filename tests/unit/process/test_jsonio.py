@@ -12,8 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.functions.lines import handle_payment
+from shared.http.messages import CoreRequest
 from shared.process import jsonio
 from shared.process.jsonio import JsonBodyError, loads_exact
+from tests.support.fakes import FakeBusinessCentral, payment_path, slug
 
 FAST = settings(max_examples=300, deadline=None)
 
@@ -183,3 +186,26 @@ def _plain_or_scientific(value: Decimal) -> str:
 )
 def test_a_decimal_is_written_as_it_always_was(value: Decimal) -> None:
     assert jsonio.format_decimal(value) == _plain_or_scientific(value)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"amount": 1e999999999999999999999}',
+        b'{"amount": -1E-99999999999999999999}',
+        b'{"lineNumber": 5e+99999999999999999999}',
+        b'{"x": [1, 2, 1e999999999999999999999]}',
+    ],
+)
+async def test_unrepresentable_exponents_are_malformed_json(
+    bc: FakeBusinessCentral, raw: bytes
+) -> None:
+    with pytest.raises(JsonBodyError):
+        loads_exact(raw)
+    response = await handle_payment(
+        CoreRequest(
+            "PATCH", payment_path(), {"content-type": "application/json", "if-match": "*"}, raw
+        )
+    )
+    assert (response.status, slug(response)) == (400, "malformed-json")
+    assert bc.requests == []

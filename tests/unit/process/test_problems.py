@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
-from shared.process.problems import PROBLEM_TYPES, Problem
+from shared.process.problems import PROBLEM_TYPES, FieldError, Problem, capped_errors
 from shared.upstream.errors import parse_upstream_error, problem_from_upstream
+from tests.support.fakes import ETAG
 
 CONTRACT_SLUGS = {
     "malformed-json": 400,
@@ -83,3 +85,19 @@ def test_problem_json_shape() -> None:
         "detail": "No.",
         "requestId": "rid",
     }
+
+
+def test_errors_are_capped_with_a_count_of_the_rest() -> None:
+    errors = tuple(FieldError(f"p{i}", "unknown_field", "x") for i in range(250))
+    shown = capped_errors(errors)
+    assert len(shown) == 101
+    assert shown[-1]["code"] == "too_many_errors"
+    assert "150 more" in shown[-1]["message"]
+    assert capped_errors(errors[:100]) == [e.as_json() for e in errors[:100]]
+
+
+def test_outcome_unknown_problem_carries_the_current_line() -> None:
+    problem = Problem("outcome-unknown", "d", current={"amount": Decimal("1.10"), "etag": ETAG})
+    body = problem.as_json("https://x.test/api/problems", "r1")
+    assert body["status"] == 409
+    assert body["current"]["etag"] == ETAG

@@ -12,11 +12,10 @@ import httpx
 import pytest
 
 import function_app
+from shared.functions.lines import handle_payment
 from shared.http.messages import CoreRequest
-from shared.lines.single import handle_payment
 from shared.process import telemetry
-from tests.kusto import RECORD_TYPE, emitted_dimensions, unknown_dimensions
-from tests.unit.conftest import (
+from tests.support.fakes import (
     FakeBusinessCentral,
     Reconfigure,
     bc_error,
@@ -25,7 +24,8 @@ from tests.unit.conftest import (
     fresh_python,
     payment_path,
 )
-from tests.unit.test_security import APP_ID, V1_APP
+from tests.support.kusto import RECORD_TYPE, emitted_dimensions, unknown_dimensions
+from tests.support.principals import APP_ID, V1_APP
 
 REPO = Path(__file__).resolve().parents[3]
 CALLER_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"

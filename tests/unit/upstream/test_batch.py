@@ -11,17 +11,17 @@ from typing import Any
 
 import httpx
 
-from shared.process.jsonio import dumps_exact
+from shared.payment.refs import ForwardHeaders
+from shared.upstream.attempts import Budget
 from shared.upstream.batch import Journal, Operation, send_batch, settle_operations
-from shared.upstream.refs import ForwardHeaders
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
-from tests.unit.conftest import (
+from tests.support.fakes import (
     COMPANY,
     ETAG,
     JOURNAL,
     NEW_ETAG,
     FakeBusinessCentral,
+    batch_answer,
     bc_error,
     bc_line,
 )
@@ -38,17 +38,6 @@ async def send(operations: list[Operation]) -> Any:
     return await send_batch(
         get_runtime().bc, operations, THE_JOURNAL, ForwardHeaders("job-1"), Budget(5)
     )
-
-
-def exact(status: int, data: Any, **headers: str) -> httpx.Response:
-    """An answer with exact decimals, as Business Central writes them."""
-    return httpx.Response(
-        status, content=dumps_exact(data), headers={"content-type": "application/json", **headers}
-    )
-
-
-def batch_answer(*responses: dict[str, Any]) -> httpx.Response:
-    return exact(200, {"responses": list(responses)})
 
 
 def op_ok(index: int, **changes: Any) -> dict[str, Any]:

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from shared.payment.refs import ForwardHeaders
+from shared.process.settings import current_settings
 from shared.upstream import runtime as runtime_module
+from shared.upstream.attempts import Budget
 from shared.upstream.client import http_client
 from shared.upstream.errors import OutcomeLost
-from shared.upstream.refs import ForwardHeaders
-from shared.upstream.retries import Budget
 from shared.upstream.runtime import get_runtime
-from tests.unit.conftest import CountingCredential, FakeBusinessCentral, bc_line, settings_with
+from tests.support.fakes import CountingCredential, FakeBusinessCentral, bc_line, settings_with
 
 
 async def test_a_cookie_business_central_sets_is_never_sent_back(
@@ -69,7 +70,7 @@ async def late(
 ) -> AsyncIterator[_LateTransport]:
     transport = _LateTransport(0, 0)
     installed = runtime_module.build_runtime(
-        runtime_module.current_settings(), transport=transport, credentials=lambda: credential
+        current_settings(), transport=transport, credentials=lambda: credential
     )
     runtime_module.install_runtime(installed)
     yield transport

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 import pytest
+from azure.core.credentials import AccessToken
 
 from shared.upstream.identity import IdentityUnavailable, TokenProvider, credential_factory
-from tests.unit.conftest import CountingCredential
+from tests.support.fakes import CountingCredential
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
@@ -108,3 +111,54 @@ def test_developer_credential_without_identity_endpoint(monkeypatch: pytest.Monk
     monkeypatch.delenv("IDENTITY_ENDPOINT", raising=False)
     factory = credential_factory({}, None)
     assert type(factory()).__name__ == "DefaultAzureCredential"
+
+
+class ClosingCredential:
+    """Like azure-identity's: get_token fails once the credential is closed."""
+
+    def __init__(self, name: str, delay_s: float) -> None:
+        self.name = name
+        self.delay_s = delay_s
+        self.closed = False
+        self.calls = 0
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        self.calls += 1
+        await asyncio.sleep(self.delay_s)
+        if self.closed:
+            raise RuntimeError("Session is closed")
+        return AccessToken(f"{self.name}-{self.calls}", int(time.time() + 3600))
+
+    async def close(self) -> None:
+        self.closed = True
+
+    async def __aenter__(self) -> ClosingCredential:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()
+
+
+async def test_a_concurrent_401_does_not_close_a_credential_in_use() -> None:
+    made: list[ClosingCredential] = []
+
+    def factory() -> ClosingCredential:
+        made.append(ClosingCredential(f"c{len(made)}", delay_s=0.05))
+        return made[-1]
+
+    clock = [0.0]
+    tokens = TokenProvider(factory, "scope", clock=lambda: time.time() + clock[0])
+    first = await tokens.get_token()
+    clock[0] = 7200  # the cached token is now due for refresh
+    refreshing = asyncio.ensure_future(tokens.get_token())
+    await asyncio.sleep(0.01)  # the refresh is in flight on the first credential
+    await tokens.invalidate(first)  # another request's 401 for the old token
+    refreshed = await refreshing
+    assert refreshed.startswith("c0-")  # the in-flight fetch finished on its credential
+    assert refreshed != first
+    await asyncio.sleep(0.1)
+    assert made[0].closed  # closed once it was no longer in use
+    clock[0] = 0
+    again = await tokens.get_token()
+    assert again.startswith("c1-")  # the refused token's generation is not cached
+    await tokens.aclose()
