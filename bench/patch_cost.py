@@ -3,17 +3,19 @@
     .venv/bin/python bench/patch_cost.py [--patches 300] [--rounds 5] [--base-tree PATH]
                                          [--profile FILE] [--callgrind N]
 
-The sandbox, the proxy (the app on the local host, as ``make run`` serves it) and a
+The sandbox, the proxy (the app on the local host, as ``make run`` serves it), a
 bare httpx forwarder (``bench/servers.py``: the path mapped, the token added, nothing
-checked) each run in a process of their own; this process sends ``--patches`` PATCHes
+checked) and the same forwarder as the one function of an app on the local host
+("hosted": what the proxy's code adds, without the host's share) each run in a process
+of their own; this process sends ``--patches`` PATCHes
 one after another (concurrency 1) to each server in turn, ``--rounds`` times, so a
 change in the machine's load touches all of them alike. ``--base-tree`` adds the app of
 another checkout (e.g. ``git worktree add ../base main``) as a third server.
 
 Prints per server and round: CPU per PATCH of the server's process (user + system, all
 threads; and user alone), the median and p90 latency the caller saw; then min/median/max
-over the rounds of each, of the CPU ratio to the forwarder (round by round) and of the
-median latency added to the forwarder's. The sandbox's own processing is in every
+over the rounds of each, of the CPU ratio to each forwarder (round by round) and of the
+median latency added to each forwarder's. The sandbox's own processing is in every
 figure's latency, in none of the CPU figures.
 
 ``--profile FILE`` writes a cProfile of each server's event loop thread over one more
@@ -99,6 +101,7 @@ def servers(
 ) -> Iterator[tuple[Child, dict[str, Child]]]:
     wanted: list[tuple[str, tuple[str, ...]]] = [
         ("forwarder", ("forwarder",)),
+        ("hosted", ("hosted",)),
         ("proxy", ("proxy",)),
     ]
     if base_tree is not None:
@@ -142,21 +145,27 @@ def compare(args: argparse.Namespace) -> None:
                 send_patches(http, child.url, paths, args.patches)
                 child.ask(f"profile stop {target}")
                 print(f"profile of {args.patches} PATCHes in {target}")
-    forwarder = results["forwarder"]
     print(f"over {args.rounds} rounds:")
     for name, figures in results.items():
         print(f"{name:9} cpu per PATCH  {spread([f['cpu_ms'] for f in figures], ' ms')}")
         print(f"{name:9} user per PATCH {spread([f['user_ms'] for f in figures], ' ms')}")
         print(f"{name:9} p50 latency    {spread([f['p50_ms'] for f in figures], ' ms')}")
-        if name == "forwarder":
-            continue
-        ratios = [f["cpu_ms"] / b["cpu_ms"] for f, b in zip(figures, forwarder, strict=True)]
-        user = [f["user_ms"] / b["user_ms"] for f, b in zip(figures, forwarder, strict=True)]
-        added = [f["p50_ms"] - b["p50_ms"] for f, b in zip(figures, forwarder, strict=True)]
-        print(f"{name:9} cpu / forwarder {spread(ratios)}")
-        print(f"{name:9} user / forwarder {spread(user)}")
-        print(f"{name:9} p50 added      {spread(added, ' ms')}")
+    for name, figures in results.items():
+        for against in REFERENCES:
+            if name in REFERENCES[: REFERENCES.index(against) + 1] or against not in results:
+                continue
+            base = results[against]
+            ratios = [f["cpu_ms"] / b["cpu_ms"] for f, b in zip(figures, base, strict=True)]
+            user = [f["user_ms"] / b["user_ms"] for f, b in zip(figures, base, strict=True)]
+            added = [f["p50_ms"] - b["p50_ms"] for f, b in zip(figures, base, strict=True)]
+            print(f"{name:9} cpu / {against:9} {spread(ratios)}")
+            print(f"{name:9} user / {against:9} {spread(user)}")
+            print(f"{name:9} p50 added to {against:9} {spread(added, ' ms')}")
 
+
+# What the proxy is held against: the bare forwarder, and the same forwarder as a function
+# on the local host (what the proxy's own code adds, the host's share left out).
+REFERENCES = ("forwarder", "hosted")
 
 _IR_RE = re.compile(r"^totals:\s+(\d+)", re.MULTILINE)
 
@@ -196,8 +205,9 @@ def callgrind(args: argparse.Namespace) -> None:
             counts[name] = sum(int(n) for n in _IR_RE.findall(text)) / count
             print(f"  {name:9} {counts[name] / 1e6:8.3f} M")
         for name, value in counts.items():
-            if name != "forwarder" and "forwarder" in counts:
-                print(f"  {name:9} / forwarder {value / counts['forwarder']:.3f}")
+            for against in REFERENCES:
+                if name not in REFERENCES[: REFERENCES.index(against) + 1] and against in counts:
+                    print(f"  {name:9} / {against:9} {value / counts[against]:.3f}")
 
 
 def main() -> None:
@@ -208,7 +218,7 @@ def main() -> None:
     parser.add_argument("--profile", help="write a cProfile of each server to FILE.<server>")
     parser.add_argument("--callgrind", type=int, metavar="N", help="count instructions instead")
     parser.add_argument(
-        "--only", help="with --callgrind: the servers to count (forwarder,proxy,base)"
+        "--only", help="with --callgrind: the servers to count (forwarder,hosted,proxy,base)"
     )
     args = parser.parse_args()
     if args.callgrind:

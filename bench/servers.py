@@ -2,6 +2,7 @@
 
     python bench/servers.py proxy [--tree PATH]     the app on the local host, as make run serves it
     python bench/servers.py forwarder               a bare httpx forwarder that only adds the token
+    python bench/servers.py hosted                  that forwarder as a function on the local host
     python bench/servers.py sandbox                 the sandbox (Business Central and its identity)
 
 Each prints one JSON line (its URL, and the sandbox its settings for a proxy), then
@@ -130,7 +131,9 @@ def _proxy_app(tree: Path) -> Any:
 class Forwarder:
     """What a proxy without any of this project's checks would be: the path mapped onto
     Business Central's, the caller's If-Match and body passed on, a managed-identity token
-    added (fetched once, kept), and Business Central's status, ETag and body passed back."""
+    added (fetched once, kept), and Business Central's status, ETag and body passed back.
+    Served bare (an ASGI app, no host) or as an HTTP function on the local host
+    (:func:`hosted_forwarder`), so that the host's own share can be told apart."""
 
     def __init__(self, environ: dict[str, str]) -> None:
         self._base = (
@@ -141,20 +144,10 @@ class Forwarder:
         self._http: httpx.AsyncClient | None = None
         self._token: str | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            if self._http is not None:
-                await self._http.aclose()
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+    async def forward(
+        self, method: str, path: str, if_match: str | None, body: bytes
+    ) -> tuple[int, str | None, bytes]:
+        """Business Central's status, ETag and body for a call to ``path``."""
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=30)
         if self._token is None:
@@ -168,20 +161,68 @@ class Forwarder:
                 headers={"X-IDENTITY-HEADER": secret},
             )
             self._token = answer.json()["access_token"]
-        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         # /api/v2.0/companies/{c}/customerPaymentJournals/{j}/customerPayments/{p}
-        _, _, version, _, company, sets, journal, lines, line = scope["path"].split("/")
+        _, _, version, _, company, sets, journal, lines, line = path.split("/")
         url = f"{self._base}/{version}/companies({company})/{sets}({journal})/{lines}({line})"
         out = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
-        if "if-match" in headers:
-            out["If-Match"] = headers["if-match"]
-        response = await self._http.request(scope["method"], url, content=body, headers=out)
+        if if_match is not None:
+            out["If-Match"] = if_match
+        response = await self._http.request(method, url, content=body, headers=out)
+        return response.status_code, response.headers.get("etag"), response.content
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await self.aclose()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        status, etag, content = await self.forward(
+            scope["method"], scope["path"], headers.get("if-match"), body
+        )
         reply = [(b"content-type", b"application/json")]
-        if "etag" in response.headers:
-            reply.append((b"etag", response.headers["etag"].encode()))
-        start = {"type": "http.response.start", "status": response.status_code, "headers": reply}
-        await send(start)
-        await send({"type": "http.response.body", "body": response.content})
+        if etag is not None:
+            reply.append((b"etag", etag.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": reply})
+        await send({"type": "http.response.body", "body": content})
+
+
+def hosted_forwarder(environ: dict[str, str]) -> Any:
+    """The forwarder as the one HTTP function of an app on the local host, the way the
+    proxy is served: the host's request and response objects, its routing, nothing else."""
+    import azure.functions as func
+
+    from funchost.http import create_local_host
+
+    forwarder = Forwarder(environ)
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.route(
+        route="{version}/companies/{company}/{sets}/{journal}/{lines}/{line}",
+        methods=["GET", "PATCH"],
+    )
+    async def forward(req: func.HttpRequest) -> func.HttpResponse:
+        path = "/" + req.url.split("/", 3)[3].split("?", 1)[0]
+        status, etag, content = await forwarder.forward(
+            req.method, path, req.headers.get("if-match"), req.get_body()
+        )
+        headers = {"ETag": etag} if etag is not None else {}
+        return func.HttpResponse(
+            content, status_code=status, headers=headers, mimetype="application/json"
+        )
+
+    return create_local_host(app, on_shutdown=[forwarder.aclose])
 
 
 def _serve(kind: str, tree: Path, log_size: int) -> None:
@@ -198,6 +239,8 @@ def _serve(kind: str, tree: Path, log_size: int) -> None:
         app = _proxy_app(tree)
     elif kind == "forwarder":
         app = Forwarder(dict(os.environ))
+    elif kind == "hosted":
+        app = hosted_forwarder(dict(os.environ))
     else:
         from tests.support.sandbox import start_sandbox
 
@@ -273,7 +316,7 @@ def _commands(server: Any, app: Any) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", choices=("proxy", "forwarder", "sandbox"))
+    parser.add_argument("kind", choices=("proxy", "forwarder", "hosted", "sandbox"))
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout to serve")
     parser.add_argument(
         "--log", type=int, default=10_000, help="sandbox: requests its log keeps (the latest)"
