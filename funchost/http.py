@@ -40,7 +40,6 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote
@@ -54,7 +53,7 @@ from funchost.cors import with_cors
 from funchost.durable import DurableStandIn
 from funchost.home import home_page
 from funchost.indexing import indexed_functions
-from funchost.invocation import call_function
+from funchost.invocation import HttpFunction, call_function
 from funchost.keys import FunctionKeys
 from funchost.routes import RouteTemplate
 
@@ -83,25 +82,6 @@ class DurableExtension(Protocol):
 
 
 # --- functions --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HttpFunction:
-    """One HTTP-triggered function as the local host serves it."""
-
-    name: str
-    route: str  # the full template, route prefix included, no leading slash
-    methods: frozenset[str] | None  # None: every method
-    auth_level: str
-    trigger_arg: str
-    user_function: Callable[..., Any] = field(repr=False, compare=False)
-    template: RouteTemplate = field(repr=False, compare=False)
-    # Parameters bound to a Durable client (``@app.durable_client_input``).
-    client_inputs: tuple[str, ...] = ()
-    # Read off the function once, not on every request: whether it declares a
-    # ``context`` parameter, and whether it is a coroutine function.
-    wants_context: bool = False
-    is_async: bool = True
 
 
 def read_route_prefix(host_json: Path | None) -> str:

@@ -1,6 +1,6 @@
-"""How the local host calls a function: the ``context`` it may ask for, and the thread
-it runs on (the event loop for a coroutine function, the pool for any other), as the
-Python worker does."""
+"""How the local host calls a function: the function as it serves it (``HttpFunction``),
+the ``context`` it may ask for, and the thread it runs on (the event loop for a
+coroutine function, the pool for any other), as the Python worker does."""
 
 from __future__ import annotations
 
@@ -8,15 +8,34 @@ import asyncio
 import inspect
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import azure.functions as func
 from azure.functions._abc import TraceContext  # not re-exported by the package
 
-if TYPE_CHECKING:
-    from funchost.http import HttpFunction
+from funchost.routes import RouteTemplate
+
+
+@dataclass(frozen=True)
+class HttpFunction:
+    """One HTTP-triggered function as the local host serves it."""
+
+    name: str
+    route: str  # the full template, route prefix included, no leading slash
+    methods: frozenset[str] | None  # None: every method
+    auth_level: str
+    trigger_arg: str
+    user_function: Callable[..., Any] = field(repr=False, compare=False)
+    template: RouteTemplate = field(repr=False, compare=False)
+    # Parameters bound to a Durable client (``@app.durable_client_input``).
+    client_inputs: tuple[str, ...] = ()
+    # Read off the function once, not on every request: whether it declares a
+    # ``context`` parameter, and whether it is a coroutine function.
+    wants_context: bool = False
+    is_async: bool = True
 
 
 class _TraceContext(TraceContext):

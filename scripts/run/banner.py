@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from funchost.durable import DurableStandIn
-from funchost.http import HttpFunction
+from funchost.invocation import HttpFunction
 from scripts.run.web import page_url
 
 logger = logging.getLogger("scripts.run")
