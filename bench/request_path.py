@@ -58,8 +58,8 @@ class Path_:
         self.modules: list[str] = []
         # The same walk with resumed coroutine frames left out.
         self.calls: list[str] = []
-        self.seen: set[int] = set()
-        self.frames: list[FrameType] = []  # kept alive so that an id is never reused
+        # Held, not only their ids: a frame kept alive never hands its id to another.
+        self.seen: set[FrameType] = set()
         self.checks: collections.Counter[str] = collections.Counter()
         self.on = False
 
@@ -71,9 +71,8 @@ class Path_:
             return
         if not self.modules or self.modules[-1] != module:
             self.modules.append(module)
-        if id(frame) not in self.seen:
-            self.seen.add(id(frame))
-            self.frames.append(frame)
+        if frame not in self.seen:
+            self.seen.add(frame)
             if not self.calls or self.calls[-1] != module:
                 self.calls.append(module)
         if frame.f_code.co_name in CHECKS:
@@ -94,7 +93,6 @@ def follow(trace: Path_, send: Any, path: bool = False) -> dict[str, Any]:
     trace.modules.clear()
     trace.calls.clear()
     trace.seen.clear()
-    trace.frames.clear()
     trace.checks.clear()
     trace.on = True
     try:
